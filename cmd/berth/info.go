@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+type infoOptions struct{ output string }
+
+func newInfoCommand(g *globalOptions) *cobra.Command {
+	opts := &infoOptions{}
+	c := &cobra.Command{
+		Use:   "info",
+		Short: "Print the environment's .metadata",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runInfo(cmd.Context(), g, opts) },
+	}
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+func runInfo(_ context.Context, g *globalOptions, opts *infoOptions) error {
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	pairs := env.Meta.Pairs()
+	if outputFormat(opts.output) == outputJSON {
+		obj := map[string]string{}
+		for _, p := range pairs {
+			obj[p[0]] = p[1]
+		}
+		return writeJSON(g.stdout, obj)
+	}
+	for _, p := range pairs {
+		fmt.Fprintf(g.stdout, "%s=%s\n", p[0], p[1])
+	}
+	for _, old := range env.Meta.Migrated {
+		fmt.Fprintf(g.stderr, "note: legacy key %s in %s is read as its new name; berth writes the new name on its next change\n", old, env.Path(metadata.MetadataFile))
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	envDir string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// openEnv finds and opens the environment: --env, then BERTH_ENV, then the
+// working directory upward.
+func (g *globalOptions) openEnv() (*metadata.Env, error) {
+	root, err := g.findRoot()
+	if err != nil {
+		return nil, err
+	}
+	return metadata.Open(root)
+}
+
+func (g *globalOptions) findRoot() (string, error) {
+	override := g.envDir
+	if override == "" {
+		override = os.Getenv(metadata.EnvVar)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return metadata.FindRoot(wd, override)
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOptions{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "berth",
+		Short: "Manage containerized development environments",
+		Long: `berth manages development environments made of versioned components,
+runtime images built through the Docker Engine API, and services run as host
+processes, containers or docker compose projects.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVar(&g.envDir, "env", "", "environment directory (default: $BERTH_ENV, else the nearest directory upward holding .metadata)")
+	root.AddCommand(
+		newInitCommand(g),
+		newValidateCommand(g),
+		newInfoCommand(g),
+		newRelocateCommand(g),
+		newInternalCommand(g),
+	)
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
+	return root
+}
+
+// wrapArgs makes argument-count errors usage errors (exit 2).
+func wrapArgs(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+}
+
+func commandPathFor(root *cobra.Command, args []string) string {
+	if c, _, err := root.Find(args); err == nil && c != nil {
+		return c.CommandPath()
+	}
+	return root.CommandPath()
+}
+
+// outputFormat is the -o flag of commands that report state.
+type outputFormat string
+
+const (
+	outputText outputFormat = "text"
+	outputJSON outputFormat = "json"
+	outputWide outputFormat = "wide"
+)
+
+func addOutputFlag(c *cobra.Command, p *string, formats ...outputFormat) {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = string(f)
+	}
+	c.Flags().StringVarP(p, "output", "o", string(outputText), "output format: "+strings.Join(names, ", "))
+	c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoFileComp))
+	prev := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		ok := false
+		for _, f := range formats {
+			ok = ok || string(f) == *p
+		}
+		if !ok {
+			return usagef("unknown output format %q: use one of %s", *p, strings.Join(names, ", "))
+		}
+		if prev != nil {
+			return prev(cmd, args)
+		}
+		return nil
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}

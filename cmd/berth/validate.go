@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newValidateCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the environment's berth.yaml, .metadata and config/.env",
+		Long: `Check the environment's manifest (berth.yaml), .metadata and config/.env, and
+report every problem at once with its file and line. Every command runs these
+checks first; validate runs only them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runValidate(cmd.Context(), g) },
+	}
+}
+
+func runValidate(_ context.Context, g *globalOptions) error {
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	m := env.Manifest
+	fmt.Fprintf(g.stdout, "%s is valid: %d component(s), %d image(s), %d service(s)\n",
+		m.Path, len(m.ComponentOrder), len(m.ImageOrder), len(m.ServiceOrder))
+	return nil
+}

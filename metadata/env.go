@@ -1,0 +1,277 @@
+package metadata
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// EnvVar overrides where berth looks for the environment, like --env.
+const EnvVar = "BERTH_ENV"
+
+// ErrNoEnvironment means no .metadata was found.
+var ErrNoEnvironment = errors.New("not inside a berth environment")
+
+// NoEnvironmentError says where berth looked and how to make an environment.
+type NoEnvironmentError struct{ From string }
+
+func (e *NoEnvironmentError) Error() string {
+	return fmt.Sprintf("not inside a berth environment (no %s in %s or any parent directory): create one with `berth init DIR --template backend`, or point at one with --env DIR or %s=DIR", MetadataFile, e.From, EnvVar)
+}
+
+func (e *NoEnvironmentError) Unwrap() error { return ErrNoEnvironment }
+
+// MovedError means the environment's directory is not where .metadata says.
+type MovedError struct{ Recorded, Actual string }
+
+func (e *MovedError) Error() string {
+	return fmt.Sprintf("this environment was created at %s but is now at %s (environment_root in %s): run `berth relocate --env %s` to record the new place", e.Recorded, e.Actual, MetadataFile, e.Actual)
+}
+
+// FindRoot returns the environment root: override (from --env or BERTH_ENV)
+// if given, else the nearest directory from start upward holding .metadata.
+func FindRoot(start, override string) (string, error) {
+	if override != "" {
+		abs, err := filepath.Abs(override)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(filepath.Join(abs, MetadataFile)); err != nil {
+			return "", fmt.Errorf("%s is not a berth environment (no %s there): create one with `berth init %s`", abs, MetadataFile, override)
+		}
+		return abs, nil
+	}
+	dir, err := filepath.Abs(start)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, MetadataFile)); err == nil && fi.Mode().IsRegular() {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", &NoEnvironmentError{From: dir}
+		}
+	}
+}
+
+// Env is an environment opened from disk.
+type Env struct {
+	Root     string
+	Meta     *Metadata
+	Manifest *Manifest
+	DotEnv   *DotEnv
+}
+
+// Open reads the environment at root: .metadata, berth.yaml and config/.env.
+// The manifest is validated; an environment moved from where it was made is
+// refused with a MovedError.
+func Open(root string) (*Env, error) {
+	e, err := OpenUnchecked(root)
+	if err != nil {
+		return nil, err
+	}
+	if recorded, ok := e.Meta.Get(KeyEnvironmentRoot); ok && !samePath(recorded, e.Root) {
+		return nil, &MovedError{Recorded: recorded, Actual: e.Root}
+	}
+	if e.Manifest, err = LoadManifest(filepath.Join(root, ManifestFile)); err != nil {
+		return nil, err
+	}
+	if e.DotEnv, err = ReadDotEnv(e.Path("config", ".env")); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// OpenUnchecked reads only .metadata, for commands that repair an environment.
+func OpenUnchecked(root string) (*Env, error) {
+	meta, err := ReadMetadata(filepath.Join(root, MetadataFile))
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Root: root, Meta: meta}, nil
+}
+
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+// Path joins elements onto the environment root.
+func (e *Env) Path(elem ...string) string {
+	return filepath.Join(append([]string{e.Root}, elem...)...)
+}
+
+// Name is the environment's name from .metadata, else its directory's name.
+func (e *Env) Name() string {
+	if n, ok := e.Meta.Get(KeyEnvironmentName); ok && n != "" {
+		return n
+	}
+	return filepath.Base(e.Root)
+}
+
+// InstallRoot is where release installs live, shared across environments.
+func (e *Env) InstallRoot() string {
+	if r, ok := e.Meta.Get(KeyInstallRoot); ok && r != "" {
+		return r
+	}
+	t, _ := e.Meta.Get(KeyTemplate)
+	return DefaultInstallRoot(t)
+}
+
+// DefaultInstallRoot is $XDG_DATA_HOME/<tool>/<template>/releases. The backend
+// template shares the OQTOPUS CLI's root so both tools see the same releases.
+func DefaultInstallRoot(template string) string {
+	base := os.Getenv("XDG_DATA_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".local", "share")
+	}
+	if template == "" {
+		template = "default"
+	}
+	tool := "berth"
+	if template == "backend" {
+		tool = "oqtopus"
+	}
+	return filepath.Join(base, tool, template, "releases")
+}
+
+// Binding is what .metadata binds a component to: a release or a branch.
+type Binding struct {
+	Component string
+	Version   string // vX.Y.Z, empty for a branch
+	Branch    string // branch name, empty for a release
+}
+
+// BranchPrefix marks a branch binding: engine_version=branch:develop.
+const BranchPrefix = "branch:"
+
+// String is the binding as .metadata writes it.
+func (b Binding) String() string {
+	if b.Branch != "" {
+		return BranchPrefix + b.Branch
+	}
+	return b.Version
+}
+
+// BindingKey is the .metadata key of a component's binding.
+func BindingKey(component string) string { return component + "_version" }
+
+// NotInstalledError means a component has no binding in this environment.
+type NotInstalledError struct{ Component string }
+
+func (e *NotInstalledError) Error() string {
+	return fmt.Sprintf("component %s is not installed in this environment: run `berth install %s`", e.Component, e.Component)
+}
+
+// Binding returns the component's binding, or a NotInstalledError.
+func (e *Env) Binding(component string) (Binding, error) {
+	v, ok := e.Meta.Get(BindingKey(component))
+	if !ok || v == "" {
+		return Binding{}, &NotInstalledError{Component: component}
+	}
+	if br, isBranch := strings.CutPrefix(v, BranchPrefix); isBranch {
+		return Binding{Component: component, Branch: br}, nil
+	}
+	return Binding{Component: component, Version: v}, nil
+}
+
+// ReleaseDir is where a release of a component is installed.
+func (e *Env) ReleaseDir(component, version string) string {
+	return filepath.Join(e.InstallRoot(), component+"-"+version)
+}
+
+// BranchDir is where a branch install of a component lives.
+func (e *Env) BranchDir(component string) string { return e.Path(component) }
+
+// ComponentDir is the directory of the component version bound in .metadata.
+func (e *Env) ComponentDir(component string) (string, error) {
+	b, err := e.Binding(component)
+	if err != nil {
+		return "", err
+	}
+	if b.Branch != "" {
+		return e.BranchDir(component), nil
+	}
+	return e.ReleaseDir(component, b.Version), nil
+}
+
+// UpdateMetadata re-reads .metadata under a lock, applies fn and writes the
+// result atomically, so two berth processes never lose each other's changes.
+func (e *Env) UpdateMetadata(fn func(*Metadata) error) error {
+	path := e.Path(MetadataFile)
+	l, err := Lock(e.Path(".metadata.lock"))
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	m, err := ReadMetadata(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(m); err != nil {
+		return err
+	}
+	if err := WriteMetadata(path, m); err != nil {
+		return err
+	}
+	e.Meta = m
+	return nil
+}
+
+// Vars are the variables a command, tag or setup step may use: ENV_ROOT,
+// ENV_NAME, INSTALL_ROOT, BERTH, UID, GID, then config/.env, then berth's
+// own environment. component, if not empty, adds COMPONENT_DIR.
+func (e *Env) Vars(component string) (func(string) (string, bool), error) {
+	own := map[string]string{
+		"ENV_ROOT":     e.Root,
+		"ENV_NAME":     e.Name(),
+		"INSTALL_ROOT": e.InstallRoot(),
+		"UID":          strconv.Itoa(os.Getuid()),
+		"GID":          strconv.Itoa(os.Getgid()),
+	}
+	if exe, err := os.Executable(); err == nil {
+		own["BERTH"] = exe
+	}
+	if component != "" {
+		dir, err := e.ComponentDir(component)
+		if err != nil {
+			return nil, err
+		}
+		own["COMPONENT_DIR"] = dir
+	}
+	return func(k string) (string, bool) {
+		if v, ok := own[k]; ok {
+			return v, true
+		}
+		if v, ok := e.DotEnv.Get(k); ok {
+			return v, true
+		}
+		return os.LookupEnv(k)
+	}, nil
+}
+
+// Expand replaces ${VAR} and $VAR in s through lookup; $$ is a literal $.
+// An unknown variable is an error that names it.
+func Expand(s string, lookup func(string) (string, bool)) (string, error) {
+	var missing []string
+	out := os.Expand(strings.ReplaceAll(s, "$$", "\x00"), func(k string) string {
+		v, ok := lookup(k)
+		if !ok {
+			missing = append(missing, k)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%q uses ${%s}, which is not set: define it in config/.env", s, missing[0])
+	}
+	return strings.ReplaceAll(out, "\x00", "$"), nil
+}

@@ -1,0 +1,251 @@
+package metadata
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+)
+
+//go:embed all:templates
+var templatesFS embed.FS
+
+// dirsFile lists, in a template, the directories init creates besides those
+// holding files and the logs/<service>/ of every service.
+const dirsFile = "_dirs.txt"
+
+// Templates lists the embedded templates by name.
+func Templates() []string {
+	entries, _ := fs.ReadDir(templatesFS, "templates")
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// InitOptions says what environment to make.
+type InitOptions struct {
+	Dir         string
+	Template    string
+	Name        string // default: the directory's name
+	InstallRoot string // default: DefaultInstallRoot(Template)
+	Force       bool   // allow a non-empty directory; existing files are kept
+	Now         time.Time
+}
+
+// InitResult says what init did.
+type InitResult struct {
+	Root    string
+	Name    string
+	Created []string // paths relative to Root
+	Kept    []string // files that existed and were left as they were
+}
+
+type templateData struct {
+	Name, Root, InstallRoot, Template string
+}
+
+// Init creates an environment from an embedded template. It never overwrites
+// a file: with Force, files already present are kept. If it fails half-way it
+// removes what it created, and .metadata is written last, so a half-made
+// directory is never taken for an environment.
+func Init(opts InitOptions) (_ *InitResult, err error) {
+	if opts.Template == "" {
+		return nil, fmt.Errorf("no template given: use --template with one of %s", strings.Join(Templates(), ", "))
+	}
+	if _, err := fs.Stat(templatesFS, "templates/"+opts.Template); err != nil {
+		return nil, fmt.Errorf("unknown template %q: use one of %s", opts.Template, strings.Join(Templates(), ", "))
+	}
+	root, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(root)
+	}
+	if !NameRE.MatchString(name) {
+		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
+	}
+	if _, err := os.Stat(filepath.Join(root, MetadataFile)); err == nil {
+		return nil, fmt.Errorf("%s is already a berth environment: use it as it is, or choose another directory", root)
+	}
+	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
+		return nil, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("init %s: %w", root, err)
+	}
+	installRoot := opts.InstallRoot
+	if installRoot == "" {
+		installRoot = DefaultInstallRoot(opts.Template)
+	}
+	if installRoot, err = filepath.Abs(installRoot); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	data := templateData{Name: name, Root: root, InstallRoot: installRoot, Template: opts.Template}
+	res := &InitResult{Root: root, Name: name}
+
+	var createdDirs []string
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(res.Created) - 1; i >= 0; i-- {
+			os.Remove(filepath.Join(root, res.Created[i]))
+		}
+		for i := len(createdDirs) - 1; i >= 0; i-- {
+			os.Remove(createdDirs[i]) // only if still empty
+		}
+	}()
+	mkdir := func(dir string) error {
+		var missing []string
+		for d := dir; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(d); err == nil {
+				break
+			}
+			missing = append(missing, d)
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+		for i := len(missing) - 1; i >= 0; i-- {
+			createdDirs = append(createdDirs, missing[i])
+		}
+		return nil
+	}
+	if err := mkdir(root); err != nil {
+		return nil, err
+	}
+
+	base := "templates/" + opts.Template
+	var manifestText []byte
+	err = fs.WalkDir(templatesFS, base, func(p string, d fs.DirEntry, werr error) error {
+		if werr != nil || d.IsDir() {
+			return werr
+		}
+		rel := strings.TrimPrefix(p, base+"/")
+		raw, err := templatesFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if rel == dirsFile {
+			for _, dir := range strings.Fields(string(raw)) {
+				if err := mkdir(filepath.Join(root, dir)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		text, err := render(rel, raw, data)
+		if err != nil {
+			return err
+		}
+		if rel == ManifestFile {
+			manifestText = text
+		}
+		target := filepath.Join(root, filepath.FromSlash(rel))
+		if err := mkdir(filepath.Dir(target)); err != nil {
+			return err
+		}
+		created, err := writeNew(target, text)
+		if err != nil {
+			return err
+		}
+		if created {
+			res.Created = append(res.Created, rel)
+		} else {
+			res.Kept = append(res.Kept, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(filepath.Join(root, ManifestFile), manifestText)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", opts.Template, err)
+	}
+	for _, svc := range m.ServiceOrder {
+		if err := mkdir(filepath.Join(root, "logs", svc)); err != nil {
+			return nil, err
+		}
+	}
+	meta := &Metadata{}
+	meta.Set(KeyTemplate, opts.Template)
+	meta.Set(KeyInstallRoot, installRoot)
+	meta.Set(KeyEnvironmentName, name)
+	meta.Set(KeyEnvironmentRoot, root)
+	meta.Set(KeyCreatedAt, now.UTC().Format(time.RFC3339))
+	created, err := writeNew(filepath.Join(root, MetadataFile), meta.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return nil, fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(root, MetadataFile))
+	}
+	res.Created = append(res.Created, MetadataFile)
+	return res, nil
+}
+
+func render(name string, raw []byte, data templateData) ([]byte, error) {
+	t, err := template.New(path.Base(name)).Option("missingkey=error").Parse(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("template file %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, fmt.Errorf("template file %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// writeNew writes a file whole, but only if nothing is at path yet: the data
+// goes to a temporary file that is then hard-linked into place, which fails
+// rather than replace a file that appeared meanwhile.
+func writeNew(target string, data []byte) (bool, error) {
+	if _, err := os.Lstat(target); err == nil {
+		return false, nil
+	}
+	dir := filepath.Dir(target)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", target, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", target, err)
+	}
+	os.Chmod(tmp.Name(), 0o644)
+	if err := os.Link(tmp.Name(), target); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("write %s: %w", target, err)
+	}
+	return true, nil
+}
