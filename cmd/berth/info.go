@@ -11,6 +11,8 @@ import (
 
 type infoOptions struct{ output string }
 
+func init() { registerCommand(newInfoCommand) }
+
 func newInfoCommand(g *globalOptions) *cobra.Command {
 	opts := &infoOptions{}
 	c := &cobra.Command{

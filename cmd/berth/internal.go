@@ -14,6 +14,8 @@ import (
 
 // newInternalCommand holds berth's own small programs, such as the demo
 // template's services, so that the demo needs nothing but the berth binary.
+func init() { registerCommand(newInternalCommand) }
+
 func newInternalCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:    "internal",

@@ -9,6 +9,8 @@ import (
 	"github.com/berthdev/berth/metadata"
 )
 
+func init() { registerCommand(newRelocateCommand) }
+
 func newRelocateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "relocate",

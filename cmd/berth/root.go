@@ -15,6 +15,14 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// commands are the top-level commands; each command's file adds its own
+// constructor in an init function, so adding a command touches one file.
+var commands []func(*globalOptions) *cobra.Command
+
+func registerCommand(newCommand func(*globalOptions) *cobra.Command) {
+	commands = append(commands, newCommand)
+}
+
 // globalOptions are the flags every command shares.
 type globalOptions struct {
 	envDir string
@@ -60,13 +68,9 @@ processes, containers or docker compose projects.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.envDir, "env", "", "environment directory (default: $BERTH_ENV, else the nearest directory upward holding .metadata)")
-	root.AddCommand(
-		newInitCommand(g),
-		newValidateCommand(g),
-		newInfoCommand(g),
-		newRelocateCommand(g),
-		newInternalCommand(g),
-	)
+	for _, newCommand := range commands {
+		root.AddCommand(newCommand(g))
+	}
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { registerCommand(newValidateCommand) }
+
 func newValidateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
