@@ -128,9 +128,9 @@ type Service struct {
 	StartTimeout Duration     `yaml:"start_timeout,omitempty"`
 	Log          *LogSpec     `yaml:"log,omitempty"`
 	// AppLog is the application's own log file, relative to the root.
-	AppLog   string         `yaml:"app_log,omitempty"`
-	Critical bool           `yaml:"critical,omitempty"`
-	Host     string         `yaml:"host,omitempty"`
+	AppLog    string         `yaml:"app_log,omitempty"`
+	Critical  bool           `yaml:"critical,omitempty"`
+	Host      string         `yaml:"host,omitempty"`
 	Container *ContainerSpec `yaml:"container,omitempty"`
 	Compose   *ComposeSpec   `yaml:"compose,omitempty"`
 }
