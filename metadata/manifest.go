@@ -342,7 +342,12 @@ func ParseManifest(path string, data []byte) (*Manifest, error) {
 		return nil, merr
 	} else if err != nil {
 		merr.Problems = append(merr.Problems, yamlProblems(err)...)
-		return nil, merr
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, merr
+		}
+		// Type errors leave the rest decoded: go on, so every problem is
+		// reported in one run.
 	}
 	lines := orderFromNode(&root, m)
 	merr.Problems = append(merr.Problems, m.validate(lines)...)

@@ -33,6 +33,9 @@ A non-empty DIR is refused unless --force; berth never overwrites a file.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
+			if opts.template == "" {
+				return usagef("required flag \"--template\" not set: choose one of %s", strings.Join(metadata.Templates(), ", "))
+			}
 			return runInit(cmd.Context(), g, dir, opts)
 		},
 	}
@@ -41,7 +44,6 @@ A non-empty DIR is refused unless --force; berth never overwrites a file.`,
 	f.StringVar(&opts.name, "name", "", "environment name (default: the directory's name)")
 	f.StringVar(&opts.installRoot, "install-root", "", "where release installs are shared (default: under $XDG_DATA_HOME)")
 	f.BoolVar(&opts.force, "force", false, "allow a non-empty directory (existing files are kept)")
-	c.MarkFlagRequired("template")
 	c.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(metadata.Templates(), cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
