@@ -14,6 +14,7 @@ import (
 
 // procStat is what berth needs from /proc/<pid>/stat.
 type procStat struct {
+	PID       int
 	State     byte
 	PGID      int
 	StartTime uint64 // clock ticks since boot, field 22
@@ -140,18 +141,48 @@ func waitGone(ctx context.Context, pid int, startTime uint64) error {
 	return nil
 }
 
-// waitGroupGone polls until process group pgid is empty or ctx is done.
-func waitGroupGone(ctx context.Context, pgid int) error {
-	if !groupAlive(pgid) {
+// liveMembers lists the processes of group pgid that are not zombies. An
+// orphan's zombie stays in its group until PID 1 reaps it, which some
+// container inits do only now and then, so kill(-pgid, 0) alone would keep
+// a stop waiting on processes that are already dead.
+func liveMembers(pgid int) []procStat {
+	d, err := os.Open("/proc")
+	if err != nil {
 		return nil
 	}
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	var out []procStat
+	for _, n := range names {
+		if n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.PGID != pgid || st.State == 'Z' || st.State == 'X' {
+			continue
+		}
+		st.PID = pid
+		out = append(out, st)
+	}
+	return out
+}
+
+// waitGroupGone returns when no live process is left in group pgid, or ctx
+// is done. It waits on each member found rather than polling the group.
+func waitGroupGone(ctx context.Context, pgid int) error {
 	for groupAlive(pgid) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		members := liveMembers(pgid)
+		if len(members) == 0 {
+			return nil
+		}
+		for _, m := range members {
+			if err := waitGone(ctx, m.PID, m.StartTime); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
