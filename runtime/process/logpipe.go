@@ -1,6 +1,7 @@
 package process
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -52,33 +53,60 @@ type RotatingWriter struct {
 	size     int64
 }
 
-// Write appends p, rotating first if p would take the file past MaxSize.
+// Write appends p, rotating whenever the file would pass MaxSize. A write
+// larger than the room left is split, at the last line end that fits if
+// there is one, so no file grows beyond MaxSize.
 func (w *RotatingWriter) Write(p []byte) (int, error) {
-	if w.f != nil && w.MaxSize > 0 && w.size > 0 && w.size+int64(len(p)) > w.MaxSize {
-		w.f.Close()
-		w.f = nil
-		if err := Rotate(w.Path, w.MaxSize, w.MaxFiles, int64(len(p))); err != nil {
-			return 0, err
+	written := 0
+	for len(p) > 0 {
+		if err := w.open(); err != nil {
+			return written, err
 		}
-	}
-	if w.f == nil {
-		if err := Rotate(w.Path, w.MaxSize, w.MaxFiles, int64(len(p))); err != nil {
-			return 0, err
+		chunk := p
+		if w.MaxSize > 0 && w.size+int64(len(p)) > w.MaxSize {
+			room := w.MaxSize - w.size
+			if room <= 0 || (w.size > 0 && bytes.LastIndexByte(p[:min(room, int64(len(p)))], '\n') < 0) {
+				if err := w.rotate(); err != nil {
+					return written, err
+				}
+				continue
+			}
+			chunk = p[:room]
+			if nl := bytes.LastIndexByte(chunk, '\n'); nl >= 0 {
+				chunk = p[:nl+1]
+			}
 		}
-		f, err := os.OpenFile(w.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		n, err := w.f.Write(chunk)
+		w.size += int64(n)
+		written += n
 		if err != nil {
-			return 0, err
+			return written, err
 		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return 0, err
-		}
-		w.f, w.size = f, fi.Size()
+		p = p[n:]
 	}
-	n, err := w.f.Write(p)
-	w.size += int64(n)
-	return n, err
+	return written, nil
+}
+
+func (w *RotatingWriter) open() error {
+	if w.f != nil {
+		return nil
+	}
+	f, err := os.OpenFile(w.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	w.f, w.size = f, fi.Size()
+	return nil
+}
+
+func (w *RotatingWriter) rotate() error {
+	w.Close()
+	return Rotate(w.Path, w.MaxSize, w.MaxFiles, w.MaxSize)
 }
 
 // Close closes the current file.

@@ -118,12 +118,13 @@ func resolveRecord(r pidRecord) (h runtime.Handle, running bool, reason string) 
 		return h, false, fmt.Sprintf("process %d has exited", h.PID)
 	}
 	if r.legacy {
+		// A reused PID keeps StartTime 0, which Stop never signals.
+		if at := startedAt(st.StartTime); !r.written.IsZero() && at.After(r.written.Add(legacySlack)) {
+			return h, false, fmt.Sprintf("PID %d now belongs to another process (started after the PID file was written)", h.PID)
+		}
 		h.PGID = st.PGID
 		h.StartTime = st.StartTime
 		h.StartedAt = startedAt(st.StartTime)
-		if !r.written.IsZero() && h.StartedAt.After(r.written.Add(legacySlack)) {
-			return h, false, fmt.Sprintf("PID %d now belongs to another process (started after the PID file was written)", h.PID)
-		}
 		return h, true, ""
 	}
 	if st.StartTime != h.StartTime {

@@ -279,7 +279,9 @@ const killGrace = 5 * time.Second
 // and waits for the group to empty. A PID that is no longer the recorded
 // process is never signalled.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	if !alive(h.PID, h.StartTime) {
+	// Without a verified start time the process cannot be told from a
+	// reused PID, so it is never signalled.
+	if h.StartTime == 0 || !alive(h.PID, h.StartTime) {
 		return removePIDFile(pidPath(svc), h)
 	}
 	// Signal the group only when the service leads it: a legacy PID file
