@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,7 +52,8 @@ func parseStat(data []byte) (procStat, error) {
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-var bootTime = func() time.Time {
+// bootTime is read once: it is the same for every process.
+var bootTime = sync.OnceValue(func() time.Time {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return time.Time{}
@@ -63,7 +65,7 @@ var bootTime = func() time.Time {
 		}
 	}
 	return time.Time{}
-}
+})
 
 // startedAt converts a start time in ticks to wall time.
 func startedAt(ticks uint64) time.Time {
