@@ -3,6 +3,7 @@ module github.com/berthdev/berth
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/sys v0.49.0
 	gopkg.in/yaml.v3 v3.0.1

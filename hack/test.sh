@@ -8,6 +8,9 @@ go vet ./...
 go test -race -count=1 ./...
 
 fuzztime=${BERTH_FUZZTIME:-10s}
-for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' metadata | sed 's/^func //'); do
-	go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" ./metadata
+# Every fuzz target of every package, each for a short time.
+grep -rlE '^func Fuzz' --include='*_test.go' . | xargs -n1 dirname | sort -u | while read -r pkg; do
+	for target in $(grep -hoE '^func Fuzz[A-Za-z0-9_]+' "$pkg"/*_test.go | sed 's/^func //'); do
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
+	done
 done

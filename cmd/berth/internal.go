@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/runtime/process"
 )
 
 // newInternalCommand holds berth's own small programs, such as the demo
@@ -34,6 +36,28 @@ func newInternalCommand(g *globalOptions) *cobra.Command {
 	demo.Flags().StringVar(&name, "name", "demo", "service name to report")
 	demo.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to serve HTTP on")
 	c.AddCommand(demo)
+	c.AddCommand(newLogPipeCommand())
+	return c
+}
+
+// newLogPipeCommand is the log writer a process service with `log: {to: file}`
+// writes through; it outlives berth so that rotation by size goes on.
+func newLogPipeCommand() *cobra.Command {
+	var path string
+	var maxSize int64
+	var maxFiles int
+	c := &cobra.Command{
+		Use:   "logpipe --path FILE [--max-size BYTES] [--max-files N]",
+		Short: "Copy stdin into a log file rotated by size, until EOF",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return process.LogPipe(os.Stdin, path, maxSize, maxFiles)
+		},
+	}
+	c.Flags().StringVar(&path, "path", "", "log file")
+	c.Flags().Int64Var(&maxSize, "max-size", 0, "rotate when the file would exceed this many bytes (0: never)")
+	c.Flags().IntVar(&maxFiles, "max-files", 0, "rotated files to keep")
+	c.MarkFlagRequired("path")
 	return c
 }
 

@@ -13,8 +13,9 @@ import (
 )
 
 // berthBin is the berth binary built once for the tests that run it as a
-// user would: a separate process, with its own exit code.
-var berthBin string
+// user would: a separate process, with its own exit code. testsvcBin is the
+// helper program that plays the services.
+var berthBin, testsvcBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "berth-cmd-test-")
@@ -22,15 +23,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	berthBin = filepath.Join(dir, "berth")
-	build := exec.Command("go", "build", "-race", "-o", berthBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		// -race needs cgo; fall back to a plain build where it is missing.
-		build = exec.Command("go", "build", "-o", berthBin, ".")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build berth:", err)
+	berthBin, testsvcBin = filepath.Join(dir, "berth"), filepath.Join(dir, "testsvc")
+	for _, b := range [][2]string{{berthBin, "github.com/berthdev/berth/cmd/berth"}, {testsvcBin, "github.com/berthdev/berth/hack/testsvc"}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
 			os.Exit(1)
 		}
 	}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// lifecycleEnv makes an environment whose services run testsvc.
+func lifecycleEnv(t *testing.T, services ...[2]string) string {
+	t.Helper()
+	root := t.TempDir()
+	var b strings.Builder
+	b.WriteString("version: 1\nservices:\n")
+	for _, s := range services {
+		fmt.Fprintf(&b, "  %s:\n    command: [%q%s]\n", s[0], testsvcBin, s[1])
+	}
+	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(b.String()), 0o644)
+	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
+	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+	return root
+}
+
+// berthEnv runs berth on the environment at root; stdout and stderr together.
+func berthEnv(t *testing.T, root string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(berthBin, append([]string{"--env", root}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), 0
+}
+
+// psServices counts live service processes running in root, as ps sees them.
+func psServices(root string) int {
+	out, _ := exec.Command("ps", "-eo", "pid=,stat=,args=").Output()
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || strings.HasPrefix(f[1], "Z") {
+			continue
+		}
+		// A service still in berth's launch gate shows as the gate's shell
+		// for a moment before it execs; it is the same process.
+		inGate := f[2] == "sh" && strings.Contains(line, " "+testsvcBin)
+		if f[2] != testsvcBin && !inGate {
+			continue
+		}
+		if wd, _ := os.Readlink("/proc/" + f[0] + "/cwd"); wd == root {
+			n++
+		}
+	}
+	return n
+}
+
+// checkAgree asserts that status and ps agree and returns status's output.
+func checkAgree(t *testing.T, root string) string {
+	t.Helper()
+	out, code := berthEnv(t, root, "status")
+	if code != 0 {
+		t.Fatalf("status: %d %s", code, out)
+	}
+	if running, ps := strings.Count(out, ": Running (PID "), psServices(root); running != ps {
+		t.Fatalf("status shows %d running, ps %d:\n%s", running, ps, out)
+	}
+	return out
+}
+
+func TestCLIStatusStartStop(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""}, [2]string{"gateway", ", --ignore-term"})
+	if out := checkAgree(t, root); out != "core: Stopped\ngateway: Stopped\n" {
+		t.Fatalf("status:\n%s", out)
+	}
+	out, code := berthEnv(t, root, "start", "gateway")
+	if code != 0 || !strings.Contains(out, "gateway  running") {
+		t.Fatalf("start: %d\n%s", code, out)
+	}
+	out = checkAgree(t, root)
+	var pid int
+	if _, err := fmt.Sscanf(strings.Split(out, "\n")[1], "gateway: Running (PID %d)", &pid); err != nil || pid == 0 {
+		t.Fatalf("status line %q: %v", out, err)
+	}
+	if out, code := berthEnv(t, root, "start", "gateway"); code != 1 || !strings.Contains(out, fmt.Sprintf("gateway is already running (PID %d)", pid)) {
+		t.Fatalf("second start: %d %s", code, out)
+	}
+	if out, code := berthEnv(t, root, "start", "all", "--foreground"); code != 2 {
+		t.Fatalf("--foreground with all: %d %s", code, out)
+	}
+	out, code = berthEnv(t, root, "stop", "all", "--timeout", "100ms")
+	if code != 1 || !strings.Contains(out, "core: Stopped") || !strings.Contains(out, "failed to stop 'gateway': the process did not exit within 100ms after TERM") {
+		t.Fatalf("stop all: %d\n%s", code, out)
+	}
+	checkAgree(t, root)
+	if out, code := berthEnv(t, root, "stop", "gateway", "--force", "--timeout", "100ms"); code != 0 || out != "gateway: Stopped\n" {
+		t.Fatalf("stop --force: %d %s", code, out)
+	}
+	if out := checkAgree(t, root); out != "core: Stopped\ngateway: Stopped\n" {
+		t.Fatalf("status:\n%s", out)
+	}
+	if out, _ := berthEnv(t, root, "status", "-o", "json"); !strings.Contains(out, `"state": "stopped"`) || !strings.Contains(out, `"runner": "process"`) {
+		t.Fatalf("status -o json:\n%s", out)
+	}
+}
+
+func TestCLIForegroundPTY(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     string
+		interupt bool
+		wantCode int
+	}{
+		{"exit code passed through", `, --print, hi, --exit, "7"`, false, 7},
+		{"ctrl-c forwarded", "", true, 130},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := lifecycleEnv(t, [2]string{"fg", tc.args})
+			cmd := exec.Command(berthBin, "--env", root, "start", "fg", "--foreground")
+			tty, err := pty.Start(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tty.Close()
+			lines := make(chan string, 16)
+			go func() {
+				sc := bufio.NewScanner(tty)
+				for sc.Scan() {
+					lines <- strings.TrimSpace(sc.Text())
+				}
+				close(lines)
+			}()
+			if tc.interupt {
+				waitLine(t, lines, "ready")
+				if out := checkAgree(t, root); !strings.Contains(out, "fg: Running (PID ") {
+					t.Fatalf("status elsewhere during foreground:\n%s", out)
+				}
+				tty.Write([]byte{3}) // ^C from the terminal reaches berth
+			} else {
+				waitLine(t, lines, "hi")
+			}
+			err = cmd.Wait()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code != tc.wantCode {
+				t.Fatalf("berth exited %d, want %d", code, tc.wantCode)
+			}
+			if _, err := os.Stat(filepath.Join(root, "pids", "fg.pid")); !os.IsNotExist(err) {
+				t.Fatalf("PID file left after the foreground run")
+			}
+			checkAgree(t, root)
+		})
+	}
+}
+
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %q", want)
+			}
+			if l == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q within 10s", want)
+		}
+	}
+}
+
+// A berth killed with SIGKILL at any instant of a start never leaves a
+// service running that status does not report.
+func TestCLIKilledMidStart(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"a", ""}, [2]string{"b", ""}, [2]string{"c", ""})
+	for i := range 12 {
+		cmd := exec.Command(berthBin, "--env", root, "start", "all")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Spread the kill over berth's whole run (about 10-30 ms before the start check).
+		time.AfterFunc(time.Duration(rand.IntN(30000))*time.Microsecond, func() { cmd.Process.Kill() })
+		cmd.Wait()
+		checkAgree(t, root)
+		if i%3 == 2 {
+			if out, code := berthEnv(t, root, "stop", "all"); code != 0 {
+				t.Fatalf("stop all: %s", out)
+			}
+			checkAgree(t, root)
+		}
+	}
+}

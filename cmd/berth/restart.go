@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/runtime"
+)
+
+func init() { registerCommand(newRestartCommand) }
+
+func newRestartCommand(g *globalOptions) *cobra.Command {
+	opts := &stopOptions{}
+	c := &cobra.Command{
+		Use:   "restart SERVICE...|all",
+		Short: "Stop services, then start them again if every stop succeeded",
+		Long: `Stop the services (reverse start order), and only if every stop succeeded
+start them again in start order. A service whose stop fails is not started.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runRestart(cmd.Context(), g, args, opts) },
+	}
+	addStopFlags(c, opts)
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+func runRestart(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
+	if opts.timeout < 0 {
+		return usagef("--timeout cannot be negative")
+	}
+	m, err := g.newManager()
+	if err != nil {
+		return err
+	}
+	stopped, started, err := m.Restart(ctx, names, runtime.StopRequest{Grace: opts.timeout, Force: opts.force})
+	if outputFormat(opts.output) == outputJSON {
+		if jerr := writeJSON(g.stdout, nonNil(started)); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
+	if started == nil && err != nil {
+		return reportStops(g, stopped, err, opts.output)
+	}
+	writeStatusBlock(g.stdout, started)
+	return err
+}

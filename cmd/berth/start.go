@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
+)
+
+type startOptions struct {
+	foreground bool
+	output     string
+}
+
+func init() { registerCommand(newStartCommand) }
+
+func newStartCommand(g *globalOptions) *cobra.Command {
+	opts := &startOptions{}
+	c := &cobra.Command{
+		Use:   "start SERVICE...|all",
+		Short: "Start services, detached, in start order",
+		Long: `Start services detached from berth, in start order (depends_on first, then
+the manifest's start_order, then manifest order). A named service that already
+runs is an error and nothing starts; with all, running services are skipped.
+If one service fails, berth stops there; services already started stay running.
+
+With --foreground, one service runs attached to the terminal; berth forwards
+INT, TERM and HUP to it and exits with its exit code (128+N for signal N).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runStart(cmd.Context(), g, args, opts) },
+	}
+	c.Flags().BoolVar(&opts.foreground, "foreground", false, "run one service attached to the terminal until it exits")
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+func runStart(ctx context.Context, g *globalOptions, names []string, opts *startOptions) error {
+	if opts.foreground && (len(names) != 1 || names[0] == runtime.All) {
+		return usagef("--foreground runs exactly one service: name one service, not all or several")
+	}
+	m, err := g.newManager()
+	if err != nil {
+		return err
+	}
+	if opts.foreground {
+		return runForeground(ctx, m, names[0])
+	}
+	states, err := m.Start(ctx, names)
+	if outputFormat(opts.output) == outputJSON {
+		if jerr := writeJSON(g.stdout, nonNil(states)); jerr != nil && err == nil {
+			err = jerr
+		}
+	} else {
+		writeStatusBlock(g.stdout, states)
+	}
+	return err
+}
+
+func runForeground(ctx context.Context, m *runtime.Manager, name string) error {
+	sigs, stop := process.NotifyForeground()
+	defer stop()
+	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs})
+	if err != nil {
+		return err
+	}
+	if code := exit.ExitCode(); code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,120 @@
+// Command testsvc plays a service in berth's tests and benchmarks: ready at
+// once or after a delay, exits on TERM or ignores it, forks a grandchild,
+// exits at once with a given code, prints lines, and listens on HTTP or TCP
+// for health checks.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type lines []string
+
+func (l *lines) String() string     { return strings.Join(*l, ",") }
+func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var (
+		print      lines
+		exitCode   = flag.Int("exit", -1, "exit at once with this code (after printing)")
+		killSelf   = flag.String("kill-self", "", "end by this signal (INT, TERM, KILL, ...) after printing")
+		ignoreTerm = flag.Bool("ignore-term", false, "ignore SIGTERM")
+		fork       = flag.Bool("fork", false, "start a grandchild that sleeps until signalled")
+		childFile  = flag.String("child-pid-file", "", "write the grandchild's PID here")
+		readyAfter = flag.Duration("ready-after", 0, "wait this long before listening and printing ready")
+		httpAddr   = flag.String("http", "", "serve HTTP on ADDR (GET /health answers 200)")
+		tcpAddr    = flag.String("tcp", "", "accept TCP connections on ADDR")
+		env        lines
+		isChild    = flag.Bool("grandchild", false, "internal: be the grandchild")
+	)
+	flag.Var(&print, "print", "print this line on stdout (repeatable)")
+	flag.Var(&env, "print-env", "print NAME=value of this variable, or NAME unset (repeatable)")
+	flag.Parse()
+
+	if *isChild {
+		sleepForever()
+	}
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+	}
+	for _, l := range print {
+		fmt.Println(l)
+	}
+	for _, k := range env {
+		if v, ok := os.LookupEnv(k); ok {
+			fmt.Printf("%s=%s\n", k, v)
+		} else {
+			fmt.Printf("%s unset\n", k)
+		}
+	}
+	if wd, err := os.Getwd(); err == nil && len(env) > 0 {
+		fmt.Printf("cwd=%s\n", wd)
+	}
+	if *killSelf != "" {
+		sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT}[*killSelf]
+		signal.Reset(sig)
+		syscall.Kill(os.Getpid(), sig)
+		sleepForever()
+	}
+	if *exitCode >= 0 {
+		os.Exit(*exitCode)
+	}
+	if *fork {
+		c := exec.Command(os.Args[0], "-grandchild")
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if err := c.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "testsvc:", err)
+			os.Exit(1)
+		}
+		if *childFile != "" {
+			if err := os.WriteFile(*childFile, []byte(fmt.Sprint(c.Process.Pid)), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, "testsvc:", err)
+				os.Exit(1)
+			}
+		}
+	}
+	time.Sleep(*readyAfter)
+	if *httpAddr != "" {
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testsvc:", err)
+			os.Exit(1)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		go http.Serve(ln, mux)
+	}
+	if *tcpAddr != "" {
+		ln, err := net.Listen("tcp", *tcpAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testsvc:", err)
+			os.Exit(1)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+	}
+	fmt.Println("ready")
+	sleepForever()
+}
+
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}

@@ -1,0 +1,312 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
+)
+
+var testsvc string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "testsvc")
+	if err != nil {
+		panic(err)
+	}
+	testsvc = filepath.Join(dir, "testsvc")
+	if out, err := exec.Command("go", "build", "-o", testsvc, "github.com/berthdev/berth/hack/testsvc").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build testsvc: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const backendLike = `version: 1
+start_order: [gateway, tranqu, mitigator, estimator, combiner, sse_engine, core]
+services:
+  core: {command: [x]}
+  sse_engine: {command: [x]}
+  mitigator: {command: [x]}
+  estimator: {command: [x]}
+  combiner: {command: [x]}
+  tranqu: {command: [x]}
+  gateway: {command: [x]}
+`
+
+func TestStartOrder(t *testing.T) {
+	tests := []struct {
+		name, manifest string
+		want           string
+	}{
+		{"backend start_order", backendLike, "gateway tranqu mitigator estimator combiner sse_engine core"},
+		{"manifest order", "version: 1\nservices:\n  b: {command: [x]}\n  a: {command: [x]}\n", "b a"},
+		{"depends_on first", "version: 1\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x]}\n", "db web"},
+		{"depends_on beats start_order", "version: 1\nstart_order: [web, db, cache]\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x], depends_on: [cache]}\n  cache: {command: [x]}\n  other: {command: [x]}\n", "cache db web other"},
+		{"partial start_order", "version: 1\nstart_order: [c]\nservices:\n  a: {command: [x]}\n  b: {command: [x]}\n  c: {command: [x]}\n", "c a b"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := metadata.ParseManifest("berth.yaml", []byte(tc.manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(runtime.StartOrder(m), " "); got != tc.want {
+				t.Errorf("start order %q, want %q", got, tc.want)
+			}
+			rev := runtime.StopOrder(m)
+			for i, n := range strings.Fields(tc.want) {
+				if rev[len(rev)-1-i] != n {
+					t.Fatalf("stop order %v is not the reverse of %q", rev, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	m, _ := metadata.ParseManifest("berth.yaml", []byte(backendLike))
+	order := runtime.StartOrder(m)
+	tests := []struct {
+		args    []string
+		want    string
+		all     bool
+		wantErr string
+	}{
+		{[]string{"all"}, strings.Join(order, " "), true, ""},
+		{[]string{"core", "gateway"}, "gateway core", false, ""},
+		{[]string{"nope"}, "", false, `unknown service "nope"`},
+		{[]string{"all", "core"}, "", false, "cannot be combined"},
+		{nil, "", false, "name a service"},
+	}
+	for _, tc := range tests {
+		got, all, err := runtime.Select(m, tc.args, order)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Select(%v) error %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, " ") != tc.want || all != tc.all {
+			t.Errorf("Select(%v) = %v, %v, %v", tc.args, got, all, err)
+		}
+	}
+}
+
+// newEnv makes an environment whose services are testsvc with the given
+// arguments, in the given order.
+func newEnv(t *testing.T, extra string, services ...[2]string) *runtime.Manager {
+	t.Helper()
+	root := t.TempDir()
+	var b strings.Builder
+	b.WriteString("version: 1\n" + extra + "services:\n")
+	for _, s := range services {
+		fmt.Fprintf(&b, "  %s:\n    command: [%q%s]\n    log: {to: file}\n", s[0], testsvc, s[1])
+	}
+	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(b.String()), 0o644)
+	os.MkdirAll(filepath.Join(root, "config"), 0o755)
+	os.WriteFile(filepath.Join(root, "config", ".env"), []byte("GREETING=hello from .env\nVIRTUAL_ENV=/venv\n"), 0o644)
+	os.WriteFile(filepath.Join(root, metadata.MetadataFile), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
+	env, err := metadata.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return process.New(process.Options{}), nil })
+	m := &runtime.Manager{Env: env, Runners: reg, StartCheck: 100 * time.Millisecond}
+	t.Cleanup(func() {
+		m.Stop(context.Background(), []string{"all"}, runtime.StopRequest{Grace: time.Second, Force: true})
+	})
+	return m
+}
+
+// psRunning lists, by ps, the testsvc processes whose cwd is the env root:
+// an independent check that status tells the truth.
+func psCount(t *testing.T, m *runtime.Manager) int {
+	out, _ := exec.Command("ps", "-eo", "pid=,stat=,args=").Output()
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || strings.HasPrefix(f[1], "Z") || f[2] != testsvc {
+			continue
+		}
+		if wd, err := os.Readlink("/proc/" + f[0] + "/cwd"); err == nil && wd == m.Env.Root {
+			n++
+		}
+	}
+	return n
+}
+
+func statusLine(t *testing.T, m *runtime.Manager) string {
+	states, err := m.Status(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	running := 0
+	for _, s := range states {
+		parts = append(parts, s.Name+"="+s.State)
+		if s.IsRunning() {
+			running++
+		}
+	}
+	if ps := psCount(t, m); ps != running {
+		t.Fatalf("ps shows %d service processes, status %d running: %v", ps, running, parts)
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestStartStopRestart(t *testing.T) {
+	ctx := context.Background()
+	m := newEnv(t, "start_order: [b, a]\n", [2]string{"a", ""}, [2]string{"b", ""}, [2]string{"c", `, --ignore-term`})
+
+	states, err := m.Start(ctx, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 2 || states[0].Name != "b" || states[1].Name != "a" || states[0].PID == 0 {
+		t.Fatalf("started %+v; want b then a", states)
+	}
+	if got := statusLine(t, m); got != "a=running b=running c=stopped" {
+		t.Fatalf("status %s", got)
+	}
+	_, err = m.Start(ctx, []string{"c", "a"})
+	var are *runtime.AlreadyRunningError
+	if !errors.As(err, &are) || are.Service != "a" || !strings.Contains(err.Error(), fmt.Sprintf("a is already running (PID %d)", states[1].PID)) {
+		t.Fatalf("start of a running service: %v", err)
+	}
+	if got := statusLine(t, m); got != "a=running b=running c=stopped" {
+		t.Fatalf("a refused start launched something: %s", got)
+	}
+	var notes strings.Builder
+	m.Progress = &notes
+	states, err = m.Start(ctx, []string{"all"})
+	if err != nil || len(states) != 1 || states[0].Name != "c" || !strings.Contains(notes.String(), "a is already running") {
+		t.Fatalf("start all: %+v, %v, notes %q", states, err, notes.String())
+	}
+	if got := statusLine(t, m); got != "a=running b=running c=running" {
+		t.Fatalf("status %s", got)
+	}
+
+	// c ignores TERM: restart all stops what it can and starts nothing.
+	_, started, err := m.Restart(ctx, []string{"all"}, runtime.StopRequest{Grace: 200 * time.Millisecond})
+	if err == nil || started != nil || !strings.Contains(err.Error(), "failed to stop 'c': the process did not exit within 200ms after TERM") {
+		t.Fatalf("restart all with a stuck service: started %v, %v", started, err)
+	}
+	if got := statusLine(t, m); got != "a=stopped b=stopped c=running" {
+		t.Fatalf("after failed restart: %s", got)
+	}
+	res, err := m.Stop(ctx, []string{"all"}, runtime.StopRequest{Grace: 200 * time.Millisecond, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Name != "c" || !res[0].WasRunning || res[1].WasRunning {
+		t.Fatalf("stop results %+v", res)
+	}
+	if got := statusLine(t, m); got != "a=stopped b=stopped c=stopped" {
+		t.Fatalf("after force stop: %s", got)
+	}
+	// restart of a stopped service starts it.
+	if _, started, err := m.Restart(ctx, []string{"a"}, runtime.StopRequest{}); err != nil || len(started) != 1 {
+		t.Fatalf("restart a: %v %v", started, err)
+	}
+}
+
+func TestStartFailureStopsTheRun(t *testing.T) {
+	ctx := context.Background()
+	m := newEnv(t, "", [2]string{"ok", ""}, [2]string{"bad", `, --print, "config missing", --exit, "3"`}, [2]string{"late", `, --kill-self, TERM`})
+	_, err := m.Start(ctx, []string{"all"})
+	var sf *runtime.StartFailedError
+	if !errors.As(err, &sf) {
+		t.Fatalf("start: %v; want StartFailedError", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"failed to start 'bad': bad exited with code 3", "config missing", "late was killed by signal TERM"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if got := statusLine(t, m); got != "ok=running bad=stopped late=stopped" {
+		t.Fatalf("status %s", got)
+	}
+	for _, n := range []string{"bad", "late"} {
+		if _, err := os.Stat(m.Env.Path("pids", n+".pid")); !os.IsNotExist(err) {
+			t.Errorf("PID file of %s kept after a failed start", n)
+		}
+	}
+}
+
+func TestEnvironmentAndDir(t *testing.T) {
+	ctx := context.Background()
+	m := newEnv(t, "", [2]string{"e", `, --print-env, GREETING, --print-env, VIRTUAL_ENV, --print-env, OWN, --exit, "0"`})
+	m.Env.Manifest.Services["e"].Env = map[string]string{"OWN": "${ENV_NAME}-x"}
+	m.Env.Manifest.Services["e"].UnsetEnv = []string{"VIRTUAL_ENV"}
+	m.Env.Manifest.Services["e"].Dir = "sub"
+	os.MkdirAll(m.Env.Path("sub"), 0o755)
+	m.StartCheck = -1
+	if _, err := m.Start(ctx, []string{"e"}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("GREETING=hello from .env\nVIRTUAL_ENV unset\nOWN=%s-x\ncwd=%s\n", filepath.Base(m.Env.Root), m.Env.Path("sub"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log"))
+		if string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log %q, want %q", b, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestConcurrentStartsLaunchOne(t *testing.T) {
+	ctx := context.Background()
+	m := newEnv(t, "", [2]string{"x", ""})
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each its own manager, as separate berth processes would be.
+			mm := *m
+			_, errs[i] = mm.Start(ctx, []string{"x"})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		var busy *runtime.BusyError
+		var running *runtime.AlreadyRunningError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &busy), errors.As(err, &running):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d starts succeeded, want 1", ok)
+	}
+	if got := statusLine(t, m); got != "x=running" {
+		t.Fatalf("status %s", got)
+	}
+	if n := psCount(t, m); n != 1 {
+		t.Fatalf("%d processes running, want 1", n)
+	}
+}

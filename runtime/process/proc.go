@@ -1,0 +1,191 @@
+package process
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// procStat is what berth needs from /proc/<pid>/stat.
+type procStat struct {
+	PID       int
+	State     byte
+	PGID      int
+	StartTime uint64 // clock ticks since boot, field 22
+}
+
+// readStat parses /proc/<pid>/stat. The command name (field 2) may hold
+// spaces and parentheses, so fields are counted after its last ')'.
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(data)
+}
+
+func parseStat(data []byte) (procStat, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return procStat{}, fmt.Errorf("malformed /proc stat line")
+	}
+	f := bytes.Fields(data[i+1:])
+	// f[0] is field 3 (state); field N is f[N-3].
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procStat{}, fmt.Errorf("malformed /proc stat line")
+	}
+	pgid, err1 := strconv.Atoi(string(f[2]))
+	start, err2 := strconv.ParseUint(string(f[19]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return procStat{}, fmt.Errorf("malformed /proc stat line")
+	}
+	return procStat{State: f[0][0], PGID: pgid, StartTime: start}, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// bootTime is read once: it is the same for every process.
+var bootTime = sync.OnceValue(func() time.Time {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
+			n, _ := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			return time.Unix(n, 0)
+		}
+	}
+	return time.Time{}
+})
+
+// startedAt converts a start time in ticks to wall time.
+func startedAt(ticks uint64) time.Time {
+	return bootTime().Add(time.Duration(ticks) * time.Second / clockTicks)
+}
+
+// alive says whether pid is a live (not zombie) process with the given start
+// time; startTime 0 accepts any.
+func alive(pid int, startTime uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := readStat(pid)
+	if err != nil {
+		return false
+	}
+	if st.State == 'Z' || st.State == 'X' {
+		return false
+	}
+	return startTime == 0 || st.StartTime == startTime
+}
+
+// groupAlive says whether any process is left in process group pgid.
+func groupAlive(pgid int) bool {
+	if pgid <= 1 {
+		return false
+	}
+	err := unix.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// pollInterval bounds how late berth notices an exit when it cannot use pidfd.
+const pollInterval = 10 * time.Millisecond
+
+// waitGone returns when pid (with startTime) is gone, or ctx is done. It waits
+// on a pidfd where the kernel offers one and polls otherwise.
+func waitGone(ctx context.Context, pid int, startTime uint64) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err == nil {
+		defer unix.Close(fd)
+		// The pidfd pins this process; check it is still the one we mean.
+		if !alive(pid, startTime) {
+			return nil
+		}
+		for {
+			ms := 100
+			if dl, ok := ctx.Deadline(); ok {
+				ms = int(min(time.Until(dl), 100*time.Millisecond) / time.Millisecond)
+				if ms < 0 {
+					ms = 0
+				}
+			}
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, ms)
+			if err != nil && !errors.Is(err, unix.EINTR) {
+				break // fall back to polling
+			}
+			if n > 0 {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for alive(pid, startTime) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// liveMembers lists the processes of group pgid that are not zombies. An
+// orphan's zombie stays in its group until PID 1 reaps it, which some
+// container inits do only now and then, so kill(-pgid, 0) alone would keep
+// a stop waiting on processes that are already dead.
+func liveMembers(pgid int) []procStat {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	var out []procStat
+	for _, n := range names {
+		if n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.PGID != pgid || st.State == 'Z' || st.State == 'X' {
+			continue
+		}
+		st.PID = pid
+		out = append(out, st)
+	}
+	return out
+}
+
+// waitGroupGone returns when no live process is left in group pgid, or ctx
+// is done. It waits on each member found rather than polling the group.
+func waitGroupGone(ctx context.Context, pgid int) error {
+	for groupAlive(pgid) {
+		members := liveMembers(pgid)
+		if len(members) == 0 {
+			return nil
+		}
+		for _, m := range members {
+			if err := waitGone(ctx, m.PID, m.StartTime); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,378 @@
+// Package process runs services as host processes: each in its own session
+// and process group, recorded in a PID file with its process group and
+// kernel start time, stopped by signalling the whole group and waiting on
+// the exit through a pidfd.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+)
+
+// gate holds a launched service back until berth has written its PID file:
+// the shell waits for a line on fd 3, then replaces itself (same PID, same
+// start time) with the service. If berth dies first, fd 3 reads EOF and the
+// service never runs, so no berth killed at any instant leaves a running
+// service without a PID file.
+const gate = `read -r _ <&3 || exit 125; exec 3<&- "$@"`
+
+// Options configure a Runner.
+type Options struct {
+	// LogPipe is the argv of the log writer program (berth internal logpipe);
+	// the runner appends --path, --max-size and --max-files. Without it a
+	// file log is appended to directly and rotated only at start.
+	LogPipe []string
+}
+
+// Runner is the host-process runner.
+type Runner struct {
+	opts     Options
+	mu       sync.Mutex
+	children map[int]*child
+}
+
+// child is a process this berth launched, so its exit status is known.
+type child struct {
+	done chan struct{}
+	exit runtime.Exit
+}
+
+// New returns a process runner.
+func New(opts Options) *Runner {
+	return &Runner{opts: opts, children: map[int]*child{}}
+}
+
+var _ runtime.Runner = (*Runner)(nil)
+
+// lookPath finds argv0 through the service's own PATH.
+func lookPath(svc *runtime.Service) (string, error) {
+	if len(svc.Argv) == 0 {
+		return "", fmt.Errorf("service %s has no command", svc.Name)
+	}
+	name := svc.Argv[0]
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(svc.Dir, name)
+		}
+		if err := executable(name); err != nil {
+			return "", fmt.Errorf("service %s: command %s: %w", svc.Name, name, err)
+		}
+		return name, nil
+	}
+	path := os.Getenv("PATH")
+	for _, kv := range svc.Env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(svc.Dir, p)
+		}
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("service %s: command %q not found in PATH: install it or give its full path in berth.yaml", svc.Name, name)
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return errors.New("not an executable file")
+	}
+	return nil
+}
+
+// output opens the service's stdout/stderr destination. For a file with a
+// log pipe, the pipe's writer process is started here.
+func (r *Runner) output(svc *runtime.Service) (*os.File, error) {
+	if svc.Log.To != metadata.LogFile {
+		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	if err := os.MkdirAll(filepath.Dir(svc.Log.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("log directory of %s: %w", svc.Name, err)
+	}
+	if len(r.opts.LogPipe) == 0 {
+		if err := Rotate(svc.Log.Path, svc.Log.MaxSize, svc.Log.MaxFiles, 0); err != nil {
+			return nil, err
+		}
+		return os.OpenFile(svc.Log.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Close()
+	args := append(append([]string(nil), r.opts.LogPipe[1:]...), "--path", svc.Log.Path,
+		"--max-size", strconv.FormatInt(svc.Log.MaxSize, 10), "--max-files", strconv.Itoa(svc.Log.MaxFiles))
+	lp := exec.Command(r.opts.LogPipe[0], args...)
+	lp.Stdin = pr
+	lp.Dir = svc.Dir
+	lp.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := lp.Start(); err != nil {
+		pw.Close()
+		return nil, fmt.Errorf("start log writer of %s: %w", svc.Name, err)
+	}
+	go lp.Wait() // it ends at EOF, once the service and its children are gone
+	return pw, nil
+}
+
+// launch starts svc behind the gate, writes its PID file and opens the gate.
+func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd) (runtime.Handle, *child, error) {
+	path, err := lookPath(svc)
+	if err != nil {
+		return runtime.Handle{}, nil, err
+	}
+	gr, gw, err := os.Pipe()
+	if err != nil {
+		return runtime.Handle{}, nil, err
+	}
+	defer gw.Close()
+	cmd.Path = "/bin/sh"
+	cmd.Args = append([]string{"sh", "-c", gate, "sh", path}, svc.Argv[1:]...)
+	cmd.Env = svc.Env
+	cmd.Dir = svc.Dir
+	cmd.ExtraFiles = []*os.File{gr}
+	err = cmd.Start()
+	gr.Close()
+	if err != nil {
+		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	c := &child{done: make(chan struct{})}
+	r.mu.Lock()
+	r.children[cmd.Process.Pid] = c
+	r.mu.Unlock()
+	go func() {
+		cmd.Wait()
+		c.exit = exitOf(cmd.ProcessState)
+		close(c.done)
+	}()
+	pid := cmd.Process.Pid
+	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess, PID: pid, PGID: pid, StartedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	st, err := readStat(pid)
+	if err == nil {
+		h.StartTime = st.StartTime
+		h.PGID = st.PGID
+	}
+	if err != nil {
+		return h, c, fmt.Errorf("service %s: read /proc/%d/stat: %w", svc.Name, pid, err)
+	}
+	if err := writePIDFile(pidPath(svc), h); err != nil {
+		return h, c, fmt.Errorf("service %s: %w", svc.Name, err) // the gate reads EOF: nothing runs
+	}
+	if _, err := gw.Write([]byte("go\n")); err != nil {
+		os.Remove(pidPath(svc))
+		return h, c, fmt.Errorf("service %s: release the launched process: %w", svc.Name, err)
+	}
+	return h, c, nil
+}
+
+func exitOf(ps *os.ProcessState) runtime.Exit {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return runtime.Exit{Signal: ws.Signal()}
+	}
+	return runtime.Exit{Code: ps.ExitCode()}
+}
+
+// Start launches svc detached: its own session, stdin from /dev/null,
+// stdout and stderr to its log destination.
+func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	stdin, err := os.Open(os.DevNull)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	defer stdin.Close()
+	out, err := r.output(svc)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	defer out.Close()
+	cmd := &exec.Cmd{Stdin: stdin, Stdout: out, Stderr: out,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	h, _, err := r.launch(svc, cmd)
+	return h, err
+}
+
+// Run launches svc attached to stdio in its own process group; signals on
+// stdio.Signals go to that group.
+func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdio, launched func(runtime.Handle)) (runtime.Exit, error) {
+	cmd := &exec.Cmd{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+	h, c, err := r.launch(svc, cmd)
+	if err != nil {
+		if c != nil {
+			<-c.done
+		}
+		return runtime.Exit{}, err
+	}
+	if launched != nil {
+		launched(h)
+	}
+	for {
+		select {
+		case sig := <-stdio.Signals:
+			if s, ok := sig.(syscall.Signal); ok {
+				unix.Kill(-h.PGID, s)
+			}
+		case <-c.done:
+			r.forgetChild(h.PID)
+			return c.exit, removePIDFile(pidPath(svc), h)
+		}
+	}
+}
+
+func (r *Runner) forgetChild(pid int) {
+	r.mu.Lock()
+	delete(r.children, pid)
+	r.mu.Unlock()
+}
+
+// Wait returns when the process of h ends. For a process this berth started
+// the exit status is known; for another only that it ended.
+func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
+	r.mu.Lock()
+	c := r.children[h.PID]
+	r.mu.Unlock()
+	if c != nil {
+		select {
+		case <-c.done:
+			return c.exit, nil
+		case <-ctx.Done():
+			return runtime.Exit{}, ctx.Err()
+		}
+	}
+	if err := waitGone(ctx, h.PID, h.StartTime); err != nil {
+		return runtime.Exit{}, err
+	}
+	return runtime.Exit{Unknown: true}, nil
+}
+
+// killGrace bounds the wait after KILL: the kernel needs only moments, but a
+// process in uninterruptible sleep can take longer.
+const killGrace = 5 * time.Second
+
+// Stop signals the service's process group, so that its children end too,
+// and waits for the group to empty. A PID that is no longer the recorded
+// process is never signalled.
+func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	// Without a verified start time the process cannot be told from a
+	// reused PID, so it is never signalled.
+	if h.StartTime == 0 || !alive(h.PID, h.StartTime) {
+		return removePIDFile(pidPath(svc), h)
+	}
+	// Signal the group only when the service leads it: a legacy PID file
+	// may name a process sharing a terminal's group.
+	target, group := h.PID, h.PGID == h.PID
+	if group {
+		target = -h.PID
+	}
+	sig := opts.Signal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if err := unix.Kill(target, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("send %v to process %d: %w", sig, h.PID, err)
+	}
+	gone := func(ctx context.Context) error {
+		if err := waitGone(ctx, h.PID, h.StartTime); err != nil {
+			return err
+		}
+		if group {
+			return waitGroupGone(ctx, h.PID)
+		}
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, opts.Grace)
+	err := gone(wctx)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		if !opts.Kill {
+			return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig}
+		}
+		if err := unix.Kill(target, syscall.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("send KILL to process %d: %w", h.PID, err)
+		}
+		kctx, cancel := context.WithTimeout(ctx, killGrace)
+		defer cancel()
+		if err := gone(kctx); err != nil {
+			return fmt.Errorf("process %d did not exit within %s after KILL", h.PID, killGrace)
+		}
+	}
+	return removePIDFile(pidPath(svc), h)
+}
+
+// Inspect reads the PID file and checks the process it names. It changes nothing.
+func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State, error) {
+	st := runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Stopped}
+	rec, err := readPIDFile(pidPath(svc))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		st.Reason = err.Error()
+		st.Handle = &runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess}
+		return st, nil
+	}
+	h, running, reason := resolveRecord(rec)
+	h.Service, h.Runner = svc.Name, metadata.RunnerProcess
+	st.Handle = &h
+	if !running {
+		st.Reason = reason
+		return st, nil
+	}
+	st.State, st.PID = runtime.Running, h.PID
+	at := h.StartedAt
+	st.StartedAt = &at
+	return st, nil
+}
+
+// Forget removes the PID file if it still names h.
+func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handle) error {
+	return removePIDFile(pidPath(svc), h)
+}
+
+// Logs opens the service's log file.
+func (r *Runner) Logs(_ context.Context, svc *runtime.Service) (io.ReadCloser, error) {
+	if svc.Log.To != metadata.LogFile {
+		return nil, fmt.Errorf("service %s sends its output to %s: set `log: {to: file}` for it in berth.yaml", svc.Name, os.DevNull)
+	}
+	return os.Open(svc.Log.Path)
+}
+
+// ForegroundSignals are the signals a foreground berth forwards to its service.
+var ForegroundSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+// NotifyForeground starts relaying ForegroundSignals to the returned channel;
+// stop ends it.
+func NotifyForeground() (ch <-chan os.Signal, stop func()) {
+	c := make(chan os.Signal, 4)
+	signal.Notify(c, ForegroundSignals...)
+	return c, func() { signal.Stop(c) }
+}

@@ -1,0 +1,271 @@
+package process_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
+	"github.com/berthdev/berth/runtime/runnertest"
+)
+
+var testsvc string
+
+const logPipeArg = "berth-test-logpipe"
+
+func TestMain(m *testing.M) {
+	// The test binary doubles as the log writer, as berth does.
+	if len(os.Args) > 1 && os.Args[1] == logPipeArg {
+		var path string
+		var size int64
+		var files int
+		for i := 2; i+1 < len(os.Args); i += 2 {
+			switch os.Args[i] {
+			case "--path":
+				path = os.Args[i+1]
+			case "--max-size":
+				size, _ = strconv.ParseInt(os.Args[i+1], 10, 64)
+			case "--max-files":
+				files, _ = strconv.Atoi(os.Args[i+1])
+			}
+		}
+		if err := process.LogPipe(os.Stdin, path, size, files); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "testsvc")
+	if err != nil {
+		panic(err)
+	}
+	testsvc = filepath.Join(dir, "testsvc")
+	if out, err := exec.Command("go", "build", "-o", testsvc, "github.com/berthdev/berth/hack/testsvc").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build testsvc: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func newRunner() *process.Runner {
+	return process.New(process.Options{LogPipe: []string{os.Args[0], logPipeArg}})
+}
+
+var behaviourArgs = map[runnertest.Behaviour][]string{
+	runnertest.Serve:        {},
+	runnertest.IgnoreTerm:   {"--ignore-term"},
+	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
+	runnertest.KilledByTerm: {"--kill-self", "TERM"},
+}
+
+func service(t *testing.T, name string, args ...string) *runtime.Service {
+	dir := t.TempDir()
+	svc := &runtime.Service{
+		Name: name, Runner: metadata.RunnerProcess,
+		Argv: append([]string{testsvc}, args...), Env: os.Environ(), Dir: dir,
+		StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
+		StateDir: filepath.Join(dir, "pids"),
+		Log:      runtime.LogSpec{To: metadata.LogFile, Path: filepath.Join(dir, "logs", name, "service.log")},
+	}
+	t.Cleanup(func() { stopQuietly(svc) })
+	return svc
+}
+
+// stopQuietly kills whatever a failed test left running.
+func stopQuietly(svc *runtime.Service) {
+	r := process.New(process.Options{})
+	st, _ := r.Inspect(context.Background(), svc)
+	if st.IsRunning() {
+		r.Stop(context.Background(), svc, *st.Handle, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	r := newRunner()
+	var n atomic.Int32
+	runnertest.Run(t, runnertest.Harness{
+		Runner:     r,
+		Foreground: true,
+		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
+			return service(t, fmt.Sprintf("svc%d", n.Add(1)), behaviourArgs[b]...)
+		},
+	})
+}
+
+// psPGID reads a process's group from ps, an independent view.
+func psAlive(pid int) bool {
+	out, err := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
+	return err == nil && len(out) > 0 && !strings.HasPrefix(strings.TrimSpace(string(out)), "Z")
+}
+
+func TestStopKillsGrandchild(t *testing.T) {
+	ctx := context.Background()
+	r := newRunner()
+	childFile := filepath.Join(t.TempDir(), "child.pid")
+	svc := service(t, "forker", "--fork", "--child-pid-file", childFile)
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	deadline := time.Now().Add(5 * time.Second)
+	for child == 0 && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(childFile)
+		child, _ = strconv.Atoi(string(b))
+		if child == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if child == 0 || !psAlive(child) {
+		t.Fatalf("grandchild did not start (pid %d)", child)
+	}
+	if err := r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if psAlive(child) || psAlive(h.PID) {
+		t.Fatalf("after stop: service alive %v, grandchild alive %v", psAlive(h.PID), psAlive(child))
+	}
+}
+
+// startUnrelated starts a process berth did not start.
+func startUnrelated(t *testing.T) *exec.Cmd {
+	c := exec.Command(testsvc)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	return c
+}
+
+func TestPIDFiles(t *testing.T) {
+	ctx := context.Background()
+	r := newRunner()
+	other := startUnrelated(t)
+	pid := other.Process.Pid
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	start, _ := strconv.ParseUint(f[19], 10, 64)
+	tests := []struct {
+		name        string
+		content     string
+		mtime       time.Time
+		wantRunning bool
+	}{
+		{"json, same start time", fmt.Sprintf(`{"pid":%d,"pgid":%d,"start_time":%d}`, pid, pid, start), time.Now(), true},
+		{"json, reused pid", fmt.Sprintf(`{"pid":%d,"pgid":%d,"start_time":%d}`, pid, pid, start+1), time.Now(), false},
+		{"legacy decimal, written after start", fmt.Sprintf("%d\n", pid), time.Now(), true},
+		{"legacy decimal, written before start (reuse)", fmt.Sprintf("%d\n", pid), time.Now().Add(-time.Hour), false},
+		{"dead pid", `{"pid":999999999,"pgid":999999999,"start_time":1}`, time.Now(), false},
+		{"garbage", "not a pid", time.Now(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := service(t, "x")
+			os.MkdirAll(svc.StateDir, 0o755)
+			path := filepath.Join(svc.StateDir, "x.pid")
+			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(path, tc.mtime, tc.mtime)
+			st, err := r.Inspect(ctx, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.IsRunning() != tc.wantRunning {
+				t.Fatalf("running %v, want %v (%+v)", st.IsRunning(), tc.wantRunning, st)
+			}
+			after, _ := os.ReadFile(path)
+			if string(after) != tc.content {
+				t.Fatalf("inspect changed the PID file")
+			}
+			if tc.wantRunning {
+				os.Remove(path) // the cleanup must not stop the unrelated process
+				return
+			}
+			// A stale record is forgotten, and the process it names is never signalled.
+			if err := r.Stop(ctx, svc, *st.Handle, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true}); err != nil {
+				t.Fatal(err)
+			}
+			if !psAlive(pid) {
+				t.Fatalf("stop signalled process %d, which berth did not start", pid)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Fatalf("stale PID file kept: %v", err)
+			}
+		})
+	}
+}
+
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "service.log")
+	w := &process.RotatingWriter{Path: path, MaxSize: 10, MaxFiles: 2}
+	for i := range 5 {
+		if _, err := fmt.Fprintf(w, "line %d\n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	want := map[string]string{"service.log": "line 4\n", "service.log.1": "line 3\n", "service.log.2": "line 2\n"}
+	for name, content := range want {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(b) != content {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, content)
+		}
+	}
+	if _, err := os.Stat(path + ".3"); !os.IsNotExist(err) {
+		t.Errorf("service.log.3 exists beyond max_files")
+	}
+}
+
+func TestLogPipeRotatesWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	r := newRunner()
+	var args []string
+	for i := range 20 {
+		args = append(args, "--print", fmt.Sprintf("line-%02d", i))
+	}
+	svc := service(t, "chatty", append(args, "--exit", "0")...)
+	svc.Log.MaxSize, svc.Log.MaxFiles = 32, 3
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wait(ctx, h)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(svc.Log.Path)
+		if strings.Contains(string(b), "ready") || strings.Contains(string(b), "line-19") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log never got line-19: %q", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, suffix := range []string{"", ".1", ".2", ".3"} {
+		fi, err := os.Stat(svc.Log.Path + suffix)
+		if err != nil {
+			t.Fatalf("missing %s: %v", suffix, err)
+		}
+		if fi.Size() > 32 {
+			t.Errorf("service.log%s is %d bytes, over max_size 32", suffix, fi.Size())
+		}
+	}
+}

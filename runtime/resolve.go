@@ -1,0 +1,96 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+// Resolve turns the manifest's service name into what a runner runs:
+// argv expanded with env.Vars (COMPONENT_DIR of the bound component),
+// environment = berth's own + config/.env + the manifest's env, minus
+// unset_env; working directory the root unless dir says otherwise.
+func Resolve(env *metadata.Env, name string) (*Service, error) {
+	spec := env.Manifest.Services[name]
+	if spec == nil {
+		return nil, fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(env.Manifest.ServiceOrder, ", "))
+	}
+	vars, err := env.Vars(spec.Component)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	svc := &Service{
+		Name:       name,
+		Runner:     spec.Runner,
+		Dir:        env.Root,
+		StopSignal: spec.StopSignalOf(),
+		StopGrace:  spec.StopGrace(),
+		StateDir:   env.Path("pids"),
+		Log:        LogSpec{To: metadata.LogDiscard},
+		Spec:       spec,
+	}
+	if svc.Runner == "" {
+		svc.Runner = metadata.RunnerProcess
+	}
+	for _, a := range spec.Command {
+		v, err := metadata.Expand(a, vars)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: command: %w", name, err)
+		}
+		svc.Argv = append(svc.Argv, v)
+	}
+	if spec.Dir != "" {
+		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
+	}
+	if l := spec.Log; l != nil && l.To == metadata.LogFile {
+		p := l.Path
+		if p == "" {
+			p = filepath.Join("logs", name, "service.log")
+		}
+		svc.Log = LogSpec{To: metadata.LogFile, Path: env.Path(filepath.FromSlash(p)), MaxSize: int64(l.MaxSize), MaxFiles: l.MaxFiles}
+	}
+
+	vals := map[string]string{}
+	var keys []string
+	set := func(kv string) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return
+		}
+		if _, seen := vals[k]; !seen {
+			keys = append(keys, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range os.Environ() {
+		set(kv)
+	}
+	for _, kv := range env.DotEnv.Environ() {
+		set(kv)
+	}
+	own := make([]string, 0, len(spec.Env))
+	for k := range spec.Env {
+		own = append(own, k)
+	}
+	sort.Strings(own)
+	for _, k := range own {
+		v, err := metadata.Expand(spec.Env[k], vars)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: env %s: %w", name, k, err)
+		}
+		set(k + "=" + v)
+	}
+	for _, k := range spec.UnsetEnv {
+		delete(vals, k)
+	}
+	for _, k := range keys {
+		if v, ok := vals[k]; ok {
+			svc.Env = append(svc.Env, k+"="+v)
+		}
+	}
+	return svc, nil
+}

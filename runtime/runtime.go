@@ -1,0 +1,231 @@
+// Package runtime owns the service lifecycle, written once above the Runner
+// interface: which services a command touches and in which order, the start
+// lock, the start check, stop with a grace period, restart and status.
+// Runners (runtime/process, and later containers and compose) only launch,
+// signal and inspect one service at a time.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Service is a manifest service resolved against its environment: variables
+// expanded, environment assembled, paths made absolute. It is what a Runner
+// receives; runners never read the manifest themselves.
+type Service struct {
+	Name   string
+	Runner string
+	// Argv is the command with every ${VAR} expanded.
+	Argv []string
+	// Env is the complete environment (KEY=VALUE), already without unset_env.
+	Env []string
+	// Dir is the absolute working directory.
+	Dir        string
+	StopSignal syscall.Signal
+	StopGrace  time.Duration
+	Log        LogSpec
+	// StateDir is where runners keep per-service records (the pids/ directory).
+	StateDir string
+	// Spec is the manifest entry, for runners that need more (container, compose).
+	Spec any
+}
+
+// LogSpec is where a detached service's stdout and stderr go.
+type LogSpec struct {
+	// To is "discard" or "file".
+	To string
+	// Path is absolute; set when To is "file".
+	Path     string
+	MaxSize  int64
+	MaxFiles int
+}
+
+// Handle is what lets a later, separate berth process find a launched service
+// again. It is serialisable; a process runner fills PID, PGID and StartTime,
+// a container runner ID.
+type Handle struct {
+	Service string `json:"service"`
+	Runner  string `json:"runner"`
+	PID     int    `json:"pid,omitempty"`
+	PGID    int    `json:"pgid,omitempty"`
+	// StartTime is the kernel's start time of PID in clock ticks since boot
+	// (/proc/<pid>/stat field 22); a PID whose start time differs is a reused PID.
+	StartTime uint64    `json:"start_time,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	ID        string    `json:"id,omitempty"`
+}
+
+// Status values of State.
+const (
+	Running = "running"
+	Stopped = "stopped"
+)
+
+// State is what a runner finds about a service. Later issues add fields
+// (health, host); keep it a plain, extensible struct.
+type State struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	PID    int    `json:"pid,omitempty"`
+	Runner string `json:"runner"`
+	// StartedAt and Uptime are set while running.
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Uptime    string     `json:"uptime,omitempty"`
+	// Reason says why a service counts as stopped when a record was found
+	// (the process exited, the PID now belongs to another process).
+	Reason string `json:"reason,omitempty"`
+	// Handle is the record found, running or stale; nil when there is none.
+	Handle *Handle `json:"-"`
+}
+
+// IsRunning says whether the service runs.
+func (s State) IsRunning() bool { return s.State == Running }
+
+// Exit is how a service ended.
+type Exit struct {
+	// Code is the exit status when the process exited normally.
+	Code int
+	// Signal is set when the process was killed by a signal.
+	Signal syscall.Signal
+	// Unknown is set when the runner saw the end but not its status
+	// (a process berth did not start cannot be waited for).
+	Unknown bool
+}
+
+// ExitCode is the shell's view: the code, or 128+N for signal N.
+func (e Exit) ExitCode() int {
+	if e.Signal != 0 {
+		return 128 + int(e.Signal)
+	}
+	return e.Code
+}
+
+func (e Exit) String() string {
+	switch {
+	case e.Unknown:
+		return "exited"
+	case e.Signal != 0:
+		return fmt.Sprintf("was killed by signal %s", signalName(e.Signal))
+	default:
+		return fmt.Sprintf("exited with code %d", e.Code)
+	}
+}
+
+func signalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGTERM: "TERM", syscall.SIGKILL: "KILL", syscall.SIGINT: "INT",
+		syscall.SIGHUP: "HUP", syscall.SIGQUIT: "QUIT", syscall.SIGUSR1: "USR1",
+		syscall.SIGUSR2: "USR2", syscall.SIGABRT: "ABRT", syscall.SIGSEGV: "SEGV",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("%d", int(s))
+}
+
+// Stdio is a foreground service's terminal and the signals berth receives,
+// which the runner forwards to the service.
+type Stdio struct {
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	Signals        <-chan os.Signal
+}
+
+// StopOptions says how to stop one service.
+type StopOptions struct {
+	Signal syscall.Signal
+	Grace  time.Duration
+	// Kill sends KILL when the grace period ends instead of failing.
+	Kill bool
+}
+
+// Runner launches, signals and inspects one service. Every implementation
+// passes the conformance suite in runtime/runnertest.
+type Runner interface {
+	// Start launches svc detached and records its handle where Inspect
+	// finds it; it returns once the service is launched, not once it is ready.
+	Start(ctx context.Context, svc *Service) (Handle, error)
+	// Run launches svc attached to stdio, records its handle, calls launched
+	// once it runs, forwards stdio.Signals and returns how it ended. The
+	// record is removed at the end if it still names this launch.
+	Run(ctx context.Context, svc *Service, stdio Stdio, launched func(Handle)) (Exit, error)
+	// Wait returns when the service of h ends or ctx is done.
+	Wait(ctx context.Context, h Handle) (Exit, error)
+	// Stop sends opts.Signal, waits up to opts.Grace for the service to end
+	// (then KILL if opts.Kill) and removes its record. It fails with a
+	// *StopTimeoutError when the service outlives the grace period.
+	Stop(ctx context.Context, svc *Service, h Handle, opts StopOptions) error
+	// Inspect reports the service from what is on disk or in the daemon. It
+	// changes nothing.
+	Inspect(ctx context.Context, svc *Service) (State, error)
+	// Forget removes the record of h if it still names h (a stale record of
+	// a service that ended).
+	Forget(ctx context.Context, svc *Service, h Handle) error
+	// Logs opens what the service wrote to its log destination.
+	Logs(ctx context.Context, svc *Service) (io.ReadCloser, error)
+}
+
+// StopTimeoutError means a service outlived its grace period.
+type StopTimeoutError struct {
+	Service string
+	Grace   time.Duration
+	Signal  syscall.Signal
+}
+
+func (e *StopTimeoutError) Error() string {
+	return fmt.Sprintf("the process did not exit within %s after %s (use --force to send KILL, or raise stop_timeout for %s in berth.yaml)", e.Grace, signalName(e.Signal), e.Service)
+}
+
+// AlreadyRunningError means a named service runs already.
+type AlreadyRunningError struct {
+	Service string
+	PID     int
+}
+
+func (e *AlreadyRunningError) Error() string {
+	if e.PID == 0 {
+		return fmt.Sprintf("%s is already running", e.Service)
+	}
+	return fmt.Sprintf("%s is already running (PID %d)", e.Service, e.PID)
+}
+
+// BusyError means another berth holds the service's start lock.
+type BusyError struct {
+	Service string
+	Holder  int
+}
+
+func (e *BusyError) Error() string {
+	if e.Holder == 0 {
+		return fmt.Sprintf("%s is being started by another berth process: wait for it to finish", e.Service)
+	}
+	return fmt.Sprintf("%s is being started by another berth process (PID %d): wait for it to finish", e.Service, e.Holder)
+}
+
+// StartFailedError means a service ended during its start check.
+type StartFailedError struct {
+	Service string
+	Exit    Exit
+	// LastLines are the last lines of its log file, if it logs to one.
+	LastLines []string
+}
+
+func (e *StartFailedError) Error() string {
+	msg := fmt.Sprintf("%s %s right after it started", e.Service, e.Exit)
+	if len(e.LastLines) > 0 {
+		msg += "; its last log lines:"
+		for _, l := range e.LastLines {
+			msg += "\n  " + l
+		}
+	}
+	return msg
+}
+
+// ErrNotRunning is returned by a runner's Wait when there is nothing to wait for.
+var ErrNotRunning = errors.New("not running")
