@@ -18,8 +18,8 @@ import (
 // Builder chooses the daemon's builder.
 type Builder string
 
-// Builders. Auto uses BuildKit for a Dockerfile that needs it and otherwise
-// the builder the daemon prefers.
+// Builders. Auto uses BuildKit wherever the daemon has it, and the classic
+// builder otherwise (a Dockerfile that needs BuildKit then fails clearly).
 const (
 	BuilderAuto     Builder = ""
 	BuilderClassic  Builder = "classic"
@@ -130,7 +130,10 @@ func (c *Client) chooseBuilder(name string, want Builder, dockerfile []byte) (Bu
 		}
 		return BuilderBuildKit, nil
 	}
-	if c.Ping.BuilderVersion == build.BuilderBuildKit && c.HasBuildKit() {
+	// BuildKit even where the daemon's default is classic (20.10's is): the
+	// classic builder commits a container for every label berth adds, which
+	// costs seconds per build on slow storage drivers.
+	if c.HasBuildKit() {
 		return BuilderBuildKit, nil
 	}
 	return BuilderClassic, nil

@@ -211,4 +211,3 @@ func (p *bkPrinter) failure() (step string, output string) {
 	}
 	return p.failed.name, output
 }
-
