@@ -171,3 +171,14 @@ func needsBuildKit(dockerfile []byte) (bool, string) {
 	}
 	return false, ""
 }
+
+// DockerfileNeedsBuildKit says whether the Dockerfile at path uses
+// BuildKit-only syntax, and names the first such line.
+func DockerfileNeedsBuildKit(path string) (bool, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, "", err
+	}
+	needs, line := needsBuildKit(data)
+	return needs, line, nil
+}
