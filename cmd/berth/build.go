@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/moby/term"
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/images"
+)
+
+type buildOptions struct {
+	force   bool
+	noCache bool
+	builder string
+	output  string
+}
+
+func init() { registerCommand(newBuildCommand) }
+
+func newBuildCommand(g *globalOptions) *cobra.Command {
+	opts := &buildOptions{}
+	c := &cobra.Command{
+		Use:   "build IMAGE... | all",
+		Short: "Build the manifest's runtime images for the bound component versions",
+		Long: `Build runtime images (for example sse-runtime) through the Docker Engine API
+for the component version bound in .metadata. An image whose version and build
+inputs (Dockerfile, context files after .dockerignore, build args) are unchanged
+is not rebuilt; --force or --no-cache rebuilds it.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runBuild(cmd.Context(), g, args, opts) },
+	}
+	c.Flags().BoolVar(&opts.force, "force", false, "build even when the image is current")
+	c.Flags().BoolVar(&opts.noCache, "no-cache", false, "build without the daemon's layer cache (implies --force)")
+	c.Flags().StringVar(&opts.builder, "builder", "auto", "builder: auto (BuildKit where the daemon has it), classic or buildkit")
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+func runBuild(ctx context.Context, g *globalOptions, names []string, opts *buildOptions) error {
+	builder, err := images.ParseBuilder(opts.builder)
+	if err != nil {
+		return usageError{err}
+	}
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	if len(names) == 1 && names[0] == "all" {
+		names = env.Manifest.ImageOrder
+	}
+	specs := make([]*images.Spec, 0, len(names))
+	for _, name := range names {
+		spec, err := images.SpecFor(env, name)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, spec)
+	}
+	cli, err := images.NewClient(ctx, images.Endpoint{})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+
+	// Build output goes with the human text; with -o json it goes to
+	// stderr so that stdout stays one JSON document.
+	progress := g.stdout
+	if outputFormat(opts.output) == outputJSON {
+		progress = g.stderr
+	}
+	fd, isTerm := terminalOf(progress)
+	bopts := images.BuildOptions{Force: opts.force, NoCache: opts.noCache, Builder: builder, Out: progress, Terminal: isTerm, TerminalFd: fd}
+	var results []*images.Result
+	for _, spec := range specs {
+		res, err := images.Build(ctx, cli, spec, bopts)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+		if outputFormat(opts.output) == outputText {
+			if res.Skipped {
+				fmt.Fprintf(g.stdout, "%s: up to date (%s, %s %s)\n", res.Image, res.Tag, spec.Component, res.Version)
+			} else {
+				fmt.Fprintf(g.stdout, "%s: built %s (%s %s, %s, %.1fs)\n", res.Image, res.Tag, spec.Component, res.Version, res.Builder, res.Duration.Seconds())
+			}
+		}
+	}
+	if outputFormat(opts.output) == outputJSON {
+		return writeJSON(g.stdout, results)
+	}
+	return nil
+}
+
+// terminalOf says whether w is a terminal, for live progress.
+func terminalOf(w io.Writer) (uintptr, bool) {
+	if _, ok := w.(interface{ Fd() uintptr }); !ok {
+		return 0, false
+	}
+	return term.GetFdInfo(w)
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/images"
+)
+
+type imagesOptions struct{ output string }
+
+func init() { registerCommand(newImagesCommand) }
+
+func newImagesCommand(g *globalOptions) *cobra.Command {
+	opts := &imagesOptions{}
+	c := &cobra.Command{
+		Use:   "images",
+		Short: "Tell whether each runtime image is current, stale or missing",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runImages(cmd.Context(), g, opts) },
+	}
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error {
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	sts := []images.Status{}
+	if len(env.Manifest.ImageOrder) > 0 {
+		cli, err := images.NewClient(ctx, images.Endpoint{})
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		if sts, err = images.Statuses(ctx, cli, env); err != nil {
+			return err
+		}
+	}
+	if outputFormat(opts.output) == outputJSON {
+		return writeJSON(g.stdout, sts)
+	}
+	for _, st := range sts {
+		switch st.State {
+		case images.StateCurrent:
+			fmt.Fprintf(g.stdout, "%s: current (%s, %s %s)\n", st.Image, st.Tag, st.Component, st.Version)
+		default:
+			fmt.Fprintf(g.stdout, "%s: %s (%s)\n", st.Image, st.State, st.Reason)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/pkg/jsonmessage"
+)
+
+// Builder chooses the daemon's builder.
+type Builder string
+
+// Builders. Auto uses BuildKit wherever the daemon has it, and the classic
+// builder otherwise (a Dockerfile that needs BuildKit then fails clearly).
+const (
+	BuilderAuto     Builder = ""
+	BuilderClassic  Builder = "classic"
+	BuilderBuildKit Builder = "buildkit"
+)
+
+// ParseBuilder reads a --builder value.
+func ParseBuilder(s string) (Builder, error) {
+	switch Builder(s) {
+	case BuilderAuto, "auto":
+		return BuilderAuto, nil
+	case BuilderClassic, BuilderBuildKit:
+		return Builder(s), nil
+	}
+	return "", fmt.Errorf("unknown builder %q: use auto, classic or buildkit", s)
+}
+
+// BuildOptions say how to build.
+type BuildOptions struct {
+	// Force builds even when the image is current.
+	Force bool
+	// NoCache builds without the daemon's layer cache; it implies Force.
+	NoCache bool
+	Builder Builder
+	// Out receives the build's progress; nil discards it.
+	Out io.Writer
+	// Terminal says Out is the terminal with file descriptor TerminalFd, so
+	// progress may be redrawn in place.
+	Terminal   bool
+	TerminalFd uintptr
+}
+
+// Result is what a build did.
+type Result struct {
+	Image   string  `json:"image"`
+	Tag     string  `json:"tag"`
+	ID      string  `json:"id"`
+	Version string  `json:"version"`
+	Inputs  string  `json:"inputs"`
+	Builder Builder `json:"builder,omitempty"`
+	// Skipped means the image was current and nothing was built.
+	Skipped  bool          `json:"skipped"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// BuildError is a build the daemon ran and that failed: the failing step,
+// the daemon's message and the step's last output lines.
+type BuildError struct {
+	Image, Tag string
+	Step       string
+	Message    string
+	Output     string
+}
+
+func (e *BuildError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "build of image %s (%s) failed", e.Image, e.Tag)
+	if e.Step != "" {
+		fmt.Fprintf(&b, " at step %q", e.Step)
+	}
+	fmt.Fprintf(&b, ": %s", e.Message)
+	if out := lastLines(e.Output, 10); out != "" {
+		fmt.Fprintf(&b, "\nstep output:\n%s", out)
+	}
+	return b.String()
+}
+
+// BuildKitUnavailableError means the Dockerfile needs BuildKit and the
+// daemon has none.
+type BuildKitUnavailableError struct {
+	Image, Endpoint, APIVersion, OSType, Line string
+}
+
+func (e *BuildKitUnavailableError) Error() string {
+	why := "the Dockerfile needs BuildKit"
+	if e.Line != "" {
+		why = fmt.Sprintf("the Dockerfile needs BuildKit (%s)", e.Line)
+	}
+	return fmt.Sprintf("image %s: %s, but the daemon at %s (API %s, %s) has no BuildKit: use Docker 18.09 or later on Linux, or remove the BuildKit-only syntax", e.Image, why, e.Endpoint, e.APIVersion, e.OSType)
+}
+
+// HasBuildKit says whether the daemon can build with BuildKit through the
+// API: Linux daemons from API 1.39 (Docker 18.09) on.
+func (c *Client) HasBuildKit() bool {
+	os := c.Ping.OSType
+	return (os == "" || os == "linux") && !versions.LessThan(c.ClientVersion(), "1.39")
+}
+
+// chooseBuilder picks the builder for a Dockerfile.
+func (c *Client) chooseBuilder(name string, want Builder, dockerfile []byte) (Builder, error) {
+	needs, line := needsBuildKit(dockerfile)
+	unavailable := &BuildKitUnavailableError{Image: name, Endpoint: c.Endpoint, APIVersion: c.ClientVersion(), OSType: c.Ping.OSType, Line: line}
+	switch want {
+	case BuilderClassic:
+		if needs {
+			return "", fmt.Errorf("image %s: the Dockerfile needs BuildKit (%s), so the classic builder cannot build it: use --builder buildkit or auto", name, line)
+		}
+		return BuilderClassic, nil
+	case BuilderBuildKit:
+		if !c.HasBuildKit() {
+			return "", unavailable
+		}
+		return BuilderBuildKit, nil
+	}
+	if needs {
+		if !c.HasBuildKit() {
+			return "", unavailable
+		}
+		return BuilderBuildKit, nil
+	}
+	// BuildKit even where the daemon's default is classic (20.10's is): the
+	// classic builder commits a container for every label berth adds, which
+	// costs seconds per build on slow storage drivers.
+	if c.HasBuildKit() {
+		return BuilderBuildKit, nil
+	}
+	return BuilderClassic, nil
+}
+
+// Build builds spec unless its image is current (same version, same inputs).
+func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Result, error) {
+	start := time.Now()
+	bc, err := scanContext(spec.Context, spec.Dockerfile, spec.Args)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", spec.Name, err)
+	}
+	res := &Result{Image: spec.Name, Tag: spec.Tag, Version: spec.Version, Inputs: bc.digest}
+	if !opts.Force && !opts.NoCache {
+		st, err := stateOf(ctx, c, spec, bc.digest)
+		if err != nil {
+			return nil, err
+		}
+		if st.State == StateCurrent {
+			res.ID, res.Skipped, res.Duration = st.ID, true, time.Since(start)
+			return res, nil
+		}
+	}
+	if res.Builder, err = c.chooseBuilder(spec.Name, opts.Builder, bc.dockerText); err != nil {
+		return nil, err
+	}
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	tarStream, err := bc.tar()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", spec.Name, err)
+	}
+	defer tarStream.Close()
+
+	args := make(map[string]*string, len(spec.Args))
+	for k, v := range spec.Args {
+		args[k] = &v
+	}
+	bopts := build.ImageBuildOptions{
+		Tags:        []string{spec.Tag},
+		Dockerfile:  bc.dockerfile,
+		BuildArgs:   args,
+		Labels:      spec.Labels(bc.digest),
+		NoCache:     opts.NoCache,
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+	}
+	if res.Builder == BuilderBuildKit {
+		bopts.Version = build.BuilderBuildKit
+	}
+	resp, err := c.ImageBuild(ctx, tarStream, bopts)
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "buildkit") && res.Builder == BuilderBuildKit {
+			return nil, fmt.Errorf("image %s: the daemon at %s refused a BuildKit build: %w", spec.Name, c.Endpoint, err)
+		}
+		return nil, fmt.Errorf("image %s: build through %s: %w", spec.Name, c.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	id, err := readBuildStream(resp.Body, out, opts, spec)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		// Older daemons give no aux ID on every path: ask for the tag.
+		inspect, err := c.ImageInspect(ctx, spec.Tag)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: built, but %s cannot be inspected: %w", spec.Name, spec.Tag, err)
+		}
+		id = inspect.ID
+	}
+	res.ID, res.Duration = id, time.Since(start)
+	return res, nil
+}
+
+// readBuildStream reads the whole build response (a failed build is an
+// errorDetail message in it, not an error from ImageBuild), shows the
+// progress on out and returns the image ID.
+func readBuildStream(body io.Reader, out io.Writer, opts BuildOptions, spec *Spec) (string, error) {
+	dec := json.NewDecoder(body)
+	bk := newBKPrinter(out)
+	var id, step string
+	var stepOut strings.Builder
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return "", fmt.Errorf("image %s: reading the build's output: %w", spec.Name, err)
+		}
+		if m.Error != nil || m.ErrorMessage != "" {
+			msg := m.ErrorMessage
+			if m.Error != nil && m.Error.Message != "" {
+				msg = m.Error.Message
+			}
+			be := &BuildError{Image: spec.Name, Tag: spec.Tag, Step: step, Message: msg, Output: stepOut.String()}
+			if s, o := bk.failure(); s != "" {
+				be.Step, be.Output = s, o
+			}
+			if strings.Contains(msg, "requires BuildKit") {
+				be.Message += " (build with --builder buildkit)"
+			}
+			return "", be
+		}
+		if m.Aux != nil {
+			switch m.ID {
+			case "moby.buildkit.trace":
+				st, err := decodeTrace(*m.Aux)
+				if err != nil {
+					return "", fmt.Errorf("image %s: %w", spec.Name, err)
+				}
+				bk.handle(st)
+			default:
+				var aux struct{ ID string }
+				if json.Unmarshal(*m.Aux, &aux) == nil && aux.ID != "" {
+					id = aux.ID
+				}
+			}
+			continue
+		}
+		if strings.HasPrefix(m.Stream, "Step ") {
+			if _, s, ok := strings.Cut(strings.TrimSpace(m.Stream), " : "); ok {
+				step = s
+			}
+			stepOut.Reset()
+		} else if m.Stream != "" && !strings.HasPrefix(m.Stream, " ---> ") {
+			stepOut.WriteString(m.Stream)
+		}
+		if err := m.Display(out, opts.Terminal); err != nil {
+			return "", fmt.Errorf("image %s: %w", spec.Name, err)
+		}
+	}
+	return id, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// isNotFound is the daemon saying an image does not exist; any other error
+// is an error, not "absent".
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

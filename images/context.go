@@ -1,0 +1,184 @@
+package images
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	archive "github.com/moby/go-archive"
+	"github.com/moby/go-archive/compression"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// inputsVersion changes when the digest's recipe changes, so images built by
+// an older berth count as stale rather than current by accident.
+const inputsVersion = "berth-inputs/1"
+
+// buildContext is a context directory as the daemon will see it: the
+// .dockerignore patterns, and the digest of everything that goes in.
+type buildContext struct {
+	dir        string
+	dockerfile string // slash-separated, relative to dir
+	excludes   []string
+	digest     string
+	dockerText []byte
+}
+
+// scanContext reads .dockerignore and computes the inputs digest of the
+// context at dir: the Dockerfile's name, the build args, and every file the
+// daemon would receive (name, permissions and content).
+func scanContext(dir, dockerfile string, args map[string]string) (*buildContext, error) {
+	bc := &buildContext{dir: dir, dockerfile: filepath.ToSlash(dockerfile)}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("build context %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("build context %s is not a directory", dir)
+	}
+	if bc.dockerText, err = os.ReadFile(filepath.Join(dir, dockerfile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no Dockerfile at %s: check the image's context and dockerfile in berth.yaml", filepath.Join(dir, dockerfile))
+		}
+		return nil, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
+		bc.excludes, err = ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, ".dockerignore"), err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read .dockerignore: %w", err)
+	}
+	// The daemon needs the Dockerfile and .dockerignore whatever the
+	// patterns say; a later "!" pattern wins, as in the docker CLI.
+	bc.excludes = append(bc.excludes, "!"+bc.dockerfile, "!.dockerignore")
+	pm, err := patternmatcher.New(bc.excludes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ".dockerignore"), err)
+	}
+
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\ndockerfile %q\n", inputsVersion, bc.dockerfile)
+	keys := make([]string, 0, len(args))
+	for k := range args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "arg %q=%q\n", k, args[k])
+	}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		skip, err := pm.MatchesOrParentMatches(rel)
+		if err != nil {
+			return err
+		}
+		if skip {
+			if d.IsDir() && !pm.Exclusions() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			fmt.Fprintf(h, "dir %q %o\n", rel, info.Mode().Perm())
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "link %q %q\n", rel, target)
+		case info.Mode().IsRegular():
+			sum, err := fileSum(path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "file %q %o %s\n", rel, info.Mode().Perm(), sum)
+		default:
+			fmt.Fprintf(h, "special %q %s\n", rel, info.Mode().Type())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read build context %s: %w", dir, err)
+	}
+	bc.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return bc, nil
+}
+
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tar streams the context: the archive is written by a goroutine into a
+// pipe as the daemon reads it, so a large context is never held in memory.
+func (bc *buildContext) tar() (io.ReadCloser, error) {
+	rc, err := archive.TarWithOptions(bc.dir, &archive.TarOptions{
+		ExcludePatterns: bc.excludes,
+		Compression:     compression.None,
+		ChownOpts:       &archive.ChownOpts{UID: 0, GID: 0},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("archive build context %s: %w", bc.dir, err)
+	}
+	return rc, nil
+}
+
+// needsBuildKit says whether a Dockerfile uses what only BuildKit
+// understands, and names the first such line.
+func needsBuildKit(dockerfile []byte) (bool, string) {
+	for i, line := range strings.Split(string(dockerfile), "\n") {
+		t := strings.TrimSpace(line)
+		low := strings.ToLower(t)
+		switch {
+		case strings.HasPrefix(low, "# syntax=") || strings.HasPrefix(low, "#syntax="):
+			return true, fmt.Sprintf("line %d: %s", i+1, t)
+		case strings.HasPrefix(low, "run ") && (strings.Contains(low, "--mount=") || strings.Contains(low, "--network=") || strings.Contains(low, "--security=")):
+			return true, fmt.Sprintf("line %d: %s", i+1, t)
+		case (strings.HasPrefix(low, "run ") || strings.HasPrefix(low, "copy ")) && strings.Contains(t, "<<"):
+			return true, fmt.Sprintf("line %d: %s", i+1, t)
+		}
+	}
+	return false, ""
+}
+
+// DockerfileNeedsBuildKit says whether the Dockerfile at path uses
+// BuildKit-only syntax, and names the first such line.
+func DockerfileNeedsBuildKit(path string) (bool, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, "", err
+	}
+	needs, line := needsBuildKit(data)
+	return needs, line, nil
+}
