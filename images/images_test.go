@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/metadata/component"
 )
 
 // shBinary is a static stand-in for /bin/sh, built once, that test images
@@ -108,6 +109,7 @@ func testEnv(t *testing.T, dotenv string, files map[string]string) *metadata.Env
 	must(err)
 	must(os.MkdirAll(filepath.Join(ctxDir, "bin"), 0o755))
 	must(os.WriteFile(filepath.Join(ctxDir, "bin", "sh"), sh, 0o755))
+	must(component.Adopt(filepath.Dir(ctxDir), "engine", "v1.0.0"))
 	env, err := metadata.Open(root)
 	must(err)
 	return env

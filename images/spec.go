@@ -1,9 +1,7 @@
 package images
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +11,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/metadata/component"
 )
 
 // Labels berth puts on every image it builds.
@@ -62,7 +61,7 @@ func SpecFor(env *metadata.Env, name string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
-	if err := componentReady(img.Component, b.String(), dir); err != nil {
+	if err := component.CheckInstalled(env, img.Component); err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
 	return resolve(env, name, img, b.String(), dir)
@@ -88,24 +87,6 @@ func manifestImage(env *metadata.Env, name string) (*metadata.Image, error) {
 		return nil, fmt.Errorf("unknown image %q: %s declares %s", name, env.Manifest.Path, strings.Join(known, ", "))
 	}
 	return img, nil
-}
-
-// componentReady says whether the component tree at dir is there to build
-// from. For now an install is complete when its directory exists (the
-// installer renames a finished release into place); a stricter marker check
-// can go here once installs write one.
-func componentReady(component, version, dir string) error {
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s %s is not installed (no %s): run `berth install %s %s`", component, version, dir, component, version)
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", component, version, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s %s: %s is not a directory: run `berth install %s %s`", component, version, dir, component, version)
-	}
-	return nil
 }
 
 // MissingVariableError means a tag or build arg uses a variable that

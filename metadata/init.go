@@ -249,3 +249,19 @@ func writeNew(target string, data []byte) (bool, error) {
 	}
 	return true, nil
 }
+
+// TemplateManifest parses the manifest of an embedded template, for commands
+// that run outside an environment (`berth versions` uses the backend
+// template's components). Paths in it name a placeholder root.
+func TemplateManifest(name string) (*Manifest, error) {
+	p := "templates/" + name + "/" + ManifestFile
+	raw, err := templatesFS.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("unknown template %q: use one of %s", name, strings.Join(Templates(), ", "))
+	}
+	text, err := render(ManifestFile, raw, templateData{Name: name, Root: "/nonexistent", InstallRoot: DefaultInstallRoot(name), Template: name})
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(p, text)
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/metadata/component"
 )
 
 // Resolve turns the manifest's service name into what a runner runs:
@@ -22,6 +23,11 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 	vars, err := env.Vars(spec.Component)
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	if spec.Component != "" {
+		if err := component.CheckInstalled(env, spec.Component); err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
 	}
 	svc := &Service{
 		Name:       name,

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/metadata/component"
 )
 
 // imageEnv writes an environment with engine v1.0.0 installed whose
@@ -45,6 +46,9 @@ images:
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := component.Adopt(filepath.Join(root, "releases", "engine-v1.0.0"), "engine", "v1.0.0"); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }

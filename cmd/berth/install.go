@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/term"
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/metadata/component"
+)
+
+type installOptions struct {
+	skipSSEBuild bool
+	output       string
+}
+
+func init() { registerCommand(newInstallCommand) }
+
+func addInstallFlags(c *cobra.Command, opts *installOptions) {
+	c.Flags().BoolVar(&opts.skipSSEBuild, "skip-sse-build", false, "do not build the component's runtime images (sse-runtime); build them later with `berth build`")
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+}
+
+func newInstallCommand(g *globalOptions) *cobra.Command {
+	opts := &installOptions{}
+	c := &cobra.Command{
+		Use:   "install COMPONENT|all [vX.Y.Z|branch:NAME]",
+		Short: "Install a component version and bind this environment to it",
+		Long: `Install a release (default: the latest stable tag) under install_root, shared
+by every environment, or a branch as a fresh shallow clone in $ENV_ROOT/COMPONENT,
+run the component's setup steps, build its runtime images, and only then write
+COMPONENT_version to .metadata. "all" installs every component, in manifest
+order, each at its latest version, and stops at the first failure.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			version := ""
+			if len(args) == 2 {
+				version = args[1]
+			}
+			return runInstall(cmd.Context(), g, args[0], version, opts)
+		},
+	}
+	addInstallFlags(c, opts)
+	return c
+}
+
+// installImageBuilder builds a component's build_on_install images (the
+// engine's sse-runtime) after its setup steps, with progress on stderr so that
+// -o json stays clean.
+func installImageBuilder(g *globalOptions) component.BuildImagesFunc {
+	fd, isTerm := terminalOf(g.stderr)
+	return images.InstallHook(g.stderr, images.BuildOptions{Terminal: isTerm, TerminalFd: fd})
+}
+
+func runInstall(ctx context.Context, g *globalOptions, name, version string, opts *installOptions) error {
+	if name == "all" && version != "" {
+		return usagef("install all takes no version: each component gets its own latest version (install one component to pin it)")
+	}
+	if name != "all" {
+		if err := component.ValidateName(name); err != nil {
+			return usageError{err}
+		}
+	}
+	target, err := component.ParseTarget(version)
+	if err != nil {
+		return usageError{err}
+	}
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	copts := component.Options{
+		SkipImageBuild: opts.skipSSEBuild,
+		BuildImages:    installImageBuilder(g),
+		Progress:       newProgress(g.stdout, g.stderr),
+	}
+	var results []*component.Result
+	if name == "all" {
+		results, err = component.InstallAll(ctx, env, copts)
+	} else {
+		var r *component.Result
+		if r, err = component.Install(ctx, env, name, target, copts); r != nil {
+			results = append(results, r)
+		}
+	}
+	if outputFormat(opts.output) == outputJSON {
+		if results == nil {
+			results = []*component.Result{}
+		}
+		if jerr := writeJSON(g.stdout, results); jerr != nil && err == nil {
+			err = jerr
+		}
+	} else {
+		for _, r := range results {
+			printInstallResult(g.stdout, r)
+		}
+	}
+	for _, r := range results {
+		if len(r.ImagesSkipped) > 0 {
+			fmt.Fprintf(g.stderr, "note: %s: image %s not built (--skip-sse-build): run `berth build %s` to build it\n",
+				r.Component, strings.Join(r.ImagesSkipped, ", "), r.ImagesSkipped[0])
+		}
+	}
+	return err
+}
+
+func printInstallResult(w io.Writer, r *component.Result) {
+	how := "installed in"
+	if r.Reused {
+		how = "already installed in"
+	}
+	fmt.Fprintf(w, "%s %s %s %s\n", r.Component, r.Binding, how, r.Dir)
+	if r.Previous != r.Binding {
+		prev := r.Previous
+		if prev == "" {
+			prev = "none"
+		}
+		fmt.Fprintf(w, "%s=%s (was %s)\n", metadata.BindingKey(r.Component), r.Binding, prev)
+	}
+}
+
+// newProgress reports long steps: on a terminal a line that counts the
+// seconds and ends in done or failed; otherwise one plain line per step.
+// It writes to stderr so that stdout stays what -o json or a script reads.
+func newProgress(stdout, stderr io.Writer) component.Progress {
+	tty := false
+	if f, ok := stdout.(*os.File); ok {
+		tty = term.IsTerminal(f.Fd())
+	}
+	if !tty {
+		return func(comp, step string) func(error) {
+			fmt.Fprintf(stderr, "%s: %s\n", comp, step)
+			return func(error) {}
+		}
+	}
+	return func(comp, step string) func(error) {
+		line := fmt.Sprintf("%s: %s", comp, step)
+		start := time.Now()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		fmt.Fprintf(stderr, "%s ...", line)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					fmt.Fprintf(stderr, "\r\033[K%s ... %.0fs", line, time.Since(start).Seconds())
+				}
+			}
+		}()
+		return func(err error) {
+			close(stop)
+			wg.Wait()
+			result := "done"
+			if err != nil {
+				result = "failed"
+			}
+			fmt.Fprintf(stderr, "\r\033[K%s ... %s (%.1fs)\n", line, result, time.Since(start).Seconds())
+		}
+	}
+}
