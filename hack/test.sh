@@ -8,6 +8,8 @@ go vet ./...
 go test -race -count=1 ./...
 
 fuzztime=${BERTH_FUZZTIME:-10s}
-for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' metadata | sed 's/^func //'); do
-	go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" ./metadata
+for pkg in metadata runtime/logs; do
+	for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' "$pkg" | sed 's/^func //'); do
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "./$pkg"
+	done
 done

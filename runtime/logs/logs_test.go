@@ -312,3 +312,18 @@ func TestFollowInterleavesFilesAndReaders(t *testing.T) {
 		t.Errorf("write after stop = %v, want the reader closed", err)
 	}
 }
+
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2025-03-18T15:45:27Z x", "2025-03-18 15:45:27,123 INFO", "2025-03-18 15:45:27", "", "2025-03-18T", "0000-00-00 00:00:00,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got, ok := ParseTime(line)
+		if !ok && !got.IsZero() {
+			t.Fatalf("ParseTime(%q) = %v, false: a refused line must give the zero time", line, got)
+		}
+		if ok && len(line) < 19 {
+			t.Fatalf("ParseTime(%q) accepted a line shorter than a timestamp", line)
+		}
+	})
+}
