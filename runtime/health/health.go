@@ -169,13 +169,14 @@ func checkHTTP(ctx context.Context, hc *metadata.HealthCheck, timeout time.Durat
 	if want == 0 {
 		want = DefaultStatus
 	}
-	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), hc.URL, nil)
+	method = strings.ToUpper(method)
+	req, err := http.NewRequestWithContext(ctx, method, hc.URL, nil)
 	if err != nil {
-		return false, fmt.Sprintf("http %s: invalid request: %v", hc.URL, err)
+		return false, fmt.Sprintf("%s %s: invalid request: %v", method, hc.URL, err)
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return false, "http " + hc.URL + ": " + describeErr(ctx, err, timeout)
+		return false, method + " " + hc.URL + ": " + describeErr(ctx, err, timeout)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != want {
