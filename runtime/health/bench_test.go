@@ -2,9 +2,12 @@ package health
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/berthdev/berth/metadata"
 )
@@ -45,5 +48,39 @@ func BenchmarkWaitAll20(b *testing.B) {
 		if _, err := WaitAll(context.Background(), targets); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWaitAll20Ready200ms is the wait of a start of 20 services that
+// each begin to accept 200 ms after it starts: one op should take about
+// 200 ms plus at most one poll interval, not 20 × 200 ms.
+func BenchmarkWaitAll20Ready200ms(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		var targets []Target
+		var listeners []net.Listener
+		var mu sync.Mutex
+		for range 20 {
+			addr := closedAddr(b)
+			targets = append(targets, Target{Check: &metadata.HealthCheck{Type: "tcp", Address: addr}, WaitOptions: WaitOptions{Timeout: 5 * time.Second}})
+			time.AfterFunc(200*time.Millisecond, func() {
+				if ln, err := net.Listen("tcp", addr); err == nil {
+					mu.Lock()
+					listeners = append(listeners, ln)
+					mu.Unlock()
+				}
+			})
+		}
+		b.StartTimer()
+		if _, err := WaitAll(context.Background(), targets); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		mu.Lock()
+		for _, ln := range listeners {
+			ln.Close()
+		}
+		mu.Unlock()
+		b.StartTimer()
 	}
 }
