@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/runtime/logs"
+)
+
+type logsOptions struct {
+	follow bool
+	tail   string
+	since  string
+	stdout bool
+}
+
+func init() { registerCommand(newLogsCommand) }
+
+func newLogsCommand(g *globalOptions) *cobra.Command {
+	opts := &logsOptions{}
+	c := &cobra.Command{
+		Use:   "logs SERVICE... | all",
+		Short: "Print services' logs",
+		Long: `Print the log of each service named: the application's own log file
+(app_log in berth.yaml) or, with --stdout or when it has none, the output berth
+kept (log: {to: file}), together with their rotated files (.1 is the newest).
+Several services are interleaved with a name prefix; "all" means every
+service that has a log file. With -f new lines are printed until Ctrl-C.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runLogs(cmd.Context(), g, args, opts) },
+	}
+	c.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep printing new lines, across rotation, until interrupted")
+	c.Flags().StringVarP(&opts.tail, "tail", "n", "all", `number of lines to show from the end of the log, or "all"`)
+	c.Flags().StringVar(&opts.since, "since", "", "show lines since a time (2025-03-18T15:04:05Z) or for a duration back (10m)")
+	c.Flags().BoolVar(&opts.stdout, "stdout", false, "show the service's captured output instead of its app_log")
+	return c
+}
+
+func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOptions) error {
+	lo := logs.Options{Tail: -1, Follow: opts.follow}
+	if opts.tail != "all" {
+		n, err := strconv.Atoi(opts.tail)
+		if err != nil || n < 0 {
+			return usagef("invalid --tail %q: give a number of lines or all", opts.tail)
+		}
+		lo.Tail = n
+	}
+	if opts.since != "" {
+		t, err := parseSince(opts.since, time.Now())
+		if err != nil {
+			return usageError{err}
+		}
+		lo.Since = t
+	}
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	var sources []logs.Source
+	seen := map[string]bool{}
+	for _, name := range names {
+		if name == "all" {
+			for _, n := range env.Manifest.ServiceOrder {
+				if src, err := logs.ServiceSource(env, n, opts.stdout); err == nil && !seen[n] {
+					seen[n] = true
+					sources = append(sources, src)
+				}
+			}
+			continue
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		src, err := logs.ServiceSource(env, name, opts.stdout)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, src)
+	}
+	if len(sources) == 0 {
+		return fmt.Errorf("no service of this environment has a log file: add `log: {to: file}` to a service in %s", env.Manifest.Path)
+	}
+	var sourceNames []string
+	for _, s := range sources {
+		sourceNames = append(sourceNames, s.Name)
+	}
+	p := logs.NewPrinter(g.stdout, sourceNames, logs.ColorEnabled(g.stdout))
+	return logs.Stream(ctx, sources, lo, p.Print)
+}
+
+// parseSince reads --since as docker does: a duration back from now, or a time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid --since %q: give a duration (10m, 1h30m) or a time (2025-03-18T15:04:05Z, 2025-03-18)", s)
+}
