@@ -493,10 +493,12 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser,
 	if info == nil {
 		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
 	}
-	return demuxLogs(ctx, c, info.ID)
+	return DemuxLogs(ctx, c, info.ID)
 }
 
-func demuxLogs(ctx context.Context, c *images.Client, id string) (io.ReadCloser, error) {
+// DemuxLogs returns the stdout and stderr a container wrote, as the daemon keeps them,
+// without the stream headers of a non-TTY container.
+func DemuxLogs(ctx context.Context, c *images.Client, id string) (io.ReadCloser, error) {
 	rc, err := c.ContainerLogs(ctx, id, dcontainer.LogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		return nil, fmt.Errorf("logs of container %s: %w", shortID(id), err)
