@@ -37,6 +37,8 @@ type Manager struct {
 	Progress io.Writer
 	// Now is the clock for uptimes; time.Now if nil.
 	Now func() time.Time
+	// Host, if set, limits every command to the services on that manifest host.
+	Host string
 }
 
 func (m *Manager) now() time.Time {
@@ -64,7 +66,7 @@ func (m *Manager) base(name string) (*Service, Runner, error) {
 		kind = metadata.RunnerProcess
 	}
 	svc := &Service{Name: name, Runner: kind, Dir: m.Env.Root, StopSignal: spec.StopSignalOf(),
-		StopGrace: spec.StopGrace(), StateDir: m.Env.Path("pids"), Spec: spec}
+		StopGrace: spec.StopGrace(), StateDir: m.Env.Path("pids"), Spec: spec, Environment: m.Env.Name()}
 	run, err := m.Runners.Runner(kind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("service %s: %w", name, err)
@@ -87,12 +89,16 @@ func (m *Manager) inspect(ctx context.Context, svc *Service, run Runner) (State,
 // Status reports the named services (all when names is empty) in manifest
 // order. It reads records only and changes nothing.
 func (m *Manager) Status(ctx context.Context, names []string) ([]State, error) {
-	sel := m.Env.Manifest.ServiceOrder
+	sel, all := m.Env.Manifest.ServiceOrder, true
 	if len(names) > 0 {
 		var err error
-		if sel, _, err = Select(m.Env.Manifest, names, m.Env.Manifest.ServiceOrder); err != nil {
+		if sel, all, err = Select(m.Env.Manifest, names, m.Env.Manifest.ServiceOrder); err != nil {
 			return nil, err
 		}
+	}
+	sel, err := m.onHost(sel, all)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]State, 0, len(sel))
 	for _, n := range sel {
@@ -151,6 +157,9 @@ func lockStart(svc *Service) (*metadata.FileLock, error) {
 func (m *Manager) PlanStart(ctx context.Context, names []string) (*StartPlan, error) {
 	sel, all, err := Select(m.Env.Manifest, names, StartOrder(m.Env.Manifest))
 	if err != nil {
+		return nil, err
+	}
+	if sel, err = m.onHost(sel, all); err != nil {
 		return nil, err
 	}
 	p := &StartPlan{locks: map[string]*metadata.FileLock{}, runners: map[string]Runner{}}
@@ -219,7 +228,7 @@ type launched struct {
 func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 	defer p.release()
 	for _, st := range p.Skipped {
-		m.note("%s is already running (PID %d), skipped", st.Name, st.PID)
+		m.note("%s is already running (%s), skipped", st.Name, st.Describe())
 	}
 	var done []launched
 	var failed error
@@ -347,8 +356,11 @@ type StopResult struct {
 // services that do not depend on each other stop at the same time. It goes
 // on past failures and returns them joined, each naming its service.
 func (m *Manager) Stop(ctx context.Context, names []string, req StopRequest) ([]StopResult, error) {
-	sel, _, err := Select(m.Env.Manifest, names, StopOrder(m.Env.Manifest))
+	sel, all, err := Select(m.Env.Manifest, names, StopOrder(m.Env.Manifest))
 	if err != nil {
+		return nil, err
+	}
+	if sel, err = m.onHost(sel, all); err != nil {
 		return nil, err
 	}
 	type target struct {

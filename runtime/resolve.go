@@ -38,6 +38,8 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		StateDir:   env.Path("pids"),
 		Log:        LogSpec{To: metadata.LogDiscard},
 		Spec:       spec,
+
+		Environment: env.Name(),
 	}
 	if svc.Runner == "" {
 		svc.Runner = metadata.RunnerProcess
@@ -93,9 +95,20 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 	for _, k := range spec.UnsetEnv {
 		delete(vals, k)
 	}
+	isOwn := map[string]bool{}
+	for _, kv := range env.DotEnv.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		isOwn[k] = true
+	}
+	for k := range spec.Env {
+		isOwn[k] = true
+	}
 	for _, k := range keys {
 		if v, ok := vals[k]; ok {
 			svc.Env = append(svc.Env, k+"="+v)
+			if isOwn[k] {
+				svc.OwnEnv = append(svc.OwnEnv, k+"="+v)
+			}
 		}
 	}
 	return svc, nil

@@ -34,6 +34,12 @@ type Service struct {
 	StateDir string
 	// Spec is the manifest entry, for runners that need more (container, compose).
 	Spec any
+	// Environment is the environment's name: containers are named
+	// <Environment>-<Name> and compose projects <Environment>.
+	Environment string
+	// OwnEnv is config/.env plus the manifest's env (KEY=VALUE), without
+	// berth's own environment: what a container receives.
+	OwnEnv []string
 }
 
 // LogSpec is where a detached service's stdout and stderr go.
@@ -59,6 +65,8 @@ type Handle struct {
 	StartTime uint64    `json:"start_time,omitempty"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	ID        string    `json:"id,omitempty"`
+	// Host is the manifest host of a container service; empty for this machine.
+	Host string `json:"host,omitempty"`
 }
 
 // Status values of State.
@@ -82,6 +90,15 @@ type State struct {
 	Reason string `json:"reason,omitempty"`
 	// Handle is the record found, running or stale; nil when there is none.
 	Handle *Handle `json:"-"`
+	// Detail is what the status line shows in parentheses when it is not a
+	// PID: "container 0123456789ab", or the running compose services.
+	Detail string `json:"detail,omitempty"`
+	// Host is the manifest host the service runs on; empty for this machine.
+	Host string `json:"host,omitempty"`
+	// ContainerID is the container's id for container services.
+	ContainerID string `json:"container_id,omitempty"`
+	// Containers are the running compose services' containers (service names).
+	Containers []string `json:"containers,omitempty"`
 }
 
 // IsRunning says whether the service runs.

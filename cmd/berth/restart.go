@@ -33,6 +33,7 @@ func runRestart(ctx context.Context, g *globalOptions, names []string, opts *sto
 	if err != nil {
 		return err
 	}
+	m.Host = opts.host
 	stopped, started, err := m.Restart(ctx, names, runtime.StopRequest{Grace: opts.timeout, Force: opts.force})
 	if outputFormat(opts.output) == outputJSON {
 		if jerr := writeJSON(g.stdout, nonNil(started)); jerr != nil && err == nil {

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"os"
+
+	"github.com/berthdev/berth/compose"
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/runtime/container"
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
+	"github.com/spf13/cobra"
 )
 
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
-func newRegistry() *runtime.Registry {
+func newRegistry(env *metadata.Env) *runtime.Registry {
 	reg := runtime.NewRegistry()
 	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) {
 		var pipe []string
@@ -18,6 +24,15 @@ func newRegistry() *runtime.Registry {
 			pipe = []string{exe, "internal", "logpipe"}
 		}
 		return process.New(process.Options{LogPipe: pipe}), nil
+	})
+	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
+		return container.New(container.ForEnv(env)), nil
+	})
+	reg.Register(metadata.RunnerCompose, func() (runtime.Runner, error) {
+		clients := container.ForEnv(env).Client
+		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*images.Client, error) {
+			return clients(ctx, "")
+		}}), nil
 	})
 	return reg
 }
@@ -28,5 +43,9 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+}
+
+func addHostFlag(c *cobra.Command, host *string) {
+	c.Flags().StringVar(host, "host", "", "only the services placed on this manifest host")
 }

@@ -13,6 +13,7 @@ import (
 type startOptions struct {
 	foreground bool
 	output     string
+	host       string
 }
 
 func init() { registerCommand(newStartCommand) }
@@ -34,6 +35,7 @@ INT, TERM and HUP to it and exits with its exit code (128+N for signal N).`,
 	}
 	c.Flags().BoolVar(&opts.foreground, "foreground", false, "run one service attached to the terminal until it exits")
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	addHostFlag(c, &opts.host)
 	return c
 }
 
@@ -45,6 +47,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if err != nil {
 		return err
 	}
+	m.Host = opts.host
 	if opts.foreground {
 		return runForeground(ctx, m, names[0])
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -11,7 +12,7 @@ import (
 	"github.com/berthdev/berth/runtime"
 )
 
-type statusOptions struct{ output string }
+type statusOptions struct{ output, host string }
 
 func init() { registerCommand(newStatusCommand) }
 
@@ -21,12 +22,14 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 		Use:   "status [SERVICE...]",
 		Short: "Show whether each service runs, one line each in manifest order",
 		Long: `Show whether each service runs, one line per service in manifest order:
-"core: Running (PID 12345)" or "core: Stopped". Other programs may parse these
-lines. A PID file naming a dead process, or a PID now used by another process,
+"core: Running (PID 12345)", "web: Running (container 0123456789ab)",
+"db: Running (db, minio, mc)" for a compose service, or "core: Stopped".
+Other programs may parse these lines. A PID file naming a dead process, or a PID now used by another process,
 shows Stopped. status reads only and changes no file.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runStatus(cmd.Context(), g, args, opts) },
 	}
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	addHostFlag(c, &opts.host)
 	return c
 }
 
@@ -35,6 +38,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if err != nil {
 		return err
 	}
+	m.Host = opts.host
 	states, err := m.Status(ctx, names)
 	if err != nil {
 		return err
@@ -51,7 +55,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 // statusLine is the form other programs parse.
 func statusLine(st runtime.State) string {
 	if st.IsRunning() {
-		return fmt.Sprintf("%s: Running (PID %d)", st.Name, st.PID)
+		return fmt.Sprintf("%s: Running (%s)", st.Name, st.Describe())
 	}
 	return fmt.Sprintf("%s: Stopped", st.Name)
 }
@@ -66,7 +70,7 @@ func writeStatusBlock(w io.Writer, states []runtime.State) {
 	for _, st := range states {
 		pid, up := "-", "-"
 		if st.IsRunning() {
-			pid, up = fmt.Sprint(st.PID), st.Uptime
+			pid, up = strings.TrimPrefix(st.Describe(), "PID "), st.Uptime
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Name, st.State, pid, up)
 	}

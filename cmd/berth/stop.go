@@ -14,6 +14,7 @@ type stopOptions struct {
 	timeout time.Duration
 	force   bool
 	output  string
+	host    string
 }
 
 func init() { registerCommand(newStopCommand) }
@@ -21,6 +22,7 @@ func init() { registerCommand(newStopCommand) }
 func addStopFlags(c *cobra.Command, opts *stopOptions) {
 	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "grace period after the stop signal (default: each service's stop_timeout, 5s)")
 	c.Flags().BoolVar(&opts.force, "force", false, "send KILL to a service still running when the grace period ends")
+	addHostFlag(c, &opts.host)
 }
 
 func newStopCommand(g *globalOptions) *cobra.Command {
@@ -57,6 +59,7 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 	if err != nil {
 		return err
 	}
+	m.Host = opts.host
 	results, err := m.Stop(ctx, names, runtime.StopRequest{Grace: opts.timeout, Force: opts.force})
 	return reportStops(g, results, err, opts.output)
 }

@@ -1,0 +1,555 @@
+// Package compose runs a berth service as a set of docker compose services
+// (the cloud-local db: db, minio and mc). Compose itself runs as the user's
+// `docker compose` (v2) or `docker-compose` (v1), with the environment's name
+// as project name; berth reads the containers back from the Engine API by
+// compose's project and service labels, which v1 and v2 both set. It
+// implements runtime.Runner.
+package compose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
+	dcontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/container"
+)
+
+// Labels compose puts on its containers.
+const (
+	LabelProject = "com.docker.compose.project"
+	LabelService = "com.docker.compose.service"
+)
+
+// DefaultStartTimeout bounds the readiness wait when the service sets no start_timeout.
+const DefaultStartTimeout = 60 * time.Second
+
+// Options configure a Runner.
+type Options struct {
+	// Client returns the client of the daemon compose talks to.
+	Client func(ctx context.Context) (*images.Client, error)
+	// Command is compose's argv prefix; empty means detect it once.
+	Command []string
+	// Root is the directory compose.file is relative to; svc.Dir when empty.
+	Root string
+}
+
+// Runner is the compose runner.
+type Runner struct {
+	opts      Options
+	once      sync.Once
+	command   []string
+	detectErr error
+}
+
+// New returns a compose runner.
+func New(opts Options) *Runner { return &Runner{opts: opts} }
+
+// Detect finds compose: the docker compose plugin (v2), else docker-compose (v1).
+func Detect(ctx context.Context) ([]string, error) {
+	for _, c := range [][]string{{"docker", "compose"}, {"docker-compose"}} {
+		if _, err := exec.LookPath(c[0]); err != nil {
+			continue
+		}
+		cmd := exec.CommandContext(ctx, c[0], append(c[1:], "version")...)
+		if err := cmd.Run(); err == nil {
+			return c, nil
+		}
+	}
+	return nil, errors.New("neither `docker compose` (v2 plugin) nor `docker-compose` (v1) was found: install one of them (Debian: apt install docker-compose)")
+}
+
+func (r *Runner) compose(ctx context.Context) ([]string, error) {
+	if len(r.opts.Command) > 0 {
+		return r.opts.Command, nil
+	}
+	r.once.Do(func() { r.command, r.detectErr = Detect(ctx) })
+	return r.command, r.detectErr
+}
+
+// Project is the compose project name of an environment: compose v1 drops
+// every character but a-z, 0-9, _ and -, so berth does the same and finds
+// the containers by the same name under both versions.
+func Project(env string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(env) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+type target struct {
+	spec    *metadata.Service
+	file    string
+	dir     string
+	project string
+	names   []string // the compose services this berth service stands for
+}
+
+func (r *Runner) target(svc *runtime.Service) (*target, error) {
+	spec, _ := svc.Spec.(*metadata.Service)
+	if spec == nil || spec.Compose == nil || spec.Compose.File == "" || len(spec.Compose.Services) == 0 {
+		return nil, fmt.Errorf("service %s runs through compose but lacks compose.file or compose.services in berth.yaml", svc.Name)
+	}
+	if spec.Host != "" {
+		return nil, fmt.Errorf("service %s: compose services run on the local daemon; remove host: %s", svc.Name, spec.Host)
+	}
+	root := r.opts.Root
+	if root == "" {
+		root = svc.Dir
+	}
+	file := spec.Compose.File
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(root, filepath.FromSlash(file))
+	}
+	return &target{spec: spec, file: file, dir: root, project: Project(svc.Environment), names: spec.Compose.Services}, nil
+}
+
+// load reads the compose file and checks that it declares the services.
+func (t *target) load(ctx context.Context, svcName string, env []string) (*types.Project, error) {
+	opts, err := cli.NewProjectOptions([]string{t.file},
+		cli.WithName(t.project), cli.WithWorkingDirectory(filepath.Dir(t.file)),
+		cli.WithEnv(env), cli.WithResolvedPaths(true))
+	if err != nil {
+		return nil, fmt.Errorf("service %s: compose file %s: %w", svcName, t.file, err)
+	}
+	p, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: compose file %s: %w", svcName, t.file, err)
+	}
+	for _, n := range t.names {
+		if _, ok := p.Services[n]; !ok {
+			return nil, fmt.Errorf("service %s: compose file %s declares no service %q (it has: %s): fix compose.services in berth.yaml", svcName, t.file, n, strings.Join(p.ServiceNames(), ", "))
+		}
+	}
+	return p, nil
+}
+
+func (r *Runner) run(ctx context.Context, svc *runtime.Service, t *target, args ...string) error {
+	argv, err := r.compose(ctx)
+	if err != nil {
+		return err
+	}
+	full := append(append([]string(nil), argv[1:]...), "--project-name", t.project, "--file", t.file)
+	full = append(full, args...)
+	cmd := exec.CommandContext(ctx, argv[0], full...)
+	cmd.Dir = t.dir
+	cmd.Env = append(os.Environ(), svc.OwnEnv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("service %s: %s %s failed: %w\n%s", svc.Name, strings.Join(argv, " "), strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// containers are the project's containers of t's services, by service.
+func (r *Runner) containers(ctx context.Context, t *target) (*images.Client, map[string]dcontainer.Summary, error) {
+	c, err := r.opts.Client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := c.ContainerList(ctx, dcontainer.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+t.project))})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the containers of compose project %s: %w", t.project, err)
+	}
+	want := map[string]bool{}
+	for _, n := range t.names {
+		want[n] = true
+	}
+	out := map[string]dcontainer.Summary{}
+	for _, s := range list {
+		n := s.Labels[LabelService]
+		if !want[n] {
+			continue
+		}
+		// With scale > 1 a running one wins over an exited one.
+		if prev, ok := out[n]; !ok || prev.State != "running" {
+			out[n] = s
+		}
+	}
+	return c, out, nil
+}
+
+func handleOf(svc *runtime.Service, t *target, found map[string]dcontainer.Summary) *runtime.Handle {
+	if len(found) == 0 {
+		return nil
+	}
+	var ids []string
+	var started time.Time
+	for _, n := range t.names {
+		if s, ok := found[n]; ok {
+			ids = append(ids, s.ID)
+			if c := time.Unix(s.Created, 0); started.IsZero() || c.Before(started) {
+				started = c
+			}
+		}
+	}
+	return &runtime.Handle{Service: svc.Name, Runner: metadata.RunnerCompose, ID: strings.Join(ids, ","), StartedAt: started}
+}
+
+// Inspect reports the project's containers: running when any of the
+// service's compose services runs; Detail lists those that run.
+func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.State, error) {
+	st := runtime.State{Name: svc.Name, State: runtime.Stopped}
+	t, err := r.target(svc)
+	if err != nil {
+		return st, err
+	}
+	_, found, err := r.containers(ctx, t)
+	if err != nil {
+		return st, err
+	}
+	st.Handle = handleOf(svc, t, found)
+	var running, down []string
+	for _, n := range t.names {
+		if s, ok := found[n]; ok && s.State == "running" {
+			running = append(running, n)
+		} else {
+			down = append(down, n)
+		}
+	}
+	if len(running) == 0 {
+		if st.Handle != nil {
+			st.Reason = "compose services " + strings.Join(t.names, ", ") + " are not running"
+		}
+		return st, nil
+	}
+	st.State, st.Detail, st.Containers = runtime.Running, strings.Join(running, ", "), running
+	if !st.Handle.StartedAt.IsZero() {
+		at := st.Handle.StartedAt
+		st.StartedAt = &at
+	}
+	if len(down) > 0 {
+		st.Reason = "not running: " + strings.Join(down, ", ") + " (berth restart " + svc.Name + " brings them up)"
+	}
+	return st, nil
+}
+
+// Start runs `up -d` for the service's compose services and waits until
+// each runs and, where it has a health check, is healthy. A container that
+// exits is left to the caller's start check (Wait reports it).
+func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	t, err := r.target(svc)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	if _, err := t.load(ctx, svc.Name, append(os.Environ(), svc.OwnEnv...)); err != nil {
+		return runtime.Handle{}, err
+	}
+	if err := r.run(ctx, svc, t, append([]string{"up", "-d"}, t.names...)...); err != nil {
+		return runtime.Handle{}, err
+	}
+	timeout := time.Duration(t.spec.StartTimeout)
+	if timeout <= 0 {
+		timeout = DefaultStartTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		c, found, err := r.containers(ctx, t)
+		if err != nil {
+			return runtime.Handle{}, err
+		}
+		waiting, err := notReady(ctx, c, t, found)
+		if err != nil {
+			return runtime.Handle{}, fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+		if len(waiting) == 0 {
+			return *handleOf(svc, t, found), nil
+		}
+		if time.Now().After(deadline) {
+			return runtime.Handle{}, fmt.Errorf("service %s: compose services %s not ready within %s (raise start_timeout in berth.yaml, or see berth logs %s)", svc.Name, strings.Join(waiting, ", "), timeout, svc.Name)
+		}
+		select {
+		case <-ctx.Done():
+			return runtime.Handle{}, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// notReady lists the compose services not yet running and healthy; none
+// when one has exited (the start check reports that).
+func notReady(ctx context.Context, c *images.Client, t *target, found map[string]dcontainer.Summary) ([]string, error) {
+	var waiting []string
+	for _, n := range t.names {
+		s, ok := found[n]
+		if !ok {
+			waiting = append(waiting, n)
+			continue
+		}
+		if s.State == "exited" || s.State == "dead" {
+			return nil, nil
+		}
+		if s.State != "running" {
+			waiting = append(waiting, n)
+			continue
+		}
+		info, err := c.ContainerInspect(ctx, s.ID)
+		if err != nil {
+			return nil, fmt.Errorf("inspect compose container of %s: %w", n, err)
+		}
+		if h := info.State.Health; h != nil {
+			switch h.Status {
+			case "healthy":
+			case "unhealthy":
+				return nil, fmt.Errorf("compose service %s is unhealthy (its health check failed)", n)
+			default:
+				waiting = append(waiting, n)
+			}
+		}
+	}
+	return waiting, nil
+}
+
+// Run is not offered: a compose project has no single terminal.
+func (r *Runner) Run(ctx context.Context, svc *runtime.Service, stdio runtime.Stdio, launched func(runtime.Handle)) (runtime.Exit, error) {
+	return runtime.Exit{}, fmt.Errorf("%s runs through compose and cannot run in the foreground: use berth start %s", svc.Name, svc.Name)
+}
+
+// Wait returns when the first of h's containers stops.
+func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
+	c, err := r.opts.Client(ctx)
+	if err != nil {
+		return runtime.Exit{}, err
+	}
+	ids := strings.Split(h.ID, ",")
+	type result struct {
+		exit runtime.Exit
+		err  error
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan result, len(ids))
+	for _, id := range ids {
+		go func() {
+			waitCh, errCh := c.ContainerWait(wctx, id, dcontainer.WaitConditionNotRunning)
+			select {
+			case res := <-waitCh:
+				ch <- result{exit: exitOf(res.StatusCode)}
+			case err := <-errCh:
+				if cerrdefs.IsNotFound(err) {
+					err = runtime.ErrNotRunning
+				}
+				ch <- result{err: err}
+			}
+		}()
+	}
+	var last error
+	for range ids {
+		res := <-ch
+		if res.err == nil {
+			return res.exit, nil
+		}
+		last = res.err
+		if !errors.Is(res.err, runtime.ErrNotRunning) {
+			return runtime.Exit{}, res.err
+		}
+	}
+	return runtime.Exit{}, last
+}
+
+func exitOf(code int64) runtime.Exit {
+	if code > 128 && code < 128+65 {
+		return runtime.Exit{Signal: syscall.Signal(code - 128)}
+	}
+	return runtime.Exit{Code: int(code)}
+}
+
+// Stop sends each running compose service its stop signal (compose's
+// stop_signal, else the berth service's), waits up to the grace period,
+// sends KILL after it only when opts.Kill is set, then removes the
+// containers and, when the project has none left, its networks (as down).
+func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	t, err := r.target(svc)
+	if err != nil {
+		return err
+	}
+	c, found, err := r.containers(ctx, t)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	signals := map[string]string{}
+	if p, err := t.load(ctx, svc.Name, append(os.Environ(), svc.OwnEnv...)); err == nil {
+		for _, n := range t.names {
+			signals[n] = p.Services[n].StopSignal
+		}
+	}
+	sig := opts.Signal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	var running []string
+	for _, n := range t.names {
+		if s, ok := found[n]; ok && s.State == "running" {
+			running = append(running, n)
+		}
+	}
+	left := signalAll(ctx, c, found, running, func(n string) string {
+		if s := signals[n]; s != "" {
+			return s
+		}
+		return fmt.Sprint(int(sig))
+	}, opts.Grace)
+	if len(left) > 0 {
+		if !opts.Kill {
+			return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig}
+		}
+		if left = signalAll(ctx, c, found, left, func(string) string { return "KILL" }, 10*time.Second); len(left) > 0 {
+			return fmt.Errorf("compose services %s survived KILL", strings.Join(left, ", "))
+		}
+	}
+	return r.remove(ctx, c, t, found)
+}
+
+// remove removes the stopped containers of found, then the project's
+// networks once no container of the project is left: what compose down
+// does, through the Engine API, which is much faster than compose v1.
+func (r *Runner) remove(ctx context.Context, c *images.Client, t *target, found map[string]dcontainer.Summary) error {
+	var errs []error
+	for n, s := range found {
+		if err := c.ContainerRemove(ctx, s.ID, dcontainer.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove the container of compose service %s: %w", n, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	byProject := filters.NewArgs(filters.Arg("label", LabelProject+"="+t.project))
+	rest, err := c.ContainerList(ctx, dcontainer.ListOptions{All: true, Filters: byProject})
+	if err != nil || len(rest) > 0 {
+		return err
+	}
+	nets, err := c.NetworkList(ctx, network.ListOptions{Filters: byProject})
+	if err != nil {
+		return fmt.Errorf("list the networks of compose project %s: %w", t.project, err)
+	}
+	for _, n := range nets {
+		if err := c.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("remove network %s of compose project %s: %w", n.Name, t.project, err)
+		}
+	}
+	return nil
+}
+
+// signalAll signals the named services' containers and returns those still
+// running after grace.
+func signalAll(ctx context.Context, c *images.Client, found map[string]dcontainer.Summary, names []string, sig func(string) string, grace time.Duration) []string {
+	wctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	alive := make([]bool, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		id := found[n].ID
+		waitCh, errCh := c.ContainerWait(wctx, id, dcontainer.WaitConditionNotRunning)
+		c.ContainerKill(ctx, id, sig(n))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-waitCh:
+			case err := <-errCh:
+				alive[i] = !cerrdefs.IsNotFound(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var left []string
+	for i, n := range names {
+		if alive[i] {
+			left = append(left, n)
+		}
+	}
+	return left
+}
+
+// Forget removes the service's compose containers (and the project's
+// networks) when none of them runs any more.
+func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Handle) error {
+	t, err := r.target(svc)
+	if err != nil {
+		return err
+	}
+	c, found, err := r.containers(ctx, t)
+	if err != nil || len(found) == 0 {
+		return err
+	}
+	for _, s := range found {
+		if s.State == "running" {
+			return nil
+		}
+	}
+	return r.remove(ctx, c, t, found)
+}
+
+// Logs returns what the service's compose containers wrote, one after the
+// other in compose.services order, each line prefixed with its service.
+func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser, error) {
+	t, err := r.target(svc)
+	if err != nil {
+		return nil, err
+	}
+	c, found, err := r.containers(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("service %s has no compose containers in project %s: start it first", svc.Name, t.project)
+	}
+	var buf bytes.Buffer
+	names := make([]string, 0, len(found))
+	for n := range found {
+		names = append(names, n)
+	}
+	sort.SliceStable(names, func(i, j int) bool { return indexOf(t.names, names[i]) < indexOf(t.names, names[j]) })
+	for _, n := range names {
+		rc, err := container.DemuxLogs(ctx, c, found[n].ID)
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("logs of compose service %s: %w", n, err)
+		}
+		for _, l := range strings.SplitAfter(string(b), "\n") {
+			if l != "" {
+				buf.WriteString(n + " | " + l)
+			}
+		}
+	}
+	return io.NopCloser(&buf), nil
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return len(s)
+}

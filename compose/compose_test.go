@@ -1,0 +1,226 @@
+package compose_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	dcontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/berthdev/berth/compose"
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/imagetest"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/runnertest"
+)
+
+var (
+	cli     *images.Client
+	cliErr  error
+	testImg string
+)
+
+func TestMain(m *testing.M) {
+	cli, cliErr = imagetest.Connect()
+	if cliErr != nil {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "berth-compose-test")
+	if err != nil {
+		panic(err)
+	}
+	testImg = fmt.Sprintf("berth-compose-testsvc-%d:latest", os.Getpid())
+	if _, err := imagetest.BuildTestsvc(context.Background(), cli, testImg, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	imagetest.Remove(cli, testImg)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// composeCommands are the compose programs on this machine.
+func composeCommands(t *testing.T) map[string][]string {
+	out := map[string][]string{}
+	if exec.Command("docker-compose", "version").Run() == nil {
+		out["v1"] = []string{"docker-compose"}
+	}
+	if exec.Command("docker", "compose", "version").Run() == nil {
+		out["v2"] = []string{"docker", "compose"}
+	}
+	if len(out) == 0 {
+		t.Skip("skipping: neither docker-compose nor the docker compose plugin is installed")
+	}
+	return out
+}
+
+func newRunner(t *testing.T, command []string) *compose.Runner {
+	c := imagetest.Require(t, cli, cliErr)
+	return compose.New(compose.Options{Client: func(context.Context) (*images.Client, error) { return c, nil }, Command: command})
+}
+
+var envSeq atomic.Int64
+
+func argsYAML(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// service is a berth service standing for compose services a and b, in a
+// project of its own that is brought down when the test ends.
+func service(t *testing.T, command []string, a, b []string) *runtime.Service {
+	dir := t.TempDir()
+	file := fmt.Sprintf(`services:
+  a:
+    image: %s
+    init: true
+    command: %s
+  b:
+    image: %s
+    init: true
+    command: %s
+`, testImg, argsYAML(a), testImg, argsYAML(b))
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := fmt.Sprintf("berthct%d-%d", os.Getpid(), envSeq.Add(1))
+	svc := &runtime.Service{
+		Name: "db", Runner: metadata.RunnerCompose, Environment: env, Dir: dir,
+		StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
+		Spec: &metadata.Service{Runner: metadata.RunnerCompose, Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}},
+			StartTimeout: metadata.Duration(30 * time.Second)},
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(command[0], append(command[1:], "--project-name", env, "--file", filepath.Join(dir, "compose.yaml"), "down", "-t", "0")...)
+		cmd.Run()
+	})
+	return svc
+}
+
+var behaviourArgs = map[runnertest.Behaviour][]string{
+	runnertest.Serve:        {},
+	runnertest.IgnoreTerm:   {"--ignore-term"},
+	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
+	runnertest.KilledByTerm: {"--kill-self", "TERM"},
+}
+
+func TestConformance(t *testing.T) {
+	for v, command := range composeCommands(t) {
+		t.Run(v, func(t *testing.T) {
+			r := newRunner(t, command)
+			runnertest.Run(t, runnertest.Harness{
+				Runner: r,
+				Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
+					return service(t, command, behaviourArgs[b], behaviourArgs[b])
+				},
+			})
+		})
+	}
+}
+
+func TestUpStatusDown(t *testing.T) {
+	for v, command := range composeCommands(t) {
+		t.Run(v, func(t *testing.T) {
+			r := newRunner(t, command)
+			ctx := context.Background()
+			svc := service(t, command, []string{"--print", "from-a"}, []string{"--print", "from-b"})
+			if st, err := r.Inspect(ctx, svc); err != nil || st.IsRunning() || st.Handle != nil {
+				t.Fatalf("before start: %+v, %v", st, err)
+			}
+			h, err := r.Start(ctx, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := r.Inspect(ctx, svc)
+			if err != nil || !st.IsRunning() || st.Detail != "a, b" || st.Describe() != "a, b" {
+				t.Fatalf("after start: %+v, %v; want running (a, b)", st, err)
+			}
+			rc, err := r.Logs(ctx, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := new(strings.Builder)
+			fmt.Fprint(buf, rc)
+			rc.Close()
+			if err := r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := r.Inspect(ctx, svc); err != nil || st.IsRunning() || st.Handle != nil {
+				t.Fatalf("after stop: %+v, %v; want no containers", st, err)
+			}
+		})
+	}
+}
+
+func TestReadinessWaitsForHealth(t *testing.T) {
+	for v, command := range composeCommands(t) {
+		t.Run(v, func(t *testing.T) {
+			r := newRunner(t, command)
+			ctx := context.Background()
+			svc := service(t, command, nil, nil)
+			file := fmt.Sprintf(`services:
+  a:
+    image: %s
+    init: true
+    healthcheck:
+      test: ["CMD", "/testsvc", "--exit", "0"]
+      interval: 500ms
+      timeout: 2s
+      retries: 5
+  b:
+    image: %s
+    init: true
+`, testImg, testImg)
+			if err := os.WriteFile(filepath.Join(svc.Dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Start(ctx, svc); err != nil {
+				t.Fatal(err)
+			}
+			list, err := cli.ContainerList(ctx, dcontainer.ListOptions{Filters: filters.NewArgs(filters.Arg("label", compose.LabelProject+"="+compose.Project(svc.Environment)), filters.Arg("label", compose.LabelService+"=a"))})
+			if err != nil || len(list) != 1 {
+				t.Fatalf("list: %v, %v", list, err)
+			}
+			info, err := cli.ContainerInspect(ctx, list[0].ID)
+			if err != nil || info.State.Health == nil || info.State.Health.Status != "healthy" {
+				t.Fatalf("start returned before a was healthy: %+v, %v", info.State, err)
+			}
+		})
+	}
+}
+
+func TestProjectName(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"dev", "dev"}, {"my.env-1_x", "myenv-1_x"}, {"Cloud", "cloud"},
+	} {
+		if got := compose.Project(tc.env); got != tc.want {
+			t.Errorf("Project(%q) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestUnknownComposeService(t *testing.T) {
+	for _, command := range composeCommands(t) {
+		r := newRunner(t, command)
+		svc := service(t, command, nil, nil)
+		svc.Spec.(*metadata.Service).Compose.Services = []string{"a", "nosuch"}
+		_, err := r.Start(context.Background(), svc)
+		if err == nil || !strings.Contains(err.Error(), `declares no service "nosuch"`) {
+			t.Fatalf("start: %v; want an error naming nosuch", err)
+		}
+		return
+	}
+}

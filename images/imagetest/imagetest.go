@@ -1,0 +1,86 @@
+// Package imagetest gives tests of the Docker runners a daemon and a small
+// image to run: hack/testsvc built static into an image FROM scratch,
+// since nothing can be pulled.
+package imagetest
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/berthdev/berth/images"
+)
+
+// Connect reaches the default daemon.
+func Connect() (*images.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return images.NewClient(ctx, images.Endpoint{})
+}
+
+// Require returns c, or skips t when there is no daemon (err != nil),
+// unless BERTH_REQUIRE_DOCKER=1, which makes it a failure.
+func Require(t testing.TB, c *images.Client, err error) *images.Client {
+	t.Helper()
+	if err != nil {
+		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but no Docker daemon: %v", err)
+		}
+		t.Skipf("skipping: no Docker daemon reachable (%v); set BERTH_REQUIRE_DOCKER=1 to make this a failure", err)
+	}
+	return c
+}
+
+// BuildTestsvc builds hack/testsvc (CGO_ENABLED=0) and an image tagged tag
+// holding it as /testsvc, its entrypoint. It returns the binary's path too.
+func BuildTestsvc(ctx context.Context, c *images.Client, tag, dir string) (string, error) {
+	bin := filepath.Join(dir, "testsvc")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/berthdev/berth/hack/testsvc")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build testsvc: %w\n%s", err, out)
+	}
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	df := []byte("FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n")
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, df}, {"testsvc", 0o755, exe}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return "", err
+		}
+		tw.Write(f.data)
+	}
+	tw.Close()
+	resp, err := c.ImageBuild(ctx, &buf, build.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", tag, err)
+	}
+	defer resp.Body.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(resp.Body, io.Discard, 0, false, nil); err != nil {
+		return "", fmt.Errorf("build image %s: %w", tag, err)
+	}
+	return bin, nil
+}
+
+// Remove removes the image tag.
+func Remove(c *images.Client, tag string) {
+	c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true})
+}

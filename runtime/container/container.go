@@ -1,0 +1,569 @@
+// Package container runs services as Docker containers through the Engine
+// API: one container per service, named <environment>-<service> and labelled
+// with both, so that berth finds its own containers and never touches any
+// other. It implements runtime.Runner.
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	dcontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+)
+
+// Labels on every container berth creates.
+const (
+	LabelEnvironment = "dev.berth.environment"
+	LabelService     = "dev.berth.service"
+)
+
+// ClientFunc returns the Docker client of a manifest host ("" is the
+// default endpoint).
+type ClientFunc func(ctx context.Context, host string) (*images.Client, error)
+
+// ImageFunc maps a service's container.image to a local image reference,
+// and says how the user makes it when it is missing.
+type ImageFunc func(image string) (ref, hint string, err error)
+
+// Options configure a Runner.
+type Options struct {
+	Client ClientFunc
+	// Image, if nil, takes container.image as the reference.
+	Image ImageFunc
+}
+
+// Runner is the container runner.
+type Runner struct{ opts Options }
+
+// New returns a container runner.
+func New(opts Options) *Runner { return &Runner{opts: opts} }
+
+// Name is the container name of svc.
+func Name(svc *runtime.Service) string { return svc.Environment + "-" + svc.Name }
+
+func specOf(svc *runtime.Service) (*metadata.Service, *metadata.ContainerSpec, error) {
+	spec, _ := svc.Spec.(*metadata.Service)
+	if spec == nil || spec.Container == nil || spec.Container.Image == "" {
+		return nil, nil, fmt.Errorf("service %s runs as a container but names no container.image in berth.yaml", svc.Name)
+	}
+	return spec, spec.Container, nil
+}
+
+func hostOf(svc *runtime.Service) string {
+	if spec, _ := svc.Spec.(*metadata.Service); spec != nil {
+		return spec.Host
+	}
+	return ""
+}
+
+func (r *Runner) client(ctx context.Context, svc *runtime.Service) (*images.Client, error) {
+	c, err := r.opts.Client(ctx, hostOf(svc))
+	if err != nil {
+		if h := hostOf(svc); h != "" {
+			return nil, fmt.Errorf("host %s: %w", h, err)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// ForeignContainerError means a container has the name berth would give a
+// service but was not created by berth for it.
+type ForeignContainerError struct {
+	Service, Container string
+}
+
+func (e *ForeignContainerError) Error() string {
+	return fmt.Sprintf("a container named %s exists that berth did not create for service %s: berth leaves it alone; remove or rename it (docker rm %s) if it is not needed", e.Container, e.Service, e.Container)
+}
+
+func owned(svc *runtime.Service, labels map[string]string) bool {
+	return labels[LabelEnvironment] == svc.Environment && labels[LabelService] == svc.Name
+}
+
+// find inspects the container named for svc: nil when there is none.
+func (r *Runner) find(ctx context.Context, c *images.Client, svc *runtime.Service) (*dcontainer.InspectResponse, error) {
+	name := Name(svc)
+	info, err := c.ContainerInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if info.Config == nil || !owned(svc, info.Config.Labels) {
+		return &info, &ForeignContainerError{Service: svc.Name, Container: name}
+	}
+	return &info, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// Inspect reports the service's container from the daemon.
+func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.State, error) {
+	st := runtime.State{Name: svc.Name, State: runtime.Stopped, Host: hostOf(svc)}
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return st, err
+	}
+	info, err := r.find(ctx, c, svc)
+	var fe *ForeignContainerError
+	if errors.As(err, &fe) {
+		st.Reason = fe.Error()
+		return st, nil
+	}
+	if err != nil || info == nil {
+		return st, err
+	}
+	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerContainer, ID: info.ID, Host: hostOf(svc)}
+	if t, err := time.Parse(time.RFC3339Nano, info.State.StartedAt); err == nil {
+		h.StartedAt = t
+	}
+	st.Handle = &h
+	st.ContainerID = info.ID
+	if info.State.Running {
+		st.State = runtime.Running
+		st.Detail = "container " + shortID(info.ID)
+		if st.Host != "" {
+			st.Detail += " on " + st.Host
+		}
+		if !h.StartedAt.IsZero() {
+			t := h.StartedAt
+			st.StartedAt = &t
+		}
+		return st, nil
+	}
+	st.Reason = fmt.Sprintf("container %s %s", shortID(info.ID), exitOf(int64(info.State.ExitCode)))
+	return st, nil
+}
+
+// exitOf reads a container's exit status as the shell does: 128+N is
+// signal N (docker reports a container killed by KILL as 137).
+func exitOf(code int64) runtime.Exit {
+	if code > 128 && code < 128+65 {
+		return runtime.Exit{Signal: syscall.Signal(code - 128)}
+	}
+	return runtime.Exit{Code: int(code)}
+}
+
+// MissingImageError means the service's image is not on the daemon.
+type MissingImageError struct {
+	Service, Image, Endpoint, Hint string
+}
+
+func (e *MissingImageError) Error() string {
+	return fmt.Sprintf("service %s: image %s is not on the Docker daemon at %s: %s", e.Service, e.Image, e.Endpoint, e.Hint)
+}
+
+func (r *Runner) imageRef(ctx context.Context, c *images.Client, svc *runtime.Service, cs *metadata.ContainerSpec) (string, error) {
+	ref, hint := cs.Image, ""
+	if r.opts.Image != nil {
+		var err error
+		if ref, hint, err = r.opts.Image(cs.Image); err != nil {
+			return "", fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+	}
+	if hint == "" {
+		hint = fmt.Sprintf("build or load it there (docker build -t %s ..., or docker load); berth does not pull images", ref)
+	}
+	if _, err := c.ImageInspect(ctx, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", &MissingImageError{Service: svc.Name, Image: ref, Endpoint: c.Endpoint, Hint: hint}
+		}
+		return "", fmt.Errorf("service %s: inspect image %s: %w", svc.Name, ref, err)
+	}
+	return ref, nil
+}
+
+// prepare removes a stopped container of the service and refuses a
+// running one or one berth did not create.
+func (r *Runner) prepare(ctx context.Context, c *images.Client, svc *runtime.Service) error {
+	info, err := r.find(ctx, c, svc)
+	if err != nil || info == nil {
+		return err
+	}
+	if info.State.Running {
+		return &runtime.AlreadyRunningError{Service: svc.Name}
+	}
+	if err := c.ContainerRemove(ctx, info.ID, dcontainer.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove the stopped container %s of %s: %w", Name(svc), svc.Name, err)
+	}
+	return nil
+}
+
+func signalName(s syscall.Signal) string {
+	if s == 0 {
+		s = syscall.SIGTERM
+	}
+	return fmt.Sprint(int(s))
+}
+
+// create makes the service's container (not started).
+func (r *Runner) create(ctx context.Context, c *images.Client, svc *runtime.Service, attach bool) (string, error) {
+	_, cs, err := specOf(svc)
+	if err != nil {
+		return "", err
+	}
+	if err := r.prepare(ctx, c, svc); err != nil {
+		return "", err
+	}
+	ref, err := r.imageRef(ctx, c, svc, cs)
+	if err != nil {
+		return "", err
+	}
+	exposed, bindings, err := nat.ParsePortSpecs(cs.Ports)
+	if err != nil {
+		return "", fmt.Errorf("service %s: container.ports: %w (use HOST:CONTAINER, e.g. 8080:80)", svc.Name, err)
+	}
+	var binds []string
+	for _, v := range cs.Volumes {
+		src, rest, ok := strings.Cut(v, ":")
+		if !ok || src == "" || rest == "" {
+			return "", fmt.Errorf("service %s: container.volumes entry %q: use HOST_PATH:CONTAINER_PATH[:ro]", svc.Name, v)
+		}
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(svc.Dir, src)
+		}
+		binds = append(binds, src+":"+rest)
+	}
+	restart := dcontainer.RestartPolicy{}
+	if cs.Restart != "" {
+		if restart, err = parseRestart(cs.Restart); err != nil {
+			return "", fmt.Errorf("service %s: container.restart %q: %w", svc.Name, cs.Restart, err)
+		}
+	}
+	grace := int(svc.StopGrace / time.Second)
+	cfg := &dcontainer.Config{
+		Image:        ref,
+		Cmd:          svc.Argv,
+		Env:          svc.OwnEnv,
+		User:         cs.User,
+		ExposedPorts: exposed,
+		Labels:       map[string]string{LabelEnvironment: svc.Environment, LabelService: svc.Name},
+		StopSignal:   signalName(svc.StopSignal),
+		StopTimeout:  &grace,
+		AttachStdout: attach,
+		AttachStderr: attach,
+	}
+	init := true
+	hc := &dcontainer.HostConfig{PortBindings: bindings, Binds: binds, RestartPolicy: restart, Init: &init}
+	resp, err := c.ContainerCreate(ctx, cfg, hc, nil, nil, Name(svc))
+	if cerrdefs.IsConflict(err) {
+		// Another berth created it between our check and now.
+		return "", &runtime.AlreadyRunningError{Service: svc.Name}
+	}
+	if err != nil {
+		return "", fmt.Errorf("create container %s: %w", Name(svc), err)
+	}
+	return resp.ID, nil
+}
+
+func (r *Runner) start(ctx context.Context, c *images.Client, svc *runtime.Service, id string) (runtime.Handle, error) {
+	if err := c.ContainerStart(ctx, id, dcontainer.StartOptions{}); err != nil {
+		c.ContainerRemove(context.WithoutCancel(ctx), id, dcontainer.RemoveOptions{Force: true})
+		return runtime.Handle{}, fmt.Errorf("start container %s: %w", Name(svc), err)
+	}
+	return runtime.Handle{Service: svc.Name, Runner: metadata.RunnerContainer, ID: id, StartedAt: time.Now(), Host: hostOf(svc)}, nil
+}
+
+// Start creates and starts the service's container, replacing a stopped
+// one of the same service.
+func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	id, err := r.create(ctx, c, svc, false)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	return r.start(ctx, c, svc, id)
+}
+
+// Run runs the container attached: its output goes to stdio, the signals
+// berth receives go to it, and its exit status is returned. The container
+// is removed at the end.
+func (r *Runner) Run(ctx context.Context, svc *runtime.Service, stdio runtime.Stdio, launched func(runtime.Handle)) (runtime.Exit, error) {
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return runtime.Exit{}, err
+	}
+	id, err := r.create(ctx, c, svc, true)
+	if err != nil {
+		return runtime.Exit{}, err
+	}
+	defer c.ContainerRemove(context.WithoutCancel(ctx), id, dcontainer.RemoveOptions{Force: true})
+	// Attach and wait before starting, as docker run does, or a fast exit
+	// and its output are missed.
+	att, err := c.ContainerAttach(ctx, id, dcontainer.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return runtime.Exit{}, fmt.Errorf("attach to container %s: %w", Name(svc), err)
+	}
+	defer att.Close()
+	waitCh, errCh := c.ContainerWait(ctx, id, dcontainer.WaitConditionNextExit)
+	out, errOut := io.Writer(io.Discard), io.Writer(io.Discard)
+	if stdio.Stdout != nil {
+		out = stdio.Stdout
+	}
+	if stdio.Stderr != nil {
+		errOut = stdio.Stderr
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		stdcopy.StdCopy(out, errOut, att.Reader)
+	}()
+	h, err := r.start(ctx, c, svc, id)
+	if err != nil {
+		return runtime.Exit{}, err
+	}
+	if launched != nil {
+		launched(h)
+	}
+	for {
+		select {
+		case sig := <-stdio.Signals:
+			if s, ok := sig.(syscall.Signal); ok {
+				c.ContainerKill(ctx, id, fmt.Sprint(int(s)))
+			}
+		case res := <-waitCh:
+			<-copied
+			if res.Error != nil {
+				return runtime.Exit{}, fmt.Errorf("wait for container %s: %s", Name(svc), res.Error.Message)
+			}
+			return exitOf(res.StatusCode), nil
+		case err := <-errCh:
+			return runtime.Exit{}, fmt.Errorf("wait for container %s: %w", Name(svc), err)
+		}
+	}
+}
+
+// Wait returns when the container of h stops.
+func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
+	c, err := r.opts.Client(ctx, h.Host)
+	if err != nil {
+		return runtime.Exit{}, err
+	}
+	waitCh, errCh := c.ContainerWait(ctx, h.ID, dcontainer.WaitConditionNotRunning)
+	select {
+	case res := <-waitCh:
+		if res.Error != nil {
+			return runtime.Exit{}, errors.New(res.Error.Message)
+		}
+		return exitOf(res.StatusCode), nil
+	case err := <-errCh:
+		if cerrdefs.IsNotFound(err) {
+			return runtime.Exit{}, runtime.ErrNotRunning
+		}
+		return runtime.Exit{}, err
+	}
+}
+
+// Stop sends the stop signal, waits up to the grace period and removes the
+// container. Docker's own stop would send KILL when its timeout ends; berth
+// sends KILL only when opts.Kill is set, so it signals and waits itself.
+func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return err
+	}
+	info, err := c.ContainerInspect(ctx, h.ID)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect container %s: %w", Name(svc), err)
+	}
+	if info.Config == nil || !owned(svc, info.Config.Labels) {
+		return &ForeignContainerError{Service: svc.Name, Container: strings.TrimPrefix(info.Name, "/")}
+	}
+	if info.State.Running {
+		// A restart policy would bring the container back after the signal.
+		policy := info.HostConfig.RestartPolicy
+		if policy.Name != "" && policy.Name != dcontainer.RestartPolicyDisabled {
+			if _, err := c.ContainerUpdate(ctx, h.ID, dcontainer.UpdateConfig{RestartPolicy: dcontainer.RestartPolicy{Name: dcontainer.RestartPolicyDisabled}}); err != nil {
+				return fmt.Errorf("turn off the restart policy of %s before stopping it: %w", Name(svc), err)
+			}
+		}
+		sig := opts.Signal
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		ended, err := r.signalAndWait(ctx, c, h.ID, sig, opts.Grace)
+		if err != nil {
+			return err
+		}
+		if !ended {
+			if !opts.Kill {
+				if policy.Name != "" && policy.Name != dcontainer.RestartPolicyDisabled {
+					c.ContainerUpdate(ctx, h.ID, dcontainer.UpdateConfig{RestartPolicy: policy})
+				}
+				return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig}
+			}
+			if ended, err = r.signalAndWait(ctx, c, h.ID, syscall.SIGKILL, 10*time.Second); err != nil {
+				return err
+			} else if !ended {
+				return fmt.Errorf("container %s survived KILL", Name(svc))
+			}
+		}
+	}
+	if err := c.ContainerRemove(ctx, h.ID, dcontainer.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", Name(svc), err)
+	}
+	return nil
+}
+
+func (r *Runner) signalAndWait(ctx context.Context, c *images.Client, id string, sig syscall.Signal, grace time.Duration) (bool, error) {
+	wctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	waitCh, errCh := c.ContainerWait(wctx, id, dcontainer.WaitConditionNotRunning)
+	if err := c.ContainerKill(ctx, id, fmt.Sprint(int(sig))); err != nil {
+		if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
+			// Gone or no longer running: the wait below says which.
+		} else {
+			return false, fmt.Errorf("send %d to container %s: %w", int(sig), shortID(id), err)
+		}
+	}
+	select {
+	case <-waitCh:
+		return true, nil
+	case err := <-errCh:
+		if cerrdefs.IsNotFound(err) {
+			return true, nil
+		}
+		if wctx.Err() != nil && ctx.Err() == nil {
+			return false, nil
+		}
+		return false, err
+	}
+}
+
+// Forget removes the container of h if it is stopped.
+func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Handle) error {
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return err
+	}
+	info, err := c.ContainerInspect(ctx, h.ID)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect container %s: %w", Name(svc), err)
+	}
+	if info.State.Running || info.Config == nil || !owned(svc, info.Config.Labels) {
+		return nil
+	}
+	if err := c.ContainerRemove(ctx, h.ID, dcontainer.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove the stopped container %s: %w", Name(svc), err)
+	}
+	return nil
+}
+
+// Logs returns the container's stdout and stderr as the daemon keeps them.
+func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser, error) {
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
+	info, err := r.find(ctx, c, svc)
+	if err != nil {
+		return nil, err
+	}
+	if info == nil {
+		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
+	}
+	return DemuxLogs(ctx, c, info.ID)
+}
+
+// DemuxLogs returns the stdout and stderr a container wrote, as the daemon keeps them,
+// without the stream headers of a non-TTY container.
+func DemuxLogs(ctx context.Context, c *images.Client, id string) (io.ReadCloser, error) {
+	rc, err := c.ContainerLogs(ctx, id, dcontainer.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return nil, fmt.Errorf("logs of container %s: %w", shortID(id), err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := stdcopy.StdCopy(pw, pw, rc)
+		rc.Close()
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}
+
+// Clients caches one client per host, made on first use.
+type Clients struct {
+	mu   sync.Mutex
+	made map[string]*images.Client
+	// Endpoint gives a host's endpoint.
+	Endpoint func(host string) (images.Endpoint, error)
+}
+
+// Get returns the client of host.
+func (cs *Clients) Get(ctx context.Context, host string) (*images.Client, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c, ok := cs.made[host]; ok {
+		return c, nil
+	}
+	ep := images.Endpoint{}
+	if cs.Endpoint != nil {
+		var err error
+		if ep, err = cs.Endpoint(host); err != nil {
+			return nil, err
+		}
+	}
+	c, err := images.NewClient(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	if cs.made == nil {
+		cs.made = map[string]*images.Client{}
+	}
+	cs.made[host] = c
+	return c, nil
+}
+
+// parseRestart reads no, always, unless-stopped or on-failure[:N].
+func parseRestart(s string) (dcontainer.RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(s, ":")
+	p := dcontainer.RestartPolicy{Name: dcontainer.RestartPolicyMode(name)}
+	switch p.Name {
+	case dcontainer.RestartPolicyDisabled, dcontainer.RestartPolicyAlways, dcontainer.RestartPolicyUnlessStopped:
+		if hasCount {
+			return p, fmt.Errorf("only on-failure takes a retry count")
+		}
+	case dcontainer.RestartPolicyOnFailure:
+		if hasCount {
+			n, err := strconv.Atoi(count)
+			if err != nil || n < 0 {
+				return p, fmt.Errorf("retry count %q is not a number", count)
+			}
+			p.MaximumRetryCount = n
+		}
+	default:
+		return p, fmt.Errorf("use no, always, unless-stopped or on-failure[:N]")
+	}
+	return p, nil
+}

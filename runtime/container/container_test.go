@@ -1,0 +1,233 @@
+package container_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	dcontainer "github.com/docker/docker/api/types/container"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/imagetest"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/container"
+	"github.com/berthdev/berth/runtime/runnertest"
+)
+
+var (
+	cli     *images.Client
+	cliErr  error
+	testImg string
+)
+
+func TestMain(m *testing.M) {
+	cli, cliErr = imagetest.Connect()
+	if cliErr == nil {
+		dir, err := os.MkdirTemp("", "berth-container-test")
+		if err != nil {
+			panic(err)
+		}
+		testImg = fmt.Sprintf("berth-testsvc-%d:latest", os.Getpid())
+		if _, err := imagetest.BuildTestsvc(context.Background(), cli, testImg, dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		code := m.Run()
+		imagetest.Remove(cli, testImg)
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+func newRunner(t *testing.T) *container.Runner {
+	c := imagetest.Require(t, cli, cliErr)
+	return container.New(container.Options{Client: func(context.Context, string) (*images.Client, error) { return c, nil }})
+}
+
+var envSeq atomic.Int64
+
+// service is a container service in an environment of its own, whose
+// container is removed when the test ends.
+func service(t *testing.T, image string, args ...string) *runtime.Service {
+	svc := &runtime.Service{
+		Name: "svc", Runner: metadata.RunnerContainer, Argv: args,
+		Environment: fmt.Sprintf("berthtest%d-%d", os.Getpid(), envSeq.Add(1)),
+		Dir:         t.TempDir(), StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
+		Spec: &metadata.Service{Runner: metadata.RunnerContainer, Container: &metadata.ContainerSpec{Image: image}},
+	}
+	t.Cleanup(func() {
+		cli.ContainerRemove(context.Background(), container.Name(svc), dcontainer.RemoveOptions{Force: true})
+	})
+	return svc
+}
+
+var behaviourArgs = map[runnertest.Behaviour][]string{
+	runnertest.Serve:        {},
+	runnertest.IgnoreTerm:   {"--ignore-term"},
+	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
+	runnertest.KilledByTerm: {"--kill-self", "TERM"},
+}
+
+func TestConformance(t *testing.T) {
+	r := newRunner(t)
+	runnertest.Run(t, runnertest.Harness{
+		Runner: r,
+		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
+			return service(t, testImg, behaviourArgs[b]...)
+		},
+		Foreground: true,
+	})
+}
+
+func TestStatusDetailAndReplace(t *testing.T) {
+	r := newRunner(t)
+	ctx := context.Background()
+	svc := service(t, testImg, "--print", "one", "--exit", "0")
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Wait(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.Inspect(ctx, svc)
+	if err != nil || st.IsRunning() || st.Handle == nil || !strings.Contains(st.Reason, "exited with code 0") {
+		t.Fatalf("after exit: %+v, %v; want stopped with a record", st, err)
+	}
+	// A stopped container of the same service is replaced.
+	svc.Argv = nil
+	h2, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatalf("start over a stopped container: %v", err)
+	}
+	if h2.ID == h.ID {
+		t.Fatalf("container not replaced")
+	}
+	st, err = r.Inspect(ctx, svc)
+	if err != nil || !st.IsRunning() || st.Detail != "container "+h2.ID[:12] || st.ContainerID != h2.ID {
+		t.Fatalf("inspect: %+v, %v", st, err)
+	}
+	info, err := cli.ContainerInspect(ctx, container.Name(svc))
+	if err != nil || info.Config.Labels[container.LabelEnvironment] != svc.Environment || info.Config.Labels[container.LabelService] != "svc" {
+		t.Fatalf("labels: %v, %v", info.Config.Labels, err)
+	}
+	// A running one is refused.
+	_, err = r.Start(ctx, svc)
+	var are *runtime.AlreadyRunningError
+	if !errors.As(err, &are) {
+		t.Fatalf("second start: %v; want AlreadyRunningError", err)
+	}
+	if err := r.Stop(ctx, svc, h2, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForeignContainerLeftAlone(t *testing.T) {
+	r := newRunner(t)
+	ctx := context.Background()
+	svc := service(t, testImg)
+	// Someone else's container under the name berth would use.
+	resp, err := cli.ContainerCreate(ctx, &dcontainer.Config{Image: testImg}, nil, nil, nil, container.Name(svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.ContainerStart(ctx, resp.ID, dcontainer.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Start(ctx, svc)
+	var fe *container.ForeignContainerError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "did not create") {
+		t.Fatalf("start: %v; want ForeignContainerError", err)
+	}
+	st, err := r.Inspect(ctx, svc)
+	if err != nil || st.IsRunning() || st.Handle != nil || !strings.Contains(st.Reason, "did not create") {
+		t.Fatalf("inspect: %+v, %v; want stopped, no handle, a reason", st, err)
+	}
+	err = r.Stop(ctx, svc, runtime.Handle{ID: resp.ID}, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true})
+	if !errors.As(err, &fe) {
+		t.Fatalf("stop of a foreign container: %v; want ForeignContainerError", err)
+	}
+	if err := r.Forget(ctx, svc, runtime.Handle{ID: resp.ID}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := cli.ContainerInspect(ctx, resp.ID)
+	if err != nil || !info.State.Running {
+		t.Fatalf("the foreign container was touched: %+v, %v", info.State, err)
+	}
+}
+
+func TestMissingImage(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		image func(string) (string, string, error)
+		want  string
+	}{
+		{"plain reference", nil, "berth does not pull images"},
+		{"manifest image", func(string) (string, string, error) {
+			return "berth-absent-image:v1", "build it with berth build sse-runtime", nil
+		}, "berth build sse-runtime"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := imagetest.Require(t, cli, cliErr)
+			r := container.New(container.Options{Client: func(context.Context, string) (*images.Client, error) { return c, nil }, Image: tc.image})
+			svc := service(t, "berth-absent-image:v1")
+			_, err := r.Start(context.Background(), svc)
+			var me *container.MissingImageError
+			if !errors.As(err, &me) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "berth-absent-image:v1") {
+				t.Fatalf("start: %v; want a MissingImageError saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestForegroundOutputAndSignal(t *testing.T) {
+	r := newRunner(t)
+	svc := service(t, testImg, "--print", "hello")
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs := make(chan os.Signal, 1)
+	exit, err := r.Run(context.Background(), svc, runtime.Stdio{Stdout: out, Stderr: out, Signals: sigs}, func(runtime.Handle) {
+		sigs <- syscall.SIGINT
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exit.ExitCode() != 128+int(syscall.SIGINT) {
+		t.Errorf("exit %+v; want killed by INT", exit)
+	}
+	b, _ := os.ReadFile(out.Name())
+	if !strings.Contains(string(b), "hello") {
+		t.Errorf("output %q lacks hello", b)
+	}
+}
+
+func TestLogsDemultiplexed(t *testing.T) {
+	r := newRunner(t)
+	ctx := context.Background()
+	svc := service(t, testImg, "--print", "line1", "--print", "line2", "--exit", "0")
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wait(ctx, h)
+	rc, err := r.Logs(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "line1\nline2\n" {
+		t.Fatalf("logs %q; want the two lines without stream headers", b)
+	}
+}

@@ -1,0 +1,63 @@
+package container
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/metadata"
+)
+
+// ForEnv configures a runner for an environment: clients for the
+// manifest's hosts (TLS files relative to the environment root), and
+// container.image read as a manifest image name when there is one.
+func ForEnv(env *metadata.Env) Options {
+	clients := &Clients{Endpoint: func(host string) (images.Endpoint, error) {
+		if host == "" {
+			return images.Endpoint{}, nil
+		}
+		h := env.Manifest.Hosts[host]
+		if h == nil {
+			return images.Endpoint{}, fmt.Errorf("unknown host %q: declare it under hosts in berth.yaml", host)
+		}
+		ep := images.EndpointFor(h)
+		if h.TLS != nil {
+			t := *h.TLS
+			for _, p := range []*string{&t.CA, &t.Cert, &t.Key} {
+				if *p != "" && !filepath.IsAbs(*p) {
+					*p = env.Path(filepath.FromSlash(*p))
+				}
+			}
+			ep.TLS = &t
+		}
+		return ep, nil
+	}}
+	return Options{Client: clients.Get, Image: func(image string) (string, string, error) {
+		return ImageRef(env, image)
+	}}
+}
+
+// ImageRef is the local reference of a container.image: the tag of the
+// manifest image of that name for the bound component version, or the name
+// itself. The hint says which berth command makes a missing image.
+func ImageRef(env *metadata.Env, image string) (ref, hint string, err error) {
+	img := env.Manifest.Images[image]
+	if img == nil {
+		return image, "", nil
+	}
+	spec, err := images.SpecFor(env, image)
+	if err != nil {
+		return "", "", err
+	}
+	return spec.Tag, fmt.Sprintf("build it with berth build %s (or berth install %s, which builds it)", image, img.Component), nil
+}
+
+// Close closes the clients made so far.
+func (cs *Clients) Close() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, c := range cs.made {
+		c.Close()
+	}
+	cs.made = nil
+}
