@@ -7,6 +7,7 @@
 package compose
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/metadata"
@@ -508,7 +510,7 @@ func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Han
 
 // Logs returns what the service's compose containers wrote, one after the
 // other in compose.services order, each line prefixed with its service.
-func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser, error) {
+func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.LogOptions) (io.ReadCloser, error) {
 	t, err := r.target(svc)
 	if err != nil {
 		return nil, err
@@ -520,29 +522,65 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser,
 	if len(found) == 0 {
 		return nil, fmt.Errorf("service %s has no compose containers in project %s: start it first", svc.Name, t.project)
 	}
-	var buf bytes.Buffer
 	names := make([]string, 0, len(found))
 	for n := range found {
 		names = append(names, n)
 	}
 	sort.SliceStable(names, func(i, j int) bool { return indexOf(t.names, names[i]) < indexOf(t.names, names[j]) })
+	ctx, cancel := context.WithCancel(ctx)
+	streams := make([]io.ReadCloser, 0, len(names))
 	for _, n := range names {
-		rc, err := container.DemuxLogs(ctx, c, found[n].ID)
+		rc, err := container.DemuxLogs(ctx, c, found[n].ID, opts)
 		if err != nil {
+			cancel()
+			for _, s := range streams {
+				s.Close()
+			}
 			return nil, err
 		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("logs of compose service %s: %w", n, err)
-		}
-		for _, l := range strings.SplitAfter(string(b), "\n") {
-			if l != "" {
-				buf.WriteString(n + " | " + l)
+		streams = append(streams, rc)
+	}
+	pr, pw := io.Pipe()
+	var mu sync.Mutex
+	copyLines := func(n string, rc io.ReadCloser) error {
+		defer rc.Close()
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			mu.Lock()
+			_, err := fmt.Fprintf(pw, "%s | %s\n", n, sc.Text())
+			mu.Unlock()
+			if err != nil {
+				return err
 			}
 		}
+		return sc.Err()
 	}
-	return io.NopCloser(&buf), nil
+	go func() {
+		// Past lines come service by service; followed lines as they arrive.
+		var g errgroup.Group
+		for i, n := range names {
+			if opts.Follow {
+				g.Go(func() error { return copyLines(n, streams[i]) })
+			} else if err := copyLines(n, streams[i]); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(g.Wait())
+	}()
+	return &cancelReader{ReadCloser: pr, cancel: cancel}, nil
+}
+
+// cancelReader stops the log streams behind it when closed.
+type cancelReader struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Close() error {
+	c.cancel()
+	return c.ReadCloser.Close()
 }
 
 func indexOf(s []string, v string) int {

@@ -148,7 +148,7 @@ func TestUpStatusDown(t *testing.T) {
 			if err != nil || !st.IsRunning() || st.Detail != "a, b" || st.Describe() != "a, b" {
 				t.Fatalf("after start: %+v, %v; want running (a, b)", st, err)
 			}
-			rc, err := r.Logs(ctx, svc)
+			rc, err := r.Logs(ctx, svc, runtime.LogOptions{Tail: -1})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,7 +36,6 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		StopSignal: spec.StopSignalOf(),
 		StopGrace:  spec.StopGrace(),
 		StateDir:   env.Path("pids"),
-		Log:        LogSpec{To: metadata.LogDiscard},
 		Spec:       spec,
 
 		Environment: env.Name(),
@@ -54,13 +53,7 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 	if spec.Dir != "" {
 		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
 	}
-	if l := spec.Log; l != nil && l.To == metadata.LogFile {
-		p := l.Path
-		if p == "" {
-			p = filepath.Join("logs", name, "service.log")
-		}
-		svc.Log = LogSpec{To: metadata.LogFile, Path: env.Path(filepath.FromSlash(p)), MaxSize: int64(l.MaxSize), MaxFiles: l.MaxFiles}
-	}
+	svc.Log = logSpec(env, name, spec)
 
 	vals := map[string]string{}
 	var keys []string
@@ -112,4 +105,18 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		}
 	}
 	return svc, nil
+}
+
+// logSpec is where a service's output goes: /dev/null unless the manifest
+// says `log: {to: file}` (default path logs/<service>/service.log).
+func logSpec(env *metadata.Env, name string, spec *metadata.Service) LogSpec {
+	l := spec.Log
+	if l == nil || l.To != metadata.LogFile {
+		return LogSpec{To: metadata.LogDiscard}
+	}
+	p := l.Path
+	if p == "" {
+		p = filepath.Join("logs", name, "service.log")
+	}
+	return LogSpec{To: metadata.LogFile, Path: env.Path(filepath.FromSlash(p)), MaxSize: int64(l.MaxSize), MaxFiles: l.MaxFiles}
 }

@@ -52,6 +52,15 @@ type LogSpec struct {
 	MaxFiles int
 }
 
+// LogOptions selects what Logs returns.
+type LogOptions struct {
+	Follow bool
+	// Tail is how many of the last lines; negative means all.
+	Tail int
+	// Since drops lines older than this time, where their time is known.
+	Since time.Time
+}
+
 // Handle is what lets a later, separate berth process find a launched service
 // again. It is serialisable; a process runner fills PID, PGID and StartTime,
 // a container runner ID.
@@ -184,8 +193,10 @@ type Runner interface {
 	// Forget removes the record of h if it still names h (a stale record of
 	// a service that ended).
 	Forget(ctx context.Context, svc *Service, h Handle) error
-	// Logs opens what the service wrote to its log destination.
-	Logs(ctx context.Context, svc *Service) (io.ReadCloser, error)
+	// Logs opens what the service wrote to its log destination: its lines,
+	// the last opts.Tail of them (all if negative), none older than
+	// opts.Since, and with opts.Follow new lines until ctx ends.
+	Logs(ctx context.Context, svc *Service, opts LogOptions) (io.ReadCloser, error)
 }
 
 // StopTimeoutError means a service outlived its grace period.

@@ -185,6 +185,18 @@ services:
 	if states[1]["host"] != "remote" || states[1]["state"] != "running" || states[1]["container_id"] == nil || states[0]["host"] != nil {
 		t.Errorf("status json: %v", states)
 	}
+	// Logs of a container on the TLS host come from its daemon.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, code := berthEnv(t, root, "logs", "--tail", "5", "far")
+		if code == 0 && strings.Contains(out, "far\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs far: %d\n%s", code, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

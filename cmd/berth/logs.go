@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/logs"
 )
 
@@ -56,16 +59,40 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 		}
 		lo.Since = t
 	}
-	env, err := g.openEnv()
+	m, err := g.newManager()
 	if err != nil {
 		return err
 	}
+	env := m.Env
+	// source is a service's log: its file for host processes, the daemon's
+	// stream (already cut to --tail and --since) for containers and compose.
+	source := func(name string) (logs.Source, error) {
+		spec := env.Manifest.Services[name]
+		if spec == nil || spec.Runner == metadata.RunnerProcess {
+			return logs.ServiceSource(env, name, opts.stdout)
+		}
+		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since})
+		if err != nil {
+			return logs.Source{}, err
+		}
+		return logs.Source{Name: name, Reader: rc}, nil
+	}
 	var sources []logs.Source
+	defer func() {
+		for _, s := range sources {
+			if c, ok := s.Reader.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
 	seen := map[string]bool{}
 	for _, name := range names {
 		if name == "all" {
 			for _, n := range env.Manifest.ServiceOrder {
-				if src, err := logs.ServiceSource(env, n, opts.stdout); err == nil && !seen[n] {
+				if seen[n] {
+					continue
+				}
+				if src, err := source(n); err == nil {
 					seen[n] = true
 					sources = append(sources, src)
 				}
@@ -76,7 +103,7 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 			continue
 		}
 		seen[name] = true
-		src, err := logs.ServiceSource(env, name, opts.stdout)
+		src, err := source(name)
 		if err != nil {
 			return err
 		}

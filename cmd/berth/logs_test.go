@@ -80,7 +80,7 @@ func TestLogsCommand(t *testing.T) {
 		{"all", []string{"logs", "all", "-n", "1"}, 0, "web  | web 2\ncore | 2025-03-18 12:00:00,000 INFO core: late\nboth | both app\n", ""},
 		{"no log file", []string{"logs", "quiet"}, 1, "", "service quiet has no log file: add `log: {to: file}`"},
 		{"output not kept", []string{"logs", "core", "--stdout"}, 1, "", "the output of service core is not kept"},
-		{"container", []string{"logs", "box"}, 1, "", "logs of container service box: not supported yet"},
+		{"container", []string{"logs", "box"}, 1, "", "logs of box: "},
 		{"unknown service", []string{"logs", "nope"}, 1, "", `unknown service "nope": berth.yaml names web, core, both, quiet, box`},
 		{"bad tail", []string{"logs", "web", "-n", "x"}, 2, "", `invalid --tail "x"`},
 		{"bad since", []string{"logs", "web", "--since", "yesterday"}, 2, "", `invalid --since "yesterday"`},

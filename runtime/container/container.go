@@ -481,7 +481,7 @@ func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Han
 }
 
 // Logs returns the container's stdout and stderr as the daemon keeps them.
-func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser, error) {
+func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.LogOptions) (io.ReadCloser, error) {
 	c, err := r.client(ctx, svc)
 	if err != nil {
 		return nil, err
@@ -493,13 +493,21 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service) (io.ReadCloser,
 	if info == nil {
 		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
 	}
-	return DemuxLogs(ctx, c, info.ID)
+	return DemuxLogs(ctx, c, info.ID, opts)
 }
 
-// DemuxLogs returns the stdout and stderr a container wrote, as the daemon keeps them,
+// DemuxLogs returns the stdout and stderr a container wrote, as the daemon keeps them
+// and opts selects (with Follow, until ctx ends or the container stops),
 // without the stream headers of a non-TTY container.
-func DemuxLogs(ctx context.Context, c *images.Client, id string) (io.ReadCloser, error) {
-	rc, err := c.ContainerLogs(ctx, id, dcontainer.LogsOptions{ShowStdout: true, ShowStderr: true})
+func DemuxLogs(ctx context.Context, c *images.Client, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
+	lo := dcontainer.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: "all"}
+	if opts.Tail >= 0 {
+		lo.Tail = strconv.Itoa(opts.Tail)
+	}
+	if !opts.Since.IsZero() {
+		lo.Since = strconv.FormatInt(opts.Since.Unix(), 10)
+	}
+	rc, err := c.ContainerLogs(ctx, id, lo)
 	if err != nil {
 		return nil, fmt.Errorf("logs of container %s: %w", shortID(id), err)
 	}

@@ -221,7 +221,7 @@ func TestLogsDemultiplexed(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Wait(ctx, h)
-	rc, err := r.Logs(ctx, svc)
+	rc, err := r.Logs(ctx, svc, runtime.LogOptions{Tail: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

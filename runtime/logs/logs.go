@@ -523,3 +523,29 @@ func (s *fileSource) step(emit func(Line) error) error {
 	s.f = nil
 	return s.step(emit)
 }
+
+// Open streams one source's lines, as Stream selects them, through a reader:
+// for callers that want an io.ReadCloser rather than a callback. Closing the
+// reader stops a follow.
+func Open(ctx context.Context, src Source, opts Options) io.ReadCloser {
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	go func() {
+		err := Stream(ctx, []Source{src}, opts, func(l Line) error {
+			_, err := io.WriteString(pw, l.Text+"\n")
+			return err
+		})
+		pw.CloseWithError(err)
+	}()
+	return &cancelReader{ReadCloser: pr, cancel: cancel}
+}
+
+type cancelReader struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Close() error {
+	c.cancel()
+	return c.ReadCloser.Close()
+}

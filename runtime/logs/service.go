@@ -10,7 +10,8 @@ import (
 )
 
 // ErrNotSupported is returned for services whose logs do not live in files
-// berth can read (containers and compose projects, for now).
+// (containers and compose projects: their logs come from the Docker daemon,
+// through the service's runner).
 var ErrNotSupported = errors.New("not supported")
 
 // DefaultPath is where a service's output goes, relative to the environment
@@ -42,7 +43,7 @@ func ServiceSource(env *metadata.Env, name string, output bool) (Source, error) 
 		return Source{}, fmt.Errorf("unknown service %q: berth.yaml names %s", name, strings.Join(env.Manifest.ServiceOrder, ", "))
 	}
 	if s.Runner == metadata.RunnerContainer || s.Runner == metadata.RunnerCompose {
-		return Source{}, fmt.Errorf("logs of %s service %s: %w yet (use `docker logs` for now)", s.Runner, name, ErrNotSupported)
+		return Source{}, fmt.Errorf("logs of %s service %s are kept by the Docker daemon, not in a file: %w", s.Runner, name, ErrNotSupported)
 	}
 	out, captured := OutputPath(name, s)
 	var rel string

@@ -23,6 +23,7 @@ import (
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/logs"
 )
 
 // gate holds a launched service back until berth has written its PID file:
@@ -359,11 +360,15 @@ func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handl
 }
 
 // Logs opens the service's log file.
-func (r *Runner) Logs(_ context.Context, svc *runtime.Service) (io.ReadCloser, error) {
+func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.LogOptions) (io.ReadCloser, error) {
 	if svc.Log.To != metadata.LogFile {
 		return nil, fmt.Errorf("service %s sends its output to %s: set `log: {to: file}` for it in berth.yaml", svc.Name, os.DevNull)
 	}
-	return os.Open(svc.Log.Path)
+	if _, err := os.Stat(svc.Log.Path); err != nil && !opts.Follow {
+		return nil, fmt.Errorf("logs of %s: %w", svc.Name, err)
+	}
+	return logs.Open(ctx, logs.Source{Name: svc.Name, Path: svc.Log.Path},
+		logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}), nil
 }
 
 // ForegroundSignals are the signals a foreground berth forwards to its service.

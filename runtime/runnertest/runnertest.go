@@ -188,7 +188,7 @@ func waitForLog(t *testing.T, h Harness, svc *runtime.Service, want string) {
 	end := time.Now().Add(deadline)
 	var last string
 	for time.Now().Before(end) {
-		rc, err := h.Runner.Logs(context.Background(), svc)
+		rc, err := h.Runner.Logs(context.Background(), svc, runtime.LogOptions{Tail: -1})
 		if err == nil {
 			b, _ := io.ReadAll(rc)
 			rc.Close()
