@@ -7,7 +7,6 @@
 package compose
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -28,12 +27,12 @@ import (
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/container"
+	"github.com/berthdev/berth/runtime/logs"
 )
 
 // Labels compose puts on its containers.
@@ -330,7 +329,7 @@ func (r *Runner) Run(ctx context.Context, svc *runtime.Service, stdio runtime.St
 	return runtime.Exit{}, fmt.Errorf("%s runs through compose and cannot run in the foreground: use berth start %s", svc.Name, svc.Name)
 }
 
-// Wait returns when the first of h's containers stops.
+// Wait returns once all of h's containers have stopped.
 func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
 	c, err := r.opts.Client(ctx)
 	if err != nil {
@@ -358,16 +357,25 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 			}
 		}()
 	}
+	// The service runs while any of its containers does (as Inspect says), so
+	// it has exited once all have; the first exit is the one reported.
+	var first *runtime.Exit
 	var last error
 	for range ids {
 		res := <-ch
 		if res.err == nil {
-			return res.exit, nil
+			if first == nil {
+				first = &res.exit
+			}
+			continue
 		}
 		last = res.err
 		if !errors.Is(res.err, runtime.ErrNotRunning) {
 			return runtime.Exit{}, res.err
 		}
+	}
+	if first != nil {
+		return *first, nil
 	}
 	return runtime.Exit{}, last
 }
@@ -527,60 +535,19 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 		names = append(names, n)
 	}
 	sort.SliceStable(names, func(i, j int) bool { return indexOf(t.names, names[i]) < indexOf(t.names, names[j]) })
-	ctx, cancel := context.WithCancel(ctx)
-	streams := make([]io.ReadCloser, 0, len(names))
+	// The daemon has already cut each stream to opts' tail and since.
+	var sources []logs.Source
 	for _, n := range names {
 		rc, err := container.DemuxLogs(ctx, c, found[n].ID, opts)
 		if err != nil {
-			cancel()
-			for _, s := range streams {
-				s.Close()
+			for _, s := range sources {
+				s.Reader.(io.Closer).Close()
 			}
 			return nil, err
 		}
-		streams = append(streams, rc)
+		sources = append(sources, logs.Source{Name: n, Reader: rc})
 	}
-	pr, pw := io.Pipe()
-	var mu sync.Mutex
-	copyLines := func(n string, rc io.ReadCloser) error {
-		defer rc.Close()
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			mu.Lock()
-			_, err := fmt.Fprintf(pw, "%s | %s\n", n, sc.Text())
-			mu.Unlock()
-			if err != nil {
-				return err
-			}
-		}
-		return sc.Err()
-	}
-	go func() {
-		// Past lines come service by service; followed lines as they arrive.
-		var g errgroup.Group
-		for i, n := range names {
-			if opts.Follow {
-				g.Go(func() error { return copyLines(n, streams[i]) })
-			} else if err := copyLines(n, streams[i]); err != nil {
-				pw.CloseWithError(err)
-				return
-			}
-		}
-		pw.CloseWithError(g.Wait())
-	}()
-	return &cancelReader{ReadCloser: pr, cancel: cancel}, nil
-}
-
-// cancelReader stops the log streams behind it when closed.
-type cancelReader struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelReader) Close() error {
-	c.cancel()
-	return c.ReadCloser.Close()
+	return logs.Open(ctx, sources, logs.Options{Tail: -1, Follow: opts.Follow}), nil
 }
 
 func indexOf(s []string, v string) int {

@@ -197,8 +197,17 @@ func TestForegroundOutputAndSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	sigs := make(chan os.Signal, 1)
+	// Interrupt once the service has spoken, so the signal cannot overtake
+	// its first line.
 	exit, err := r.Run(context.Background(), svc, runtime.Stdio{Stdout: out, Stderr: out, Signals: sigs}, func(runtime.Handle) {
-		sigs <- syscall.SIGINT
+		go func() {
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if b, _ := os.ReadFile(out.Name()); strings.Contains(string(b), "hello") {
+					break
+				}
+			}
+			sigs <- syscall.SIGINT
+		}()
 	})
 	if err != nil {
 		t.Fatal(err)

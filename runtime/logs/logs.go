@@ -524,17 +524,27 @@ func (s *fileSource) step(emit func(Line) error) error {
 	return s.step(emit)
 }
 
-// Open streams one source's lines, as Stream selects them, through a reader:
-// for callers that want an io.ReadCloser rather than a callback. Closing the
-// reader stops a follow.
-func Open(ctx context.Context, src Source, opts Options) io.ReadCloser {
+// Open streams the sources' lines, as Stream selects and interleaves them,
+// through a reader, for callers that want an io.ReadCloser rather than a
+// callback. With several sources each line starts with "name | ". Closing
+// the reader stops a follow.
+func Open(ctx context.Context, sources []Source, opts Options) io.ReadCloser {
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	go func() {
-		err := Stream(ctx, []Source{src}, opts, func(l Line) error {
-			_, err := io.WriteString(pw, l.Text+"\n")
+		err := Stream(ctx, sources, opts, func(l Line) error {
+			text := l.Text + "\n"
+			if len(sources) > 1 {
+				text = l.Source + " | " + text
+			}
+			_, err := io.WriteString(pw, text)
 			return err
 		})
+		for _, s := range sources {
+			if c, ok := s.Reader.(io.Closer); ok {
+				c.Close()
+			}
+		}
 		pw.CloseWithError(err)
 	}()
 	return &cancelReader{ReadCloser: pr, cancel: cancel}

@@ -367,7 +367,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	if _, err := os.Stat(svc.Log.Path); err != nil && !opts.Follow {
 		return nil, fmt.Errorf("logs of %s: %w", svc.Name, err)
 	}
-	return logs.Open(ctx, logs.Source{Name: svc.Name, Path: svc.Log.Path},
+	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: svc.Log.Path}},
 		logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}), nil
 }
 
