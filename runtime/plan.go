@@ -120,3 +120,55 @@ func Dependents(m *metadata.Manifest) map[string][]string {
 	}
 	return out
 }
+
+// WithDependencies adds to names every service they depend on, directly or
+// not, and returns them all in start order.
+func WithDependencies(m *metadata.Manifest, names []string) []string {
+	want := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		if want[n] {
+			return
+		}
+		want[n] = true
+		if s := m.Services[n]; s != nil {
+			for _, d := range s.DependsOn {
+				add(d.Service)
+			}
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	var out []string
+	for _, n := range StartOrder(m) {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AllDependents is every service that depends on name, directly or not,
+// in stop order.
+func AllDependents(m *metadata.Manifest, name string) []string {
+	deps := Dependents(m)
+	want := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		for _, d := range deps[n] {
+			if !want[d] {
+				want[d] = true
+				add(d)
+			}
+		}
+	}
+	add(name)
+	var out []string
+	for _, n := range StopOrder(m) {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
