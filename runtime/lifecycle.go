@@ -623,7 +623,7 @@ type DependentsRunningError struct {
 }
 
 func (e *DependentsRunningError) Error() string {
-	return fmt.Sprintf("cannot stop %s: %s depend(s) on it and run (use --with-dependents to stop them first, or --ignore-dependents to stop %s anyway)",
+	return fmt.Sprintf("cannot stop %s: running services depend on it: %s (use --with-dependents to stop them first, or --ignore-dependents to stop %s anyway)",
 		e.Service, strings.Join(e.Dependents, ", "), e.Service)
 }
 

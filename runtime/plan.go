@@ -172,3 +172,40 @@ func AllDependents(m *metadata.Manifest, name string) []string {
 	}
 	return out
 }
+
+// DepNode is one edge of a dependency tree: a service, the condition of the
+// edge that leads to it, and its own edges further along.
+type DepNode struct {
+	Service   string    `json:"service"`
+	Condition string    `json:"condition"`
+	Next      []DepNode `json:"next,omitempty"`
+}
+
+// NeedsTree is what name depends on, directly and further down.
+func NeedsTree(m *metadata.Manifest, name string) []DepNode {
+	var out []DepNode
+	if s := m.Services[name]; s != nil {
+		for _, d := range s.DependsOn {
+			out = append(out, DepNode{Service: d.Service, Condition: d.Condition, Next: NeedsTree(m, d.Service)})
+		}
+	}
+	return out
+}
+
+// NeededByTree is what depends on name, directly and further up, in
+// manifest order.
+func NeededByTree(m *metadata.Manifest, name string) []DepNode {
+	var out []DepNode
+	for _, n := range m.ServiceOrder {
+		s := m.Services[n]
+		if s == nil {
+			continue
+		}
+		for _, d := range s.DependsOn {
+			if d.Service == name {
+				out = append(out, DepNode{Service: n, Condition: d.Condition, Next: NeededByTree(m, n)})
+			}
+		}
+	}
+	return out
+}
