@@ -34,7 +34,7 @@ Cycles are refused when berth.yaml loads.`,
 
 // depsEntry is one service of `deps -o json` without a service.
 type depsEntry struct {
-	Service  string               `json:"service"`
+	Service  string            `json:"service"`
 	Needs    []runtime.DepNode `json:"needs"`
 	NeededBy []string          `json:"needed_by"`
 }
