@@ -52,6 +52,9 @@ func walk(ctx context.Context, nodes []string, gates map[string][]gate, opts wal
 		err      error
 	}
 	state := make(map[string]int, len(nodes))
+	for _, n := range nodes {
+		state[n] = pending
+	}
 	holds := make(map[string]bool, len(nodes))
 	errs := make(map[string]error)
 	events := make(chan event)
