@@ -372,6 +372,10 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		done    []launched
 		results = map[string]*health.Result{}
 		failed  = map[string]error{}
+		// An exit seen by the start check says more (exit status, log
+		// lines) than a readiness wait that saw the process go.
+		checkErrs = map[string]error{}
+		checks    sync.WaitGroup
 	)
 	nodes := make([]string, len(p.Launch))
 	byName := map[string]*Service{}
@@ -397,9 +401,19 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 			mu.Unlock()
 			return err
 		}
+		l := launched{svc, run, h}
 		mu.Lock()
-		done = append(done, launched{svc, run, h})
+		done = append(done, l)
 		mu.Unlock()
+		checks.Add(1)
+		go func() {
+			defer checks.Done()
+			if err := m.startCheck(ctx, l); err != nil {
+				mu.Lock()
+				checkErrs[n] = err
+				mu.Unlock()
+			}
+		}()
 		launchedFn()
 		r, err := m.ready(wctx, svc, run, h)
 		mu.Lock()
@@ -423,9 +437,8 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		rank[n] = i
 	}
 	sort.Slice(done, func(i, j int) bool { return rank[done[i].svc.Name] < rank[done[j].svc.Name] })
-	// An exit seen by the start check says more (exit status, log lines)
-	// than a readiness wait that saw the process go.
-	for n, err := range m.startCheck(ctx, done) {
+	checks.Wait()
+	for n, err := range checkErrs {
 		failed[n] = err
 	}
 	var errs []error
@@ -518,42 +531,28 @@ func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
 	return hc, nil
 }
 
-// startCheck watches every launched service at once for the check window;
-// one that ends fails with its exit status and last log lines, and its
-// record is removed.
-func (m *Manager) startCheck(ctx context.Context, done []launched) map[string]error {
+// startCheck watches one launched service for the check window from its
+// launch; services launched by one start are watched at the same time, and
+// while others are still being launched or waited for. A service that ends
+// fails with its exit status and last log lines, and its record is removed.
+// It returns nil when the service still runs at the end of the window.
+func (m *Manager) startCheck(ctx context.Context, l launched) error {
 	window := m.StartCheck
 	if window == 0 {
 		window = DefaultStartCheck
 	}
-	if window < 0 || len(done) == 0 {
+	if window < 0 {
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
-	errs := make([]error, len(done))
-	var wg sync.WaitGroup
-	for i, l := range done {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			exit, err := l.run.Wait(cctx, l.h)
-			if err != nil {
-				return // still running when the window closed
-			}
-			l.run.Forget(ctx, l.svc, l.h)
-			errs[i] = fmt.Errorf("failed to start '%s': %w", l.svc.Name,
-				&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, 10)})
-		}()
+	exit, err := l.run.Wait(cctx, l.h)
+	if err != nil {
+		return nil // still running when the window closed
 	}
-	wg.Wait()
-	out := map[string]error{}
-	for i, e := range errs {
-		if e != nil {
-			out[done[i].svc.Name] = e
-		}
-	}
-	return out
+	l.run.Forget(ctx, l.svc, l.h)
+	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, 10)})
 }
 
 func lastLines(l LogSpec, n int) []string {
