@@ -120,3 +120,92 @@ func Dependents(m *metadata.Manifest) map[string][]string {
 	}
 	return out
 }
+
+// WithDependencies adds to names every service they depend on, directly or
+// not, and returns them all in start order.
+func WithDependencies(m *metadata.Manifest, names []string) []string {
+	want := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		if want[n] {
+			return
+		}
+		want[n] = true
+		if s := m.Services[n]; s != nil {
+			for _, d := range s.DependsOn {
+				add(d.Service)
+			}
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	var out []string
+	for _, n := range StartOrder(m) {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AllDependents is every service that depends on name, directly or not,
+// in stop order.
+func AllDependents(m *metadata.Manifest, name string) []string {
+	deps := Dependents(m)
+	want := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		for _, d := range deps[n] {
+			if !want[d] {
+				want[d] = true
+				add(d)
+			}
+		}
+	}
+	add(name)
+	var out []string
+	for _, n := range StopOrder(m) {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// DepNode is one edge of a dependency tree: a service, the condition of the
+// edge that leads to it, and its own edges further along.
+type DepNode struct {
+	Service   string    `json:"service"`
+	Condition string    `json:"condition"`
+	Next      []DepNode `json:"next,omitempty"`
+}
+
+// NeedsTree is what name depends on, directly and further down.
+func NeedsTree(m *metadata.Manifest, name string) []DepNode {
+	var out []DepNode
+	if s := m.Services[name]; s != nil {
+		for _, d := range s.DependsOn {
+			out = append(out, DepNode{Service: d.Service, Condition: d.Condition, Next: NeedsTree(m, d.Service)})
+		}
+	}
+	return out
+}
+
+// NeededByTree is what depends on name, directly and further up, in
+// manifest order.
+func NeededByTree(m *metadata.Manifest, name string) []DepNode {
+	var out []DepNode
+	for _, n := range m.ServiceOrder {
+		s := m.Services[n]
+		if s == nil {
+			continue
+		}
+		for _, d := range s.DependsOn {
+			if d.Service == name {
+				out = append(out, DepNode{Service: n, Condition: d.Condition, Next: NeededByTree(m, n)})
+			}
+		}
+	}
+	return out
+}

@@ -97,6 +97,10 @@ type State struct {
 	// Reason says why a service counts as stopped when a record was found
 	// (the process exited, the PID now belongs to another process).
 	Reason string `json:"reason,omitempty"`
+	// Health is set where a check ran on a running service: healthy,
+	// unhealthy or "no check"; HealthDetail is the check's result.
+	Health       string `json:"health,omitempty"`
+	HealthDetail string `json:"health_detail,omitempty"`
 	// Handle is the record found, running or stale; nil when there is none.
 	Handle *Handle `json:"-"`
 	// Detail is what the status line shows in parentheses when it is not a

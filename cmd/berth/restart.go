@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
-
-	"github.com/berthdev/berth/runtime"
 )
 
 func init() { registerCommand(newRestartCommand) }
@@ -16,7 +14,9 @@ func newRestartCommand(g *globalOptions) *cobra.Command {
 		Use:   "restart SERVICE...|all",
 		Short: "Stop services, then start them again if every stop succeeded",
 		Long: `Stop the services (reverse start order), and only if every stop succeeded
-start them again in start order. A service whose stop fails is not started.`,
+start them again in start order. A service whose stop fails is not started.
+Dependents and critical services are handled as by stop; with
+--with-dependents the dependents stopped are started again too.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRestart(cmd.Context(), g, args, opts) },
 	}
@@ -34,7 +34,14 @@ func runRestart(ctx context.Context, g *globalOptions, names []string, opts *sto
 		return err
 	}
 	m.Host = opts.host
-	stopped, started, err := m.Restart(ctx, names, runtime.StopRequest{Grace: opts.timeout, Force: opts.force})
+	p, err := m.PlanStop(ctx, names, opts.request())
+	if err != nil {
+		return err
+	}
+	if err := confirmStops(g, m, p, opts.yes); err != nil {
+		return err
+	}
+	stopped, started, err := m.ExecuteRestart(ctx, p)
 	if outputFormat(opts.output) == outputJSON {
 		if jerr := writeJSON(g.stdout, nonNil(started)); jerr != nil && err == nil {
 			err = jerr

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,8 @@ import (
 
 type startOptions struct {
 	foreground bool
+	noDeps     bool
+	parallel   int
 	output     string
 	host       string
 }
@@ -24,9 +27,15 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 		Use:   "start SERVICE...|all",
 		Short: "Start services, detached, in start order",
 		Long: `Start services detached from berth, in start order (depends_on first, then
-the manifest's start_order, then manifest order). A named service that already
-runs is an error and nothing starts; with all, running services are skipped.
-If one service fails, berth stops there; services already started stay running.
+the manifest's start_order, then manifest order), with their stopped
+dependencies unless --no-deps. Services that do not depend on each other
+start concurrently (--parallel); a dependent waits until its dependencies
+are started or, with condition healthy, healthy. A service with a health
+check must become healthy within its start_timeout. A named service that
+already runs is an error and nothing starts; with all, running services are
+skipped. A service that conflicts with a running one is refused. If one
+service fails, berth launches nothing more; services already started stay
+running.
 
 With --foreground, one service runs attached to the terminal; berth forwards
 INT, TERM and HUP to it and exits with its exit code (128+N for signal N).`,
@@ -34,6 +43,8 @@ INT, TERM and HUP to it and exits with its exit code (128+N for signal N).`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runStart(cmd.Context(), g, args, opts) },
 	}
 	c.Flags().BoolVar(&opts.foreground, "foreground", false, "run one service attached to the terminal until it exits")
+	c.Flags().BoolVar(&opts.noDeps, "no-deps", false, "start only the services named, not their stopped dependencies")
+	c.Flags().IntVar(&opts.parallel, "parallel", runtime.DefaultParallel, "how many services to launch at once (1: one after another, each once the one before is ready)")
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 	addHostFlag(c, &opts.host)
 	return c
@@ -43,15 +54,26 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if opts.foreground && (len(names) != 1 || names[0] == runtime.All) {
 		return usagef("--foreground runs exactly one service: name one service, not all or several")
 	}
+	if opts.parallel < 1 {
+		return usagef("--parallel must be at least 1")
+	}
 	m, err := g.newManager()
 	if err != nil {
 		return err
 	}
 	m.Host = opts.host
+	m.Parallel, m.NoDeps = opts.parallel, opts.noDeps
 	if opts.foreground {
 		return runForeground(ctx, m, names[0])
 	}
-	states, err := m.Start(ctx, names)
+	p, err := m.PlanStart(ctx, names)
+	if err != nil {
+		return err
+	}
+	for _, n := range p.Pulled {
+		fmt.Fprintf(g.stderr, "starting dependency %s\n", n)
+	}
+	states, err := m.Execute(ctx, p)
 	if outputFormat(opts.output) == outputJSON {
 		if jerr := writeJSON(g.stdout, nonNil(states)); jerr != nil && err == nil {
 			err = jerr

@@ -24,11 +24,15 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 		Long: `Show whether each service runs, one line per service in manifest order:
 "core: Running (PID 12345)", "web: Running (container 0123456789ab)",
 "db: Running (db, minio, mc)" for a compose service, or "core: Stopped".
-Other programs may parse these lines. A PID file naming a dead process, or a PID now used by another process,
-shows Stopped. status reads only and changes no file.`,
+Other programs may parse these lines. A PID file naming a dead process, or a
+PID now used by another process, shows Stopped. status reads only and changes
+no file.
+
+-o wide adds uptime and health (each running service's health check, run
+once) in columns; -o json has health and health_detail for running services.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runStatus(cmd.Context(), g, args, opts) },
 	}
-	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	addOutputFlag(c, &opts.output, outputText, outputWide, outputJSON)
 	addHostFlag(c, &opts.host)
 	return c
 }
@@ -43,8 +47,14 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if err != nil {
 		return err
 	}
-	if outputFormat(opts.output) == outputJSON {
+	switch outputFormat(opts.output) {
+	case outputJSON:
+		m.CheckHealth(ctx, states)
 		return writeJSON(g.stdout, states)
+	case outputWide:
+		m.CheckHealth(ctx, states)
+		writeStatusTable(g.stdout, states, true)
+		return nil
 	}
 	for _, st := range states {
 		fmt.Fprintln(g.stdout, statusLine(st))
@@ -60,19 +70,42 @@ func statusLine(st runtime.State) string {
 	return fmt.Sprintf("%s: Stopped", st.Name)
 }
 
-// writeStatusBlock is the short block printed after start and restart.
+// writeStatusBlock is the short block printed after start and restart;
+// a HEALTH column is added when a service was waited for through its check.
 func writeStatusBlock(w io.Writer, states []runtime.State) {
+	withHealth := false
+	for _, st := range states {
+		withHealth = withHealth || st.Health != ""
+	}
+	writeStatusTable(w, states, withHealth)
+}
+
+func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool) {
 	if len(states) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tUPTIME")
+	head := "SERVICE\tSTATE\tPID\tUPTIME"
+	if withHealth {
+		head += "\tHEALTH"
+	}
+	fmt.Fprintln(tw, head)
 	for _, st := range states {
-		pid, up := "-", "-"
+		pid, up, h := "-", "-", "-"
 		if st.IsRunning() {
 			pid, up = strings.TrimPrefix(st.Describe(), "PID "), st.Uptime
+			if st.Health != "" {
+				h = st.Health
+				if st.HealthDetail != "" {
+					h += " (" + st.HealthDetail + ")"
+				}
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Name, st.State, pid, up)
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", st.Name, st.State, pid, up)
+		if withHealth {
+			line += "\t" + h
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
 }

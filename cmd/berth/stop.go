@@ -11,10 +11,13 @@ import (
 )
 
 type stopOptions struct {
-	timeout time.Duration
-	force   bool
-	output  string
-	host    string
+	timeout          time.Duration
+	force            bool
+	withDependents   bool
+	ignoreDependents bool
+	yes              bool
+	output           string
+	host             string
 }
 
 func init() { registerCommand(newStopCommand) }
@@ -23,6 +26,14 @@ func addStopFlags(c *cobra.Command, opts *stopOptions) {
 	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "grace period after the stop signal (default: each service's stop_timeout, 5s)")
 	c.Flags().BoolVar(&opts.force, "force", false, "send KILL to a service still running when the grace period ends")
 	addHostFlag(c, &opts.host)
+	c.Flags().BoolVar(&opts.withDependents, "with-dependents", false, "also stop the running services that depend on those named, first")
+	c.Flags().BoolVar(&opts.ignoreDependents, "ignore-dependents", false, "stop the services named even while services that depend on them run")
+	c.Flags().BoolVarP(&opts.yes, "yes", "y", false, "stop critical services without asking")
+	c.MarkFlagsMutuallyExclusive("with-dependents", "ignore-dependents")
+}
+
+func (o *stopOptions) request() runtime.StopRequest {
+	return runtime.StopRequest{Grace: o.timeout, Force: o.force, WithDependents: o.withDependents, IgnoreDependents: o.ignoreDependents}
 }
 
 func newStopCommand(g *globalOptions) *cobra.Command {
@@ -34,7 +45,13 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 manifest says) goes to the service's whole process group, then berth waits for
 the exit up to the grace period. KILL is sent only with --force. A service
 without a PID file, or whose process is gone, is reported Stopped. stop all goes
-on past failures and exits non-zero at the end, naming each failure.`,
+on past failures and exits non-zero at the end, naming each failure.
+
+A service that running services depend on is refused, naming them, unless
+--with-dependents (they are stopped first) or --ignore-dependents; stop all
+needs neither. A running service marked critical: true asks "Stop <svc>?
+This affects: ... [y/N]" when stdin is a terminal; --yes answers for scripts,
+and without a terminal and without --yes berth refuses.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runStop(cmd.Context(), g, args, opts) },
 	}
@@ -60,7 +77,14 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 		return err
 	}
 	m.Host = opts.host
-	results, err := m.Stop(ctx, names, runtime.StopRequest{Grace: opts.timeout, Force: opts.force})
+	p, err := m.PlanStop(ctx, names, opts.request())
+	if err != nil {
+		return err
+	}
+	if err := confirmStops(g, m, p, opts.yes); err != nil {
+		return err
+	}
+	results, err := m.ExecuteStop(ctx, p)
 	return reportStops(g, results, err, opts.output)
 }
 

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+)
+
+type depsOptions struct{ output string }
+
+func init() { registerCommand(newDepsCommand) }
+
+func newDepsCommand(g *globalOptions) *cobra.Command {
+	opts := &depsOptions{}
+	c := &cobra.Command{
+		Use:   "deps [SERVICE]",
+		Short: "Show the dependency tree, or what one service needs and what needs it",
+		Long: `Without a service, show every service that nothing depends on as a tree of
+what it needs (depends_on). With a service, show what it needs and what needs
+it, each as a tree. An edge with condition healthy is marked (healthy).
+Cycles are refused when berth.yaml loads.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runDeps(cmd.Context(), g, args, opts) },
+	}
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+// depsEntry is one service of `deps -o json` without a service.
+type depsEntry struct {
+	Service  string            `json:"service"`
+	Needs    []runtime.DepNode `json:"needs"`
+	NeededBy []string          `json:"needed_by"`
+}
+
+// depsOne is `deps SERVICE -o json`.
+type depsOne struct {
+	Service  string            `json:"service"`
+	Needs    []runtime.DepNode `json:"needs"`
+	NeededBy []runtime.DepNode `json:"needed_by"`
+}
+
+func runDeps(_ context.Context, g *globalOptions, args []string, opts *depsOptions) error {
+	env, err := g.openEnv()
+	if err != nil {
+		return err
+	}
+	man := env.Manifest
+	if len(args) == 1 {
+		name := args[0]
+		if man.Services[name] == nil {
+			return fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(man.ServiceOrder, ", "))
+		}
+		one := depsOne{Service: name, Needs: nonNil(runtime.NeedsTree(man, name)), NeededBy: nonNil(runtime.NeededByTree(man, name))}
+		if outputFormat(opts.output) == outputJSON {
+			return writeJSON(g.stdout, one)
+		}
+		for _, part := range []struct {
+			head  string
+			nodes []runtime.DepNode
+		}{{name + " needs:", one.Needs}, {name + " is needed by:", one.NeededBy}} {
+			fmt.Fprintln(g.stdout, part.head)
+			if len(part.nodes) == 0 {
+				fmt.Fprintln(g.stdout, "    (nothing)")
+			}
+			writeTree(g.stdout, part.nodes, "")
+		}
+		return nil
+	}
+	if outputFormat(opts.output) == outputJSON {
+		dependents := runtime.Dependents(man)
+		out := []depsEntry{}
+		for _, n := range runtime.StartOrder(man) {
+			e := depsEntry{Service: n, Needs: []runtime.DepNode{}, NeededBy: nonNil(dependents[n])}
+			for _, d := range man.Services[n].DependsOn {
+				e.Needs = append(e.Needs, runtime.DepNode{Service: d.Service, Condition: d.Condition})
+			}
+			out = append(out, e)
+		}
+		return writeJSON(g.stdout, out)
+	}
+	dependents := runtime.Dependents(man)
+	for _, n := range man.ServiceOrder {
+		if len(dependents[n]) > 0 {
+			continue // shown under what needs it
+		}
+		fmt.Fprintln(g.stdout, n)
+		writeTree(g.stdout, runtime.NeedsTree(man, n), "")
+	}
+	return nil
+}
+
+func writeTree(w io.Writer, nodes []runtime.DepNode, indent string) {
+	for i, n := range nodes {
+		branch, next := "├── ", "│   "
+		if i == len(nodes)-1 {
+			branch, next = "└── ", "    "
+		}
+		label := n.Service
+		if n.Condition == metadata.ConditionHealthy {
+			label += " (healthy)"
+		}
+		fmt.Fprintf(w, "%s%s%s\n", indent, branch, label)
+		writeTree(w, n.Next, indent+next)
+	}
+}

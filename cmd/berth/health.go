@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/runtime/health"
+)
+
+type healthOptions struct {
+	output   string
+	watch    bool
+	interval time.Duration
+}
+
+func init() { registerCommand(newHealthCommand) }
+
+func newHealthCommand(g *globalOptions) *cobra.Command {
+	opts := &healthOptions{}
+	c := &cobra.Command{
+		Use:   "health [SERVICE...]",
+		Short: "Run the health checks of running services",
+		Long: `Run the health check of every running service (or of those named) once, all
+at the same time, and print one line per service and a summary:
+
+  ✅ gateway: healthy (http 200, 3 ms)
+  ❌ tranqu: unhealthy (tcp 127.0.0.1:51020: connection refused)
+  ⚪ core: not running
+  3 healthy, 1 unhealthy, 3 not running
+
+The exit status is 1 if any running service is unhealthy. With --watch, berth
+keeps checking (every --interval, else each check's interval) and prints each
+change with a timestamp until interrupted; a service turns unhealthy only after
+its check's retries.`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runHealth(cmd.Context(), g, args, opts) },
+	}
+	c.Flags().BoolVarP(&opts.watch, "watch", "w", false, "keep checking and print changes until interrupted")
+	c.Flags().DurationVar(&opts.interval, "interval", 0, "with --watch, time between checks (default: each check's interval, 10s)")
+	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	return c
+}
+
+func runHealth(ctx context.Context, g *globalOptions, names []string, opts *healthOptions) error {
+	if opts.interval != 0 && !opts.watch {
+		return usagef("--interval applies to --watch only")
+	}
+	if opts.interval < 0 {
+		return usagef("--interval cannot be negative")
+	}
+	m, err := g.newManager()
+	if err != nil {
+		return err
+	}
+	if opts.watch {
+		enc := json.NewEncoder(g.stdout)
+		return m.WatchHealth(ctx, names, opts.interval, func(at time.Time, r health.Report) {
+			if outputFormat(opts.output) == outputJSON {
+				enc.Encode(struct {
+					At time.Time `json:"at"`
+					health.Report
+				}{at, r})
+				return
+			}
+			fmt.Fprintf(g.stdout, "%s %s\n", at.Format("2006-01-02 15:04:05"), r.Line())
+		})
+	}
+	reports, err := m.Health(ctx, names)
+	if err != nil {
+		return err
+	}
+	if outputFormat(opts.output) == outputJSON {
+		err = health.RenderJSON(g.stdout, reports)
+	} else {
+		err = health.Render(g.stdout, reports)
+	}
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, r := range reports {
+		if r.State == health.StateUnhealthy {
+			bad = append(bad, r.Service)
+		}
+	}
+	if len(bad) > 0 {
+		return &ExitError{Code: exitFailure, Err: fmt.Errorf("unhealthy: %s (see berth logs %s)", strings.Join(bad, ", "), bad[0])}
+	}
+	return nil
+}
