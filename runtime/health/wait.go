@@ -15,7 +15,7 @@ import (
 // ready at once is seen at once, and one that needs 200 ms is seen less than
 // a cap later; the check's own interval (default 10 s) is for monitoring and
 // would make every start slow.
-const DefaultStartInterval = 100 * time.Millisecond
+const DefaultStartInterval = 50 * time.Millisecond
 
 const firstPoll = 10 * time.Millisecond
 
