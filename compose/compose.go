@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/cli"
-	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -128,23 +126,17 @@ func (r *Runner) target(svc *runtime.Service) (*target, error) {
 }
 
 // load reads the compose file and checks that it declares the services.
-func (t *target) load(ctx context.Context, svcName string, env []string) (*types.Project, error) {
-	opts, err := cli.NewProjectOptions([]string{t.file},
-		cli.WithName(t.project), cli.WithWorkingDirectory(filepath.Dir(t.file)),
-		cli.WithEnv(env), cli.WithResolvedPaths(true))
+func (t *target) load(svcName string, env []string) (*composeFile, error) {
+	f, err := readComposeFile(t.file, env)
 	if err != nil {
-		return nil, fmt.Errorf("service %s: compose file %s: %w", svcName, t.file, err)
-	}
-	p, err := opts.LoadProject(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("service %s: compose file %s: %w", svcName, t.file, err)
+		return nil, fmt.Errorf("service %s: %w", svcName, err)
 	}
 	for _, n := range t.names {
-		if _, ok := p.Services[n]; !ok {
-			return nil, fmt.Errorf("service %s: compose file %s declares no service %q (it has: %s): fix compose.services in berth.yaml", svcName, t.file, n, strings.Join(p.ServiceNames(), ", "))
+		if _, ok := f.Services[n]; !ok {
+			return nil, fmt.Errorf("service %s: compose file %s declares no service %q (it has: %s): fix compose.services in berth.yaml", svcName, t.file, n, strings.Join(f.names(), ", "))
 		}
 	}
-	return p, nil
+	return f, nil
 }
 
 func (r *Runner) run(ctx context.Context, svc *runtime.Service, t *target, args ...string) error {
@@ -256,7 +248,7 @@ func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handl
 	if err != nil {
 		return runtime.Handle{}, err
 	}
-	if _, err := t.load(ctx, svc.Name, append(os.Environ(), svc.OwnEnv...)); err != nil {
+	if _, err := t.load(svc.Name, append(os.Environ(), svc.OwnEnv...)); err != nil {
 		return runtime.Handle{}, err
 	}
 	if err := r.run(ctx, svc, t, append([]string{"up", "-d"}, t.names...)...); err != nil {
@@ -404,7 +396,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		return nil
 	}
 	signals := map[string]string{}
-	if p, err := t.load(ctx, svc.Name, append(os.Environ(), svc.OwnEnv...)); err == nil {
+	if p, err := t.load(svc.Name, append(os.Environ(), svc.OwnEnv...)); err == nil {
 		for _, n := range t.names {
 			signals[n] = p.Services[n].StopSignal
 		}
