@@ -10,8 +10,8 @@ import (
 func TestReadComposeFile(t *testing.T) {
 	tests := []struct {
 		name, text, err string
-		services      []string
-		signal        string // of service a
+		services        []string
+		signal          string // of service a
 	}{
 		{name: "services and signals", text: "services:\n  a:\n    image: x\n    stop_signal: SIGINT\n  b:\n    image: y\n", services: []string{"a", "b"}, signal: "SIGINT"},
 		{name: "interpolated signal", text: "services:\n  a:\n    stop_signal: ${SIG}\n", services: []string{"a"}, signal: "SIGQUIT"},
