@@ -17,6 +17,7 @@
 #     PATH: `uv sync` succeeds at once and `uv run` plays the service: it
 #     writes a line to the service's app log and, when detached, waits for
 #     its stop signal (a foreground run ends at once).
+# The whole run of the blocks may take at most BERTH_README_TIMEOUT (default 120s).
 # `berth build` needs a Docker daemon: without one the check is skipped,
 # unless BERTH_REQUIRE_DOCKER=1, which makes that a failure.
 #
@@ -71,8 +72,11 @@ run)
 	svc=$(basename "$(dirname "$cfg")")
 	mkdir -p "logs/$svc"
 	echo "$(date '+%Y-%m-%d %H:%M:%S,000') INFO $svc: started by the stand-in uv" >>"logs/$svc/$svc.log"
-	if [ "$(readlink /proc/$$/fd/1)" = /dev/null ]; then
-		exec sleep 100000 # detached: run until the stop signal
+	# berth starts a detached service in a session of its own (so it leads
+	# its session and group); a foreground one only in a group of its own.
+	set -- $(sed 's/^.*) //' /proc/$$/stat)
+	if [ "$3" = "$4" ]; then # pgid = session id: detached
+		exec sleep 100000 # run until the stop signal
 	fi
 	echo "$svc: stand-in service in the foreground, ending at once"
 	exit 0
@@ -131,5 +135,5 @@ export PATH="$work/bin:$PATH"
 export XDG_DATA_HOME="$work/data"
 export BERTH_ENV=
 cd "$work/run"
-bash -euo pipefail -x "$script"
+timeout "${BERTH_README_TIMEOUT:-120}" bash -euo pipefail -x "$script"
 echo "readme-check: every command in README.md ran"
