@@ -11,7 +11,7 @@ func TestTemplateManifest(t *testing.T) {
 		wantErr              bool
 	}{
 		{"backend", "engine tranqu gateway", false},
-		{"demo", "", false},
+		{"demo", "api web", false},
 		{"nope", "", true},
 	}
 	for _, tt := range tests {

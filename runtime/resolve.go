@@ -50,6 +50,34 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		}
 		svc.Argv = append(svc.Argv, v)
 	}
+	if spec.Container != nil {
+		// Ports, volumes and user may use variables as the command does; the
+		// runner reads them from a copy of the spec with them expanded.
+		cs := *spec.Container
+		var errs []error
+		expandAll := func(field string, in []string) []string {
+			out := make([]string, len(in))
+			for i, v := range in {
+				x, err := metadata.Expand(v, vars)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("service %s: container.%s: %w", name, field, err))
+				}
+				out[i] = x
+			}
+			return out
+		}
+		cs.Ports = expandAll("ports", cs.Ports)
+		cs.Volumes = expandAll("volumes", cs.Volumes)
+		if u := expandAll("user", []string{cs.User}); len(u) == 1 {
+			cs.User = u[0]
+		}
+		if len(errs) > 0 {
+			return nil, errs[0]
+		}
+		expanded := *spec
+		expanded.Container = &cs
+		svc.Spec = &expanded
+	}
 	if spec.Dir != "" {
 		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
 	}

@@ -61,13 +61,11 @@ func newComponentFixture(t *testing.T, setup string) *componentFixture {
 	if setup == "" {
 		setup = `[sh, -c, 'echo "$$0" >> ` + f.setupLog + `', "${COMPONENT_DIR}"]`
 	}
-	manifest := "\ncomponents:\n  app:\n    repo: " + f.bare + "\n    setup:\n      - run: " + setup + "\n"
-	mf, err := os.OpenFile(filepath.Join(f.env, metadata.ManifestFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
+	// The demo template declares components of its own; this test needs only app.
+	manifest := "version: 1\ncomponents:\n  app:\n    repo: " + f.bare + "\n    setup:\n      - run: " + setup + "\n"
+	if err := os.WriteFile(filepath.Join(f.env, metadata.ManifestFile), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mf.WriteString(manifest)
-	mf.Close()
 	return f
 }
 

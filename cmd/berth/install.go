@@ -19,6 +19,7 @@ import (
 
 type installOptions struct {
 	skipSSEBuild bool
+	adopt        bool
 	output       string
 }
 
@@ -26,6 +27,7 @@ func init() { registerCommand(newInstallCommand) }
 
 func addInstallFlags(c *cobra.Command, opts *installOptions) {
 	c.Flags().BoolVar(&opts.skipSSEBuild, "skip-sse-build", false, "do not build the component's runtime images (sse-runtime); build them later with `berth build`")
+	c.Flags().BoolVar(&opts.adopt, "adopt", false, "use a release directory berth did not make (e.g. the OQTOPUS CLI's) as it is")
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 }
 
@@ -79,6 +81,7 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 	}
 	copts := component.Options{
 		SkipImageBuild: opts.skipSSEBuild,
+		Adopt:          opts.adopt,
 		BuildImages:    installImageBuilder(g),
 		Progress:       newProgress(g.stdout, g.stderr),
 	}

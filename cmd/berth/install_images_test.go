@@ -50,7 +50,8 @@ func TestInstallBuildsImages(t *testing.T) {
 	tag := fmt.Sprintf("berth-test-install-%d:latest", time.Now().UnixNano())
 	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
 	appendFile(t, filepath.Join(envDir, "config", ".env"), "RT_IMAGE="+tag+"\n")
-	appendFile(t, filepath.Join(envDir, metadata.ManifestFile), `
+	// The demo template declares components of its own; this test needs only rt.
+	if err := os.WriteFile(filepath.Join(envDir, metadata.ManifestFile), []byte(`version: 1
 components:
   rt:
     repo: `+bare+`
@@ -61,7 +62,9 @@ images:
     tag: "${RT_IMAGE}"
     args: {UID: "${UID}"}
     build_on_install: true
-`)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	berthIn := func(args ...string) (int, string, string) {
 		return berthInProcess(append([]string{"--env", envDir}, args...)...)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -24,18 +25,32 @@ func newInternalCommand(g *globalOptions) *cobra.Command {
 		Short:  "Programs berth runs itself (demo services)",
 		Hidden: true,
 	}
-	var name, listen string
+	var name, listen, messageFile string
 	demo := &cobra.Command{
 		Use:   "demo-service",
 		Short: "A small HTTP service for the demo template",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemoService(cmd.Context(), g, name, listen)
+			return runDemoService(cmd.Context(), g, name, listen, messageFile)
 		},
 	}
 	demo.Flags().StringVar(&name, "name", "demo", "service name to report")
 	demo.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to serve HTTP on")
+	demo.Flags().StringVar(&messageFile, "message-file", "", "file whose first line the service reports (its component's version)")
 	c.AddCommand(demo)
+	c.AddCommand(&cobra.Command{
+		Use:   "demo-rootfs DIR",
+		Short: "Copy berth and the shared libraries it needs into DIR, for a FROM scratch image",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			files, err := copyRootfs(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "copied %d file(s) into %s\n", len(files), args[0])
+			return nil
+		},
+	})
 	c.AddCommand(newLogPipeCommand())
 	return c
 }
@@ -61,18 +76,34 @@ func newLogPipeCommand() *cobra.Command {
 	return c
 }
 
-func runDemoService(ctx context.Context, g *globalOptions, name, listen string) error {
+func runDemoService(ctx context.Context, g *globalOptions, name, listen, messageFile string) error {
+	message := ""
+	if messageFile != "" {
+		b, err := os.ReadFile(messageFile)
+		if err != nil {
+			return fmt.Errorf("demo service %s: %w", name, err)
+		}
+		message, _, _ = strings.Cut(strings.TrimSpace(string(b)), "\n")
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("demo service %s: %w", name, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(g.stdout, "%s: %s %s\n", name, r.Method, r.URL.Path)
+		if message != "" {
+			fmt.Fprintf(w, "%s from %s (%s)\n", os.Getenv("DEMO_GREETING"), name, message)
+			return
+		}
 		fmt.Fprintf(w, "%s from %s\n", os.Getenv("DEMO_GREETING"), name)
 	})
 	srv := &http.Server{Handler: mux}
 	fmt.Fprintf(g.stdout, "%s: listening on http://%s (pid %d)\n", name, ln.Addr(), os.Getpid())
+	if message != "" {
+		fmt.Fprintf(g.stdout, "%s: serving %s\n", name, message)
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 	go func() {

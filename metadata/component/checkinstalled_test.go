@@ -1,6 +1,7 @@
 package component
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -44,5 +45,34 @@ func TestCheckInstalledAndAdopt(t *testing.T) {
 	}
 	if err := CheckInstalled(env, "engine"); err != nil {
 		t.Fatalf("after adopt: %v", err)
+	}
+}
+
+func TestInstallAdopt(t *testing.T) {
+	repo := newRepo(t, "v1.0.0", "v1.1.0")
+	env := newEnv(t, "", map[string]*metadata.Component{"app": {Repo: repo.Bare}}, "app")
+	dir := env.ReleaseDir("app", "v1.1.0")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "precious"), []byte("keep me"), 0o644)
+	res, err := Install(context.Background(), env, "app", Target{Version: "v1.1.0"}, Options{Adopt: true})
+	if err != nil || !res.Reused {
+		t.Fatalf("adopt: %+v, %v", res, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "precious")); string(b) != "keep me" {
+		t.Fatal("adopt changed the tree")
+	}
+	if v, _ := env.Meta.Get("app_version"); v != "v1.1.0" {
+		t.Fatalf("binding = %q", v)
+	}
+	if err := CheckInstalled(env, "app"); err != nil {
+		t.Fatal(err)
+	}
+	link := env.ReleaseDir("app", "v1.0.0")
+	os.Symlink(env.Root, link)
+	if _, err := Install(context.Background(), env, "app", Target{Version: "v1.0.0"}, Options{Adopt: true}); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("adopt of a symlink: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(env.Root, ".berth-install")); err == nil {
+		t.Fatal("adopt wrote through the symlink")
 	}
 }

@@ -34,6 +34,9 @@ type Options struct {
 	// the result says so (ImagesSkipped).
 	BuildImages BuildImagesFunc
 	Progress    Progress
+	// Adopt takes a release directory berth did not make (one the OQTOPUS
+	// CLI installed, say) as a complete install instead of refusing it.
+	Adopt bool
 }
 
 func (o Options) step(component, what string) func(error) {
@@ -172,7 +175,11 @@ func installRelease(ctx context.Context, env *metadata.Env, component string, c 
 		res.Reused, res.Commit = true, m.Commit
 		return nil
 	case stateForeign:
-		return fmt.Errorf("%s exists but is not a berth install (no complete %s marker): berth leaves it alone; move it away or remove it, then install again", dir, markerName)
+		if opts.Adopt {
+			res.Reused = true
+			return Adopt(dir, component, version)
+		}
+		return fmt.Errorf("%s exists but is not a berth install (no complete %s marker): berth leaves it alone; pass --adopt to use it as it is (a release the OQTOPUS CLI installed), or move it away and install again", dir, markerName)
 	case stateIncomplete:
 		if err := removeDir(dir, root, stagingPrefix); err != nil {
 			return fmt.Errorf("remove the unfinished install %s: %w", dir, err)

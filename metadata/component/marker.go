@@ -133,5 +133,8 @@ func Adopt(dir, component, version string) error {
 	case stateAbsent:
 		return fmt.Errorf("%s does not exist", dir)
 	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.Mode().IsDir() {
+		return fmt.Errorf("%s is not a directory (a symbolic link or a file): berth adopts only a real release directory", dir)
+	}
 	return writeMarker(releaseMarker(dir), marker{State: "complete", Component: component, Version: version, Repo: "adopted"})
 }
