@@ -140,10 +140,12 @@ func TestCLIForegroundPTY(t *testing.T) {
 		name     string
 		args     string
 		interupt bool
+		input    string // typed at the terminal after ready
 		wantCode int
 	}{
-		{"exit code passed through", `, --print, hi, --exit, "7"`, false, 7},
-		{"ctrl-c forwarded", "", true, 130},
+		{"exit code passed through", `, --print, hi, --exit, "7"`, false, "", 7},
+		{"ctrl-c forwarded", "", true, "", 130},
+		{"the service reads the terminal", ", --echo-stdin", false, "hello\n", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,6 +170,12 @@ func TestCLIForegroundPTY(t *testing.T) {
 					t.Fatalf("status elsewhere during foreground:\n%s", out)
 				}
 				tty.Write([]byte{3}) // ^C from the terminal reaches berth
+			} else if tc.input != "" {
+				// A debugger's prompt: the service owns the terminal while it
+				// runs, so reading it does not stop it with SIGTTIN.
+				waitLine(t, lines, "ready")
+				tty.Write([]byte(tc.input))
+				waitLine(t, lines, "got "+strings.TrimSpace(tc.input))
 			} else {
 				waitLine(t, lines, "hi")
 			}

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"net"
@@ -35,6 +36,7 @@ func main() {
 		tcpAddr    = flag.String("tcp", "", "accept TCP connections on ADDR")
 		env        lines
 		isChild    = flag.Bool("grandchild", false, "internal: be the grandchild")
+		echoStdin  = flag.Bool("echo-stdin", false, "after ready, read one line from stdin, print \"got LINE\" and exit 0")
 	)
 	flag.Var(&print, "print", "print this line on stdout (repeatable)")
 	flag.Var(&env, "print-env", "print NAME=value of this variable, or NAME unset (repeatable)")
@@ -110,6 +112,11 @@ func main() {
 		}()
 	}
 	fmt.Println("ready")
+	if *echoStdin {
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Printf("got %s\n", strings.TrimSpace(line))
+		os.Exit(0)
+	}
 	sleepForever()
 }
 

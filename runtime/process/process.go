@@ -223,6 +223,15 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdio, launched func(runtime.Handle)) (runtime.Exit, error) {
 	cmd := &exec.Cmd{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+	// A service debugged in the foreground may read the terminal (a
+	// debugger's prompt): its process group becomes the terminal's
+	// foreground group while it runs, so it is not stopped by SIGTTIN and
+	// Ctrl-C reaches it straight from the terminal. berth takes the terminal
+	// back when it ends.
+	if tty, ok := foregroundTerminal(stdio.Stdin); ok {
+		cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, 0
+		defer reclaimTerminal(tty)
+	}
 	h, c, err := r.launch(svc, cmd)
 	if err != nil {
 		if c != nil {
@@ -380,4 +389,27 @@ func NotifyForeground() (ch <-chan os.Signal, stop func()) {
 	c := make(chan os.Signal, 4)
 	signal.Notify(c, ForegroundSignals...)
 	return c, func() { signal.Stop(c) }
+}
+
+// foregroundTerminal reports whether f is a terminal whose foreground
+// process group is berth's own, so berth may hand it to a service.
+func foregroundTerminal(f *os.File) (int, bool) {
+	if f == nil {
+		return 0, false
+	}
+	fd := int(f.Fd())
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	if err != nil || pgrp != unix.Getpgrp() {
+		return 0, false
+	}
+	return fd, true
+}
+
+// reclaimTerminal makes berth's process group the terminal's foreground
+// group again. berth is a background process at that moment, so SIGTTOU,
+// which would stop it, is ignored for the call.
+func reclaimTerminal(fd int) {
+	signal.Ignore(syscall.SIGTTOU)
+	defer signal.Reset(syscall.SIGTTOU)
+	unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, unix.Getpgrp())
 }
