@@ -153,10 +153,37 @@ func TestStartWaitsForHealthyDependency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(p.Launch) != "other" || len(p.Waits["other"]) != 0 {
-		t.Errorf("plan with a running dependency: launch %q, waits %v", names(p.Launch), p.Waits)
+	if names(p.Launch) != "other" || len(p.Waits["other"]) != 0 || strings.Join(p.Confirm["other"], ",") != "db" {
+		t.Errorf("plan with a running dependency: launch %q, waits %v, confirm %v", names(p.Launch), p.Waits, p.Confirm)
 	}
 	p.Abandon()
+}
+
+// A dependency that runs already but is not healthy keeps its dependent
+// from launching.
+func TestStartNeedsRunningDependencyHealthy(t *testing.T) {
+	ctx := context.Background()
+	m := yamlEnv(t, `version: 1
+services:
+  db:
+    command: [TESTSVC, --tcp, ADDR1, --ready-after, 1h]
+    health: {type: tcp, address: ADDR1}
+    start_timeout: 300ms
+  app:
+    command: [TESTSVC]
+    depends_on: {db: {condition: healthy}}
+`)
+	var nh *runtime.NotHealthyError
+	if _, err := m.Start(ctx, []string{"db"}); !errors.As(err, &nh) {
+		t.Fatalf("start db: %v; want it left running, not healthy", err)
+	}
+	_, err := m.Start(ctx, []string{"app"})
+	if err == nil || !strings.Contains(err.Error(), "failed to start 'app': it needs db healthy") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("start app: %v", err)
+	}
+	if got := statusLine(t, m); got != "db=running app=stopped" {
+		t.Fatalf("status %s", got)
+	}
 }
 
 // Independent services become ready together; --parallel 1 is strictly

@@ -137,8 +137,13 @@ type StartPlan struct {
 	Pulled []string
 	// Waits maps a service of Launch to the services of Launch it waits
 	// for and on what condition (started: launched; healthy: ready).
-	// Dependencies that run already, or are not started, are not waited for.
+	// Dependencies that run already are in Confirm; those not started
+	// (--no-deps) are not waited for.
 	Waits map[string][]metadata.Dependency
+	// Confirm maps a service of Launch to the dependencies it needs healthy
+	// that run already: their health is checked (within their
+	// start_timeout) before it launches.
+	Confirm map[string][]string
 
 	mu      sync.Mutex
 	locks   map[string]*metadata.FileLock
@@ -204,7 +209,7 @@ func (m *Manager) PlanStart(ctx context.Context, names []string) (*StartPlan, er
 	if !all && !m.NoDeps {
 		sel = WithDependencies(man, sel)
 	}
-	p := &StartPlan{locks: map[string]*metadata.FileLock{}, runners: map[string]Runner{}, Waits: map[string][]metadata.Dependency{}}
+	p := &StartPlan{locks: map[string]*metadata.FileLock{}, runners: map[string]Runner{}, Waits: map[string][]metadata.Dependency{}, Confirm: map[string][]string{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -255,6 +260,8 @@ func (m *Manager) PlanStart(ctx context.Context, names []string) (*StartPlan, er
 		for _, d := range man.Services[svc.Name].DependsOn {
 			if launching[d.Service] {
 				p.Waits[svc.Name] = append(p.Waits[svc.Name], d)
+			} else if d.Condition == metadata.ConditionHealthy && m.isRunning(ctx, d.Service) {
+				p.Confirm[svc.Name] = append(p.Confirm[svc.Name], d.Service)
 			}
 		}
 	}
@@ -399,6 +406,16 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 	limit := m.parallel()
 	walk(ctx, nodes, gates, walkOptions{limit: limit, slotUntilDone: limit == 1}, func(wctx context.Context, n string, launchedFn func()) error {
 		svc, run := byName[n], p.runners[n]
+		for _, d := range p.Confirm[n] {
+			if err := m.confirmHealthy(wctx, d); err != nil {
+				p.unlock(n)
+				err = fmt.Errorf("failed to start '%s': it needs %s healthy: %w", n, d, err)
+				mu.Lock()
+				failed[n] = err
+				mu.Unlock()
+				return err
+			}
+		}
 		// The launch gets the caller's context: another service's failure
 		// must not cut a launch in half.
 		h, err := run.Start(ctx, svc)
@@ -520,6 +537,31 @@ func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle)
 		return nil, err
 	}
 	return &r, nil
+}
+
+// isRunning says whether the service runs; a service that cannot be
+// inspected counts as not running.
+func (m *Manager) isRunning(ctx context.Context, name string) bool {
+	svc, run, err := m.base(name)
+	if err != nil {
+		return false
+	}
+	st, err := m.inspect(ctx, svc, run)
+	return err == nil && st.IsRunning()
+}
+
+// confirmHealthy waits, within its start_timeout, until a dependency that
+// runs already passes its health check.
+func (m *Manager) confirmHealthy(ctx context.Context, name string) error {
+	hc, err := m.healthCheck(name)
+	if err != nil || hc == nil {
+		return err
+	}
+	_, err = health.WaitHealthy(ctx, hc, health.WaitOptions{
+		Options: m.checkOptions(name), Service: name,
+		Timeout: m.Env.Manifest.Services[name].StartWait(),
+	})
+	return err
 }
 
 // healthCheck is the service's health check with its variables expanded,
