@@ -26,19 +26,8 @@ Dependents and critical services are handled as by stop; with
 }
 
 func runRestart(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	if opts.timeout < 0 {
-		return usagef("--timeout cannot be negative")
-	}
-	m, err := g.newManager()
+	m, p, err := planStops(ctx, g, names, opts)
 	if err != nil {
-		return err
-	}
-	m.Host = opts.host
-	p, err := m.PlanStop(ctx, names, opts.request())
-	if err != nil {
-		return err
-	}
-	if err := confirmStops(g, m, p, opts.yes); err != nil {
 		return err
 	}
 	stopped, started, err := m.ExecuteRestart(ctx, p)

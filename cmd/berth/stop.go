@@ -69,23 +69,33 @@ type stopReport struct {
 }
 
 func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	if opts.timeout < 0 {
-		return usagef("--timeout cannot be negative")
-	}
-	m, err := g.newManager()
+	m, p, err := planStops(ctx, g, names, opts)
 	if err != nil {
-		return err
-	}
-	m.Host = opts.host
-	p, err := m.PlanStop(ctx, names, opts.request())
-	if err != nil {
-		return err
-	}
-	if err := confirmStops(g, m, p, opts.yes); err != nil {
 		return err
 	}
 	results, err := m.ExecuteStop(ctx, p)
 	return reportStops(g, results, err, opts.output)
+}
+
+// planStops plans the stops of stop and restart and asks before stopping a
+// critical service.
+func planStops(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
+	if opts.timeout < 0 {
+		return nil, nil, usagef("--timeout cannot be negative")
+	}
+	m, err := g.newManager()
+	if err != nil {
+		return nil, nil, err
+	}
+	m.Host = opts.host
+	p, err := m.PlanStop(ctx, names, opts.request())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := confirmStops(g, m, p, opts.yes); err != nil {
+		return nil, nil, err
+	}
+	return m, p, nil
 }
 
 func reportStops(g *globalOptions, results []runtime.StopResult, err error, output string) error {
