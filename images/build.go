@@ -11,6 +11,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
@@ -187,6 +188,7 @@ func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Resu
 	if res.Builder == BuilderBuildKit {
 		bopts.Version = build.BuilderBuildKit
 	}
+	previous := c.replaceable(ctx, spec.Tag)
 	resp, err := c.ImageBuild(ctx, tarStream, bopts)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "buildkit") && res.Builder == BuilderBuildKit {
@@ -208,7 +210,23 @@ func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Resu
 		id = inspect.ID
 	}
 	res.ID, res.Duration = id, time.Since(start)
+	if previous != "" && previous != id {
+		// The build moved the tag: the image it leaves behind is berth's and
+		// nameless now, so remove it rather than pile up dangling images. An
+		// image a container still uses stays (the daemon refuses).
+		c.ImageRemove(ctx, previous, image.RemoveOptions{PruneChildren: true})
+	}
 	return res, nil
+}
+
+// replaceable is the ID of the image tag names now, if berth built it and
+// that tag is its only name, so that a rebuild may remove it afterwards.
+func (c *Client) replaceable(ctx context.Context, tag string) string {
+	insp, err := c.ImageInspect(ctx, tag)
+	if err != nil || insp.Config == nil || insp.Config.Labels[LabelImage] == "" || len(insp.RepoTags) != 1 {
+		return ""
+	}
+	return insp.ID
 }
 
 // readBuildStream reads the whole build response (a failed build is an

@@ -347,6 +347,10 @@ func TestBuildLifecycle(t *testing.T) {
 			if err != nil || rebuilt.Skipped || rebuilt.Inputs == res.Inputs {
 				t.Fatalf("rebuild after context change: %+v, %v", rebuilt, err)
 			}
+			// The image the tag moved away from is not left dangling.
+			if _, err := c.ImageInspect(ctx, res.ID); err == nil {
+				t.Fatalf("the replaced image %s is still there", res.ID)
+			}
 			// The version changes: stale, then rebuilt with the new label.
 			v2 := *spec
 			v2.Version = "v1.1.0"
