@@ -138,8 +138,9 @@ type sshConn struct {
 	stdout *os.File // our end of ssh's stdout
 	stderr *tailBuffer
 
-	exited  chan struct{} // closed once cmd.Wait returned
-	waitErr error
+	exited     chan struct{} // closed once cmd.Wait returned
+	waitErr    error
+	stderrRead chan struct{} // closed once all of ssh's stderr is read
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -162,29 +163,43 @@ func dialSSH(ctx context.Context, argv []string) (net.Conn, error) {
 		inW.Close()
 		return nil, err
 	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		for _, f := range []*os.File{inR, inW, outR, outW} {
+			f.Close()
+		}
+		return nil, err
+	}
 	c := &sshConn{
 		argv: argv, stdin: inW, stdout: outR, stderr: &tailBuffer{max: sshStderrMax},
-		exited: make(chan struct{}), closed: make(chan struct{}),
+		exited: make(chan struct{}), stderrRead: make(chan struct{}), closed: make(chan struct{}),
 	}
 	// Not CommandContext: the connection outlives the dial's context
 	// (the transport keeps it for later requests); Close ends it.
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, c.stderr
+	// All three are files, so Wait waits for ssh alone: a ControlMaster
+	// that ssh forks keeps its stderr open for as long as it persists.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	// A process group of its own: Ctrl-C at the terminal is for berth (which
 	// forwards it to a foreground container through this very connection),
 	// not for ssh.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// ssh's stderr may be held open by a ControlMaster it forked.
-	cmd.WaitDelay = time.Second
 	c.cmd = cmd
 	err = cmd.Start()
 	inR.Close()
 	outW.Close()
+	errW.Close()
 	if err != nil {
 		inW.Close()
 		outR.Close()
+		errR.Close()
 		return nil, &SSHError{Argv: argv, Err: err}
 	}
+	go func() {
+		io.Copy(c.stderr, errR)
+		errR.Close()
+		close(c.stderrRead)
+	}()
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.exited)
@@ -212,6 +227,11 @@ func (c *sshConn) failure(def error) error {
 	}
 	if c.waitErr == nil {
 		return def
+	}
+	// What ssh wrote before it exited may still be in the pipe.
+	select {
+	case <-c.stderrRead:
+	case <-t.C:
 	}
 	return &SSHError{Argv: c.argv, Err: c.waitErr, Stderr: c.stderr.String()}
 }

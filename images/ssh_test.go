@@ -235,3 +235,36 @@ func TestSSHEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkNewClient is the cost of reaching the daemon (connect and ping)
+// on the local socket and through ssh to the same daemon: every new
+// connection to an ssh:// endpoint is a new ssh process and handshake.
+func BenchmarkNewClient(b *testing.B) {
+	c0, err := imagetest.Connect()
+	imagetest.Require(b, c0, err).Close()
+	sshd := imagetest.StartSSHD(b)
+	plain := sshd.BerthSSH(sshd.Key)
+	// What a user gets with ControlMaster in ~/.ssh/config: one handshake,
+	// then each connection is a session on the shared master.
+	control := filepath.Join(b.TempDir(), "cm")
+	shared := plain + " -o ControlMaster=auto -o ControlPersist=60 -o ControlPath=" + control
+	b.Cleanup(func() {
+		exec.Command("ssh", "-o", "ControlPath="+control, "-O", "exit", "127.0.0.1").Run()
+	})
+	for _, bc := range []struct{ name, host, berthSSH string }{
+		{"unix", "unix://" + images.DefaultSocket, ""},
+		{"ssh", sshd.Endpoint, plain},
+		{"ssh-controlmaster", sshd.Endpoint, shared},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.Setenv(images.SSHEnv, bc.berthSSH)
+			for b.Loop() {
+				c, err := images.NewClient(context.Background(), images.Endpoint{Host: bc.host})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
