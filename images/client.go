@@ -25,7 +25,7 @@ import (
 // environment": DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH),
 // else the default socket, else the usual rootless sockets.
 type Endpoint struct {
-	// Host is unix:///path or tcp://host:port.
+	// Host is unix:///path, tcp://host:port or ssh://[user@]host[:port].
 	Host string
 	TLS  *metadata.TLS
 }
@@ -52,6 +52,9 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	if strings.HasPrefix(e.Endpoint, "ssh://") {
+		return fmt.Sprintf("cannot reach the Docker daemon at %s: %v: check that this ssh command works without prompting (%s sets the command and its options) and that docker runs on that host", e.Endpoint, e.Err, SSHEnv)
+	}
 	return fmt.Sprintf("cannot reach the Docker daemon at %s: %v: start Docker, or point DOCKER_HOST at a running daemon", e.Endpoint, e.Err)
 }
 
@@ -96,7 +99,14 @@ func clientOptions(ep Endpoint) (string, []client.Opt, error) {
 	switch {
 	case host != "":
 		if strings.HasPrefix(host, "ssh://") {
-			return host, nil, fmt.Errorf("docker endpoint %s: ssh:// endpoints are not supported yet: forward the daemon's socket and use unix:// or tcp://", host)
+			if ep.TLS != nil {
+				return host, nil, fmt.Errorf("docker endpoint %s: tls applies to tcp:// endpoints only: drop tls from the host in berth.yaml", host)
+			}
+			sshOpts, err := sshOptions(host)
+			if err != nil {
+				return host, nil, err
+			}
+			return host, append(opts, sshOpts...), nil
 		}
 		opts = append(opts, client.WithHost(host))
 		if ep.TLS != nil {
@@ -148,6 +158,10 @@ func localSocket() string {
 // unwrapDial drops the client's long advice ("Is the docker daemon
 // running?") in favour of the cause; the UnreachableError gives the advice.
 func unwrapDial(err error) error {
+	var sshErr *SSHError
+	if errors.As(err, &sshErr) {
+		return sshErr
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("no answer within %s", pingTimeout)
 	}

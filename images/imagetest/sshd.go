@@ -1,0 +1,164 @@
+package imagetest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SSHDPath is where Debian's openssh-server puts the daemon
+// (hack/test.sh installs it when missing).
+const SSHDPath = "/usr/sbin/sshd"
+
+// SSHD is an sshd started for one test: it listens on 127.0.0.1, lets the
+// current user in with Key only, and runs commands on this machine, so
+// `docker system dial-stdio` through it reaches the machine's own daemon.
+type SSHD struct {
+	// Endpoint is ssh://USER@127.0.0.1:PORT.
+	Endpoint string
+	// Key is an authorised private key; WrongKey is one that is not.
+	Key, WrongKey string
+}
+
+// BerthSSH is a BERTH_SSH value that logs in with key and ignores the
+// user's ssh configuration, agent and known hosts.
+func (s *SSHD) BerthSSH(key string) string {
+	return "ssh -F /dev/null -i " + key + " -o IdentitiesOnly=yes -o IdentityAgent=none" +
+		" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+}
+
+// StartSSHD runs sshd -D as a subprocess of the test, stopped in Cleanup.
+// Without sshd, ssh or ssh-keygen the test is skipped, unless
+// BERTH_REQUIRE_DOCKER=1, which makes it a failure.
+func StartSSHD(t testing.TB) *SSHD {
+	t.Helper()
+	need := func(format string, args ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, args...)
+		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but %s", msg)
+		}
+		t.Skipf("skipping: %s (hack/test.sh installs openssh-server)", msg)
+	}
+	if _, err := os.Stat(SSHDPath); err != nil {
+		need("%s is missing", SSHDPath)
+	}
+	for _, p := range []string{"ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(p); err != nil {
+			need("%s is not on PATH", p)
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sshd refuses to start without its privilege separation directory,
+	// which the service manager would normally create.
+	if os.Geteuid() == 0 {
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	keygen := func(name string) string {
+		p := filepath.Join(dir, name)
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-test", "-f", p).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+		return p
+	}
+	s := &SSHD{Key: keygen("client_key"), WrongKey: keygen("wrong_key")}
+	hostKey := keygen("host_key")
+	pub, err := os.ReadFile(s.Key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(authorized, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	config := filepath.Join(dir, "sshd_config")
+	conf := strings.Join([]string{
+		"ListenAddress 127.0.0.1",
+		fmt.Sprintf("Port %d", port),
+		"HostKey " + hostKey,
+		"AuthorizedKeysFile " + authorized,
+		"PermitRootLogin prohibit-password",
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"UsePAM no",
+		"StrictModes no",
+		"PidFile " + filepath.Join(dir, "sshd.pid"),
+		"",
+	}, "\n")
+	if err := os.WriteFile(config, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Our own pipe for its log, so Wait does not wait for session
+	// processes that inherited it.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(SSHDPath, "-D", "-e", "-f", config)
+	cmd.Stderr = w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		r.Close()
+		t.Fatalf("start sshd: %v", err)
+	}
+	w.Close()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+
+	var (
+		mu  sync.Mutex
+		log strings.Builder
+	)
+	ready := make(chan struct{})
+	go func() {
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.HasPrefix(sc.Text(), "Server listening on") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	logText := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
+	select {
+	case <-ready:
+	case <-exited:
+		t.Fatalf("sshd exited at start:\n%s", logText())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sshd did not listen within 10s:\n%s", logText())
+	}
+	s.Endpoint = fmt.Sprintf("ssh://%s@127.0.0.1:%d", u.Username, port)
+	return s
+}

@@ -1,0 +1,270 @@
+package images_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/imagetest"
+)
+
+func TestParseSSH(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    images.SSHTarget
+		wantErr string
+	}{
+		{"ssh://lab", images.SSHTarget{Host: "lab"}, ""},
+		{"ssh://me@lab.example.com:2222", images.SSHTarget{User: "me", Host: "lab.example.com", Port: "2222"}, ""},
+		{"ssh://root@127.0.0.1/", images.SSHTarget{User: "root", Host: "127.0.0.1"}, ""},
+		{"ssh://[::1]:22", images.SSHTarget{Host: "::1", Port: "22"}, ""},
+		{"ssh://me:secret@lab", images.SSHTarget{}, "password in the endpoint"},
+		{"ssh://lab/var/run/docker.sock", images.SSHTarget{}, "path or query"},
+		{"ssh://lab?socket=x", images.SSHTarget{}, "path or query"},
+		{"ssh://", images.SSHTarget{}, "no host"},
+		{"ssh://-oProxyCommand=x", images.SSHTarget{}, "must not start with '-'"},
+		{"tcp://lab:2375", images.SSHTarget{}, "not an ssh:// endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := images.ParseSSH(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseSSH(%q) = %v, %v; want error with %q", tt.in, got, err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error shows the password: %v", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseSSH(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSSHArgv(t *testing.T) {
+	tail := []string{"docker", "system", "dial-stdio"}
+	opts := []string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}
+	cat := func(parts ...[]string) []string {
+		var out []string
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	tests := []struct {
+		name, env string
+		target    images.SSHTarget
+		want      []string
+	}{
+		{"default", "", images.SSHTarget{Host: "lab"}, cat([]string{"ssh"}, opts, []string{"--", "lab"}, tail)},
+		{"user and port", "", images.SSHTarget{User: "me", Host: "lab", Port: "2222"},
+			cat([]string{"ssh"}, opts, []string{"-l", "me", "-p", "2222", "--", "lab"}, tail)},
+		{"BERTH_SSH prefix", "  /opt/ssh  -i key\t-o X=y ", images.SSHTarget{Host: "lab"},
+			cat([]string{"/opt/ssh", "-i", "key", "-o", "X=y"}, opts, []string{"--", "lab"}, tail)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(images.SSHEnv, tt.env)
+			if got := tt.target.Argv(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Argv() = %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// writeScript writes an executable shell script standing in for ssh.
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSSHDialFailures: whatever ssh says on stderr when it fails is in the
+// error, with the endpoint, and it comes back quickly.
+func TestSSHDialFailures(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, berthSSH string
+		want           []string
+	}{
+		{"no docker on the remote",
+			writeScript(t, dir, "nodocker", "echo 'bash: line 1: docker: command not found' >&2\nexit 127\n"),
+			[]string{"docker: command not found", "exit status 127"}},
+		{"ssh refused",
+			writeScript(t, dir, "denied", "echo 'me@lab: Permission denied (publickey).' >&2\nexit 255\n"),
+			[]string{"Permission denied (publickey)", "exit status 255"}},
+		{"no ssh program", filepath.Join(dir, "no-such-ssh"), []string{"no-such-ssh", "BERTH_SSH"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(images.SSHEnv, tt.berthSSH)
+			ep := "ssh://me@lab:2222"
+			start := time.Now()
+			_, err := images.NewClient(context.Background(), images.Endpoint{Host: ep})
+			var ue *images.UnreachableError
+			if !errors.As(err, &ue) || ue.Endpoint != ep {
+				t.Fatalf("NewClient: %v; want an UnreachableError for %s", err, ep)
+			}
+			t.Log(err)
+			for _, w := range append(tt.want, ep, "-l me -p 2222 -- lab docker system dial-stdio") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("failure took %s", d)
+			}
+		})
+	}
+}
+
+// TestSSHConnectionsEndWithClient uses a stand-in ssh that runs the local
+// docker's dial-stdio: requests work, and every ssh process started is gone
+// once the client is closed.
+func TestSSHConnectionsEndWithClient(t *testing.T) {
+	if _, err := os.Stat(images.DefaultSocket); err != nil {
+		t.Skip("skipping: the stand-in ssh runs docker against " + images.DefaultSocket + ", which is absent")
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("skipping: no docker command for the stand-in ssh to run")
+	}
+	c0, err := imagetest.Connect()
+	imagetest.Require(t, c0, err).Close()
+
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	fake := writeScript(t, dir, "ssh", `echo $$ >> `+pids+`
+echo "$@" > `+filepath.Join(dir, "args")+`
+unset DOCKER_HOST
+exec docker system dial-stdio
+`)
+	t.Setenv(images.SSHEnv, fake)
+	c, err := images.NewClient(context.Background(), images.Endpoint{Host: "ssh://me@lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ContainerList(context.Background(), container.ListOptions{Limit: 1}); err != nil {
+		t.Fatalf("a request through the stand-in ssh: %v", err)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if got := strings.TrimSpace(string(args)); got != "-o BatchMode=yes -o ConnectTimeout=10 -l me -- lab docker system dial-stdio" {
+		t.Errorf("ssh ran with %q", got)
+	}
+	c.Close()
+	b, _ := os.ReadFile(pids)
+	list := strings.Fields(string(b))
+	if len(list) == 0 {
+		t.Fatal("no ssh process was started")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, s := range list {
+		pid, _ := strconv.Atoi(s)
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("ssh process %d still runs after the client was closed", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// TestSSHEndpoint reaches the machine's daemon through a real sshd.
+func TestSSHEndpoint(t *testing.T) {
+	if _, err := os.Stat(images.DefaultSocket); err != nil {
+		t.Skip("skipping: sshd's docker reaches " + images.DefaultSocket + ", which is absent")
+	}
+	c0, err := imagetest.Connect()
+	imagetest.Require(t, c0, err).Close()
+	sshd := imagetest.StartSSHD(t)
+
+	tests := []struct {
+		name, key string
+		wantErr   []string
+	}{
+		{"authorised key", sshd.Key, nil},
+		{"wrong key", sshd.WrongKey, []string{"Permission denied", "exit status 255"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(images.SSHEnv, sshd.BerthSSH(tt.key))
+			start := time.Now()
+			c, err := images.NewClient(context.Background(), images.Endpoint{Host: sshd.Endpoint})
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("NewClient(%s): %v", sshd.Endpoint, err)
+				}
+				defer c.Close()
+				if c.Endpoint != sshd.Endpoint || c.Ping.APIVersion == "" {
+					t.Errorf("client: endpoint %q, ping %+v", c.Endpoint, c.Ping)
+				}
+				if _, err := c.ServerVersion(context.Background()); err != nil {
+					t.Errorf("version through ssh: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				c.Close()
+				t.Fatal("NewClient with a wrong key succeeded")
+			}
+			t.Log(err)
+			for _, w := range append(tt.wantErr, sshd.Endpoint) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("failure took %s", d)
+			}
+		})
+	}
+}
+
+// BenchmarkNewClient is the cost of reaching the daemon (connect and ping)
+// on the local socket and through ssh to the same daemon: every new
+// connection to an ssh:// endpoint is a new ssh process and handshake.
+func BenchmarkNewClient(b *testing.B) {
+	c0, err := imagetest.Connect()
+	imagetest.Require(b, c0, err).Close()
+	sshd := imagetest.StartSSHD(b)
+	plain := sshd.BerthSSH(sshd.Key)
+	// What a user gets with ControlMaster in ~/.ssh/config: one handshake,
+	// then each connection is a session on the shared master.
+	control := filepath.Join(b.TempDir(), "cm")
+	shared := plain + " -o ControlMaster=auto -o ControlPersist=60 -o ControlPath=" + control
+	b.Cleanup(func() {
+		exec.Command("ssh", "-o", "ControlPath="+control, "-O", "exit", "127.0.0.1").Run()
+	})
+	for _, bc := range []struct{ name, host, berthSSH string }{
+		{"unix", "unix://" + images.DefaultSocket, ""},
+		{"ssh", sshd.Endpoint, plain},
+		{"ssh-controlmaster", sshd.Endpoint, shared},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.Setenv(images.SSHEnv, bc.berthSSH)
+			for b.Loop() {
+				c, err := images.NewClient(context.Background(), images.Endpoint{Host: bc.host})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
