@@ -22,7 +22,7 @@ git init -q -b main "$tmp/work"
 )
 echo "tags in the remote: $(git ls-remote --tags "$tmp/app.git" | wc -l)"
 "$tmp/berth" init "$tmp/env" --template demo --install-root "$tmp/releases" >/dev/null
-printf '\ncomponents:\n  app:\n    repo: %s\n' "$tmp/app.git" >>"$tmp/env/berth.yaml"
+printf 'version: 1\ncomponents:\n  app:\n    repo: %s\n' "$tmp/app.git" >"$tmp/env/berth.yaml"
 "$tmp/berth" --env "$tmp/env" install app v1.2.3 >/dev/null 2>&1
 
 bench() {
