@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime/health"
 )
@@ -108,17 +110,24 @@ func (m *Manager) Status(ctx context.Context, names []string) ([]State, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]State, 0, len(sel))
-	for _, n := range sel {
+	// Inspections read files or ask a daemon: run them side by side, so a
+	// status of many services costs about what one of few does.
+	out := make([]State, len(sel))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, n := range sel {
 		svc, run, err := m.base(n)
 		if err != nil {
 			return nil, err
 		}
-		st, err := m.inspect(ctx, svc, run)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
+		g.Go(func() error {
+			st, err := m.inspect(ctx, svc, run)
+			out[i] = st
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,16 +53,36 @@ func silentServer(t testing.TB) string {
 
 // closedAddr is an address nothing listens on: a port the kernel gave out
 // and that was closed again.
+// closedAddr is a local address where connections are refused. Its port
+// stays bound (a socket that does not listen) for the whole test, so no
+// other process can take it meanwhile; listenLater makes it listen.
 func closedAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		syscall.Close(fd)
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	reserved.Store(addr, fd)
+	t.Cleanup(func() {
+		if v, ok := reserved.LoadAndDelete(addr); ok {
+			syscall.Close(v.(int))
+		}
+	})
 	return addr
 }
+
+// reserved maps the addresses closedAddr handed out to their bound sockets.
+var reserved sync.Map
 
 func tcpServer(t testing.TB) string {
 	t.Helper()
@@ -198,7 +220,7 @@ func listenLater(t testing.TB, addr string, delay time.Duration) {
 	t.Cleanup(func() { <-done })
 	time.AfterFunc(delay, func() {
 		defer close(done)
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listenOn(addr)
 		if err != nil {
 			t.Errorf("listen %s: %v", addr, err)
 			return
@@ -214,6 +236,22 @@ func listenLater(t testing.TB, addr string, delay time.Duration) {
 		}()
 		t.Cleanup(func() { ln.Close() })
 	})
+}
+
+// listenOn starts listening on addr, on the socket closedAddr kept bound.
+func listenOn(addr string) (net.Listener, error) {
+	v, ok := reserved.LoadAndDelete(addr)
+	if !ok {
+		return net.Listen("tcp", addr)
+	}
+	fd := v.(int)
+	if err := syscall.Listen(fd, 128); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), addr)
+	defer f.Close()
+	return net.FileListener(f)
 }
 
 func TestWaitHealthy(t *testing.T) {
