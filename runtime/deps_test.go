@@ -299,6 +299,21 @@ services:
 	if got := statusLine(t, m); got != "coredns=running dnsmasq=stopped free=stopped" {
 		t.Fatalf("status %s", got)
 	}
+	// While another berth is starting dnsmasq (it holds dnsmasq's start
+	// lock), coredns does not start: neither could see the other running.
+	m.Stop(ctx, []string{"coredns"}, runtime.StopRequest{})
+	l, err := metadata.TryLock(m.Env.Path("pids", "dnsmasq.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var busy *runtime.BusyError
+	if _, err := m.Start(ctx, []string{"coredns"}); !errors.As(err, &busy) || !strings.Contains(err.Error(), "coredns conflicts with dnsmasq: dnsmasq is being started by another berth process") {
+		t.Fatalf("start during a conflicting start: %v", err)
+	}
+	l.Unlock()
+	if _, err := m.Start(ctx, []string{"coredns"}); err != nil {
+		t.Fatalf("start once the other start is over: %v", err)
+	}
 }
 
 func TestStopDependents(t *testing.T) {

@@ -274,7 +274,7 @@ func (m *Manager) PlanStart(ctx context.Context, names []string) (*StartPlan, er
 			}
 		}
 	}
-	if err := m.checkConflicts(ctx, p.Launch, launching); err != nil {
+	if err := m.checkConflicts(ctx, p, launching); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -326,9 +326,9 @@ func Conflicts(man *metadata.Manifest, name string) []string {
 	return out
 }
 
-func (m *Manager) checkConflicts(ctx context.Context, launch []*Service, launching map[string]bool) error {
+func (m *Manager) checkConflicts(ctx context.Context, p *StartPlan, launching map[string]bool) error {
 	seen := map[string]*State{}
-	for _, svc := range launch {
+	for _, svc := range p.Launch {
 		for _, c := range Conflicts(m.Env.Manifest, svc.Name) {
 			if launching[c] {
 				return &ConflictError{Service: svc.Name, With: c, Both: true}
@@ -339,6 +339,16 @@ func (m *Manager) checkConflicts(ctx context.Context, launch []*Service, launchi
 				if err != nil {
 					return err
 				}
+				// Hold the other service's start lock until this start has
+				// launched, so that a berth starting it at the same moment
+				// cannot pass its own conflict check while this one runs.
+				l, err := lockStart(base)
+				if err != nil {
+					return fmt.Errorf("%s conflicts with %s: %w", svc.Name, c, err)
+				}
+				p.mu.Lock()
+				p.locks[c] = l
+				p.mu.Unlock()
 				s, err := m.inspect(ctx, base, run)
 				if err != nil {
 					return err
