@@ -7,7 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
+
 	"os"
 	"os/exec"
 	"strings"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/metadata"
 )
 
 // SSHEnv names the environment variable holding the argv prefix berth runs
@@ -40,33 +42,8 @@ type SSHTarget struct {
 // given without prompting (a password) and what the docker CLI refuses too
 // (a path or a query).
 func ParseSSH(endpoint string) (SSHTarget, error) {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return SSHTarget{}, fmt.Errorf("docker endpoint %s: %w: write it as ssh://[user@]host[:port]", endpoint, err)
-	}
-	if u.Scheme != "ssh" {
-		return SSHTarget{}, fmt.Errorf("docker endpoint %s: not an ssh:// endpoint", endpoint)
-	}
-	if _, ok := u.User.Password(); ok {
-		return SSHTarget{}, fmt.Errorf("docker endpoint %s: a password in the endpoint is not supported: use a key (ssh-agent or ~/.ssh/config)", redactSSH(u))
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return SSHTarget{}, fmt.Errorf("docker endpoint %s: a path or query is not allowed: write it as ssh://[user@]host[:port]", endpoint)
-	}
-	t := SSHTarget{User: u.User.Username(), Host: u.Hostname(), Port: u.Port()}
-	if t.Host == "" {
-		return SSHTarget{}, fmt.Errorf("docker endpoint %s: no host: write it as ssh://[user@]host[:port]", endpoint)
-	}
-	if strings.HasPrefix(t.Host, "-") || strings.HasPrefix(t.User, "-") {
-		return SSHTarget{}, fmt.Errorf("docker endpoint %s: host and user must not start with '-'", endpoint)
-	}
-	return t, nil
-}
-
-func redactSSH(u *url.URL) string {
-	v := *u
-	v.User = url.User(u.User.Username())
-	return v.String()
+	e, err := metadata.ParseSSHEndpoint(endpoint)
+	return SSHTarget(e), err
 }
 
 // Argv is the command that connects to the daemon behind t: the prefix

@@ -514,6 +514,14 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		if !strings.HasPrefix(h.Endpoint, "unix://") && !strings.HasPrefix(h.Endpoint, "tcp://") && !strings.HasPrefix(h.Endpoint, "ssh://") {
 			add("hosts."+name+".endpoint", "host %q: endpoint %q must start with unix://, tcp:// or ssh://", name, h.Endpoint)
 		}
+		if strings.HasPrefix(h.Endpoint, "ssh://") {
+			if _, err := ParseSSHEndpoint(h.Endpoint); err != nil {
+				add("hosts."+name+".endpoint", "host %q: %v", name, err)
+			}
+			if h.TLS != nil {
+				add("hosts."+name+".tls", "host %q: tls does not apply to an ssh:// endpoint (ssh encrypts the connection)", name)
+			}
+		}
 	}
 	for _, name := range m.ServiceOrder {
 		checkName("services", name)

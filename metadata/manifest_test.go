@@ -108,6 +108,9 @@ services:
 			"names no container.image", "lacks compose.file", `unknown runner "vm"`, `service "d" has no command`}},
 		{"paths must stay inside", "version: 1\nservices:\n  a: {command: [x], dir: ../up, log: {to: file, path: /etc/x}}\n", []string{
 			`dir "../up" must be a relative path`, `log.path "/etc/x" must be a relative path`}},
+		{"bad ssh hosts", "version: 1\nhosts:\n  a: {endpoint: \"ssh://u:secret@h\"}\n  b: {endpoint: \"ssh://-oProxyCommand=x\"}\n  c: {endpoint: \"ssh://h/path\", tls: {ca: x}}\n", []string{
+			`berth.yaml:3: host "a": docker endpoint ssh://u@h: a password`, `berth.yaml:4: host "b"`, "must not start with '-'",
+			`berth.yaml:5: host "c": docker endpoint ssh://h/path: a path or query is not allowed`, "tls does not apply"}},
 		{"bad health and signal", "version: 1\nservices:\n  a: {command: [x], stop_signal: NOPE, health: {type: http}}\n", []string{
 			`unknown signal "NOPE"`, "an http health check needs url"}},
 	}
