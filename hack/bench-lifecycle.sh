@@ -34,6 +34,18 @@ for n in $SIZES; do
 		so+=("$(ms "$B" --env "$e" stop all)")
 	done
 	echo "services=$n  start all: $(printf '%s\n' "${sa[@]}" | median) ms   status: $(printf '%s\n' "${st[@]}" | median) ms   stop all (exit on TERM): $(printf '%s\n' "${so[@]}" | median) ms"
+	# status alone, without the two `date` forks per run that ms() adds:
+	# the mean of 100 back-to-back runs with the services running.
+	"$B" --env "$e" start all >/dev/null
+	t0=$(date +%s%N)
+	for _ in $(seq 100); do "$B" --env "$e" status >/dev/null; done
+	t1=$(date +%s%N)
+	"$B" --env "$e" stop all >/dev/null
+	echo "services=$n  status, mean of 100 back-to-back runs: $(((t1 - t0) / 100000)) us"
+	t0=$(date +%s%N)
+	for _ in $(seq 100); do "$B" --version >/dev/null; done
+	t1=$(date +%s%N)
+	echo "            berth --version (process start-up alone), mean of 100: $(((t1 - t0) / 100000)) us"
 done
 
 e="$work/envstuck"; mkenv "$e" 10 ", --ignore-term"
