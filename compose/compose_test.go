@@ -31,22 +31,7 @@ var (
 
 func TestMain(m *testing.M) {
 	cli, cliErr = imagetest.Connect()
-	if cliErr != nil {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "berth-compose-test")
-	if err != nil {
-		panic(err)
-	}
-	testImg = fmt.Sprintf("berth-compose-testsvc-%d:latest", os.Getpid())
-	if _, err := imagetest.BuildTestsvc(context.Background(), cli, testImg, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	imagetest.Remove(cli, testImg)
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(imagetest.WithTestsvc(cli, cliErr, "berth-compose-testsvc", &testImg, m.Run))
 }
 
 // composeCommands are the compose programs on this machine.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
-	"github.com/berthdev/berth/runtime/process"
 )
 
 // freeAddr is a local address nothing listens on.
@@ -39,18 +38,7 @@ func yamlEnv(t *testing.T, manifest string) *runtime.Manager {
 		}
 	}
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(manifest), 0o644)
-	os.WriteFile(filepath.Join(root, metadata.MetadataFile), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
-	env, err := metadata.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := runtime.NewRegistry()
-	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return process.New(process.Options{}), nil })
-	m := &runtime.Manager{Env: env, Runners: reg, StartCheck: 50 * time.Millisecond}
-	t.Cleanup(func() {
-		m.Stop(context.Background(), []string{"all"}, runtime.StopRequest{Grace: time.Second, Force: true})
-	})
-	return m
+	return processManager(t, root, 50*time.Millisecond)
 }
 
 func names(svcs []*runtime.Service) string {

@@ -118,6 +118,13 @@ func newEnv(t *testing.T, extra string, services ...[2]string) *runtime.Manager 
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(b.String()), 0o644)
 	os.MkdirAll(filepath.Join(root, "config"), 0o755)
 	os.WriteFile(filepath.Join(root, "config", ".env"), []byte("GREETING=hello from .env\nVIRTUAL_ENV=/venv\n"), 0o644)
+	return processManager(t, root, 100*time.Millisecond)
+}
+
+// processManager opens the environment at root (its manifest written) with
+// the process runner, and stops all it started when the test ends.
+func processManager(t *testing.T, root string, startCheck time.Duration) *runtime.Manager {
+	t.Helper()
 	os.WriteFile(filepath.Join(root, metadata.MetadataFile), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
 	env, err := metadata.Open(root)
 	if err != nil {
@@ -125,7 +132,7 @@ func newEnv(t *testing.T, extra string, services ...[2]string) *runtime.Manager 
 	}
 	reg := runtime.NewRegistry()
 	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return process.New(process.Options{}), nil })
-	m := &runtime.Manager{Env: env, Runners: reg, StartCheck: 100 * time.Millisecond}
+	m := &runtime.Manager{Env: env, Runners: reg, StartCheck: startCheck}
 	t.Cleanup(func() {
 		m.Stop(context.Background(), []string{"all"}, runtime.StopRequest{Grace: time.Second, Force: true})
 	})

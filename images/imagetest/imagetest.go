@@ -84,3 +84,25 @@ func BuildTestsvc(ctx context.Context, c *images.Client, tag, dir string) (strin
 func Remove(c *images.Client, tag string) {
 	c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true})
 }
+
+// WithTestsvc runs a package's tests (run is m.Run) with the testsvc image
+// built as PREFIX-PID:latest into *img when a daemon answers (connectErr is
+// nil), and removes the image afterwards. It returns the exit code.
+func WithTestsvc(c *images.Client, connectErr error, prefix string, img *string, run func() int) int {
+	if connectErr != nil {
+		return run()
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*img = fmt.Sprintf("%s-%d:latest", prefix, os.Getpid())
+	if _, err := BuildTestsvc(context.Background(), c, *img, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer Remove(c, *img)
+	return run()
+}

@@ -30,22 +30,7 @@ var (
 
 func TestMain(m *testing.M) {
 	cli, cliErr = imagetest.Connect()
-	if cliErr == nil {
-		dir, err := os.MkdirTemp("", "berth-container-test")
-		if err != nil {
-			panic(err)
-		}
-		testImg = fmt.Sprintf("berth-testsvc-%d:latest", os.Getpid())
-		if _, err := imagetest.BuildTestsvc(context.Background(), cli, testImg, dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		code := m.Run()
-		imagetest.Remove(cli, testImg)
-		os.RemoveAll(dir)
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
+	os.Exit(imagetest.WithTestsvc(cli, cliErr, "berth-testsvc", &testImg, m.Run))
 }
 
 func newRunner(t *testing.T) *container.Runner {
