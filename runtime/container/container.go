@@ -264,6 +264,11 @@ func (r *Runner) create(ctx context.Context, c *images.Client, svc *runtime.Serv
 		StopTimeout:  &grace,
 		AttachStdout: attach,
 		AttachStderr: attach,
+		// Attached, the container reads berth's stdin (a debugger's prompt);
+		// its stdin closes when berth's does.
+		AttachStdin: attach,
+		OpenStdin:   attach,
+		StdinOnce:   attach,
 	}
 	init := true
 	hc := &dcontainer.HostConfig{PortBindings: bindings, Binds: binds, RestartPolicy: restart, Init: &init}
@@ -315,11 +320,17 @@ func (r *Runner) Run(ctx context.Context, svc *runtime.Service, stdio runtime.St
 	defer c.ContainerRemove(context.WithoutCancel(ctx), id, dcontainer.RemoveOptions{Force: true})
 	// Attach and wait before starting, as docker run does, or a fast exit
 	// and its output are missed.
-	att, err := c.ContainerAttach(ctx, id, dcontainer.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	att, err := c.ContainerAttach(ctx, id, dcontainer.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return runtime.Exit{}, fmt.Errorf("attach to container %s: %w", Name(svc), err)
 	}
 	defer att.Close()
+	go func() {
+		if stdio.Stdin != nil {
+			io.Copy(att.Conn, stdio.Stdin)
+		}
+		att.CloseWrite()
+	}()
 	waitCh, errCh := c.ContainerWait(ctx, id, dcontainer.WaitConditionNextExit)
 	out, errOut := io.Writer(io.Discard), io.Writer(io.Discard)
 	if stdio.Stdout != nil {

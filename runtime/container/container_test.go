@@ -225,3 +225,28 @@ func TestLogsDemultiplexed(t *testing.T) {
 		t.Fatalf("logs %q; want the two lines without stream headers", b)
 	}
 }
+
+// A foreground container reads berth's stdin, as a debugger's prompt would.
+func TestForegroundStdin(t *testing.T) {
+	r := newRunner(t)
+	svc := service(t, testImg, "--echo-stdin")
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	w.WriteString("hello\n")
+	w.Close()
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exit, err := r.Run(context.Background(), svc, runtime.Stdio{Stdin: in, Stdout: out, Stderr: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out.Name())
+	if exit.ExitCode() != 0 || !strings.Contains(string(b), "got hello") {
+		t.Fatalf("exit %+v, output %q; want 0 and got hello", exit, b)
+	}
+}
