@@ -112,7 +112,11 @@ func (m *Manager) Status(ctx context.Context, names []string) ([]State, error) {
 	}
 	// Inspections read files or ask a daemon: run them side by side, so a
 	// status of many services costs about what one of few does.
+	// Every service gets a state, so one unreachable daemon does not hide
+	// the others: one that cannot be inspected is Unknown, and the error
+	// names each of those.
 	out := make([]State, len(sel))
+	errs := make([]error, len(sel))
 	var g errgroup.Group
 	g.SetLimit(8)
 	for i, n := range sel {
@@ -122,14 +126,15 @@ func (m *Manager) Status(ctx context.Context, names []string) ([]State, error) {
 		}
 		g.Go(func() error {
 			st, err := m.inspect(ctx, svc, run)
-			out[i] = st
-			return err
+			if err != nil {
+				st = State{Name: n, Runner: svc.Runner, State: Unknown, Reason: err.Error()}
+			}
+			out[i], errs[i] = st, err
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	g.Wait()
+	return out, errors.Join(errs...)
 }
 
 // DefaultParallel is how many services a start launches at once unless

@@ -82,6 +82,9 @@ type Handle struct {
 const (
 	Running = "running"
 	Stopped = "stopped"
+	// Unknown is the state of a service that could not be inspected (its
+	// Docker daemon does not answer, say); Reason says why.
+	Unknown = "unknown"
 )
 
 // State is what a runner finds about a service. Later issues add fields

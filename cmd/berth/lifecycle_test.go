@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,35 @@ func TestCLIKilledMidStart(t *testing.T) {
 			}
 			checkAgree(t, root)
 		}
+	}
+}
+
+// With its Docker daemon out of reach, a container service is Unknown, the
+// host processes are reported as ever, and status exits 1 saying why.
+func TestCLIStatusWithoutDaemon(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"proc", ""})
+	f, err := os.OpenFile(filepath.Join(root, "berth.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("  box:\n    runner: container\n    container: {image: nothing:here}\n")
+	f.Close()
+	if out, code := berthEnv(t, root, "start", "proc"); code != 0 {
+		t.Fatalf("start proc: %s", out)
+	}
+	cmd := exec.Command(berthBin, "--env", root, "status")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+filepath.Join(t.TempDir(), "missing.sock"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("status: %v; want exit 1", err)
+	}
+	if !regexp.MustCompile(`^proc: Running \(PID \d+\)\nbox: Unknown\n$`).MatchString(stdout.String()) {
+		t.Errorf("stdout:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "Error: inspect box: cannot reach the Docker daemon at unix://") {
+		t.Errorf("stderr: %s", stderr.String())
 	}
 }

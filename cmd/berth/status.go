@@ -43,29 +43,37 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 		return err
 	}
 	m.Host = opts.host
+	// A service that cannot be inspected is shown as Unknown among the
+	// others, and its error ends the command with exit 1.
 	states, err := m.Status(ctx, names)
-	if err != nil {
+	if states == nil {
 		return err
 	}
 	switch outputFormat(opts.output) {
 	case outputJSON:
 		m.CheckHealth(ctx, states)
-		return writeJSON(g.stdout, states)
+		if jerr := writeJSON(g.stdout, states); jerr != nil {
+			return jerr
+		}
+		return err
 	case outputWide:
 		m.CheckHealth(ctx, states)
 		writeStatusTable(g.stdout, states, true)
-		return nil
+		return err
 	}
 	for _, st := range states {
 		fmt.Fprintln(g.stdout, statusLine(st))
 	}
-	return nil
+	return err
 }
 
 // statusLine is the form other programs parse.
 func statusLine(st runtime.State) string {
-	if st.IsRunning() {
+	switch {
+	case st.IsRunning():
 		return fmt.Sprintf("%s: Running (%s)", st.Name, st.Describe())
+	case st.State == runtime.Unknown:
+		return fmt.Sprintf("%s: Unknown", st.Name)
 	}
 	return fmt.Sprintf("%s: Stopped", st.Name)
 }
