@@ -370,3 +370,44 @@ services:
 		t.Fatalf("after restart: %s", got)
 	}
 }
+
+// --foreground of a service whose dependency is stopped starts the
+// dependency detached first, then runs the service itself attached.
+func TestForegroundStartsDependenciesFirst(t *testing.T) {
+	m := yamlEnv(t, `version: 1
+services:
+  db:
+    command: [TESTSVC, --tcp, ADDR1]
+    health: {type: tcp, address: ADDR1}
+  app:
+    command: [TESTSVC, --print, hi, --exit, "3"]
+    depends_on: {db: {condition: healthy}}
+`)
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		exit runtime.Exit
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		exit, err := m.Foreground(context.Background(), "app", runtime.Stdio{Stdout: out, Stderr: out})
+		done <- result{exit, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || r.exit.ExitCode() != 3 {
+			t.Fatalf("foreground app: %+v, %v; want its exit code 3", r.exit, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("foreground app did not end: was another service run attached?")
+	}
+	if b, _ := os.ReadFile(out.Name()); !strings.Contains(string(b), "hi") {
+		t.Errorf("attached output %q lacks app's line", b)
+	}
+	if got := statusLine(t, m); got != "db=running app=stopped" {
+		t.Fatalf("status %s", got)
+	}
+}

@@ -930,11 +930,35 @@ func (m *Manager) Foreground(ctx context.Context, name string, stdio Stdio) (Exi
 	if name == All {
 		return Exit{}, fmt.Errorf("--foreground runs exactly one service, not all")
 	}
+	// Stopped dependencies start detached first, as for any start; the
+	// service itself is then the only one the plan launches.
+	if !m.NoDeps && m.Env.Manifest.Services[name] != nil {
+		var stopped []string
+		for _, d := range WithDependencies(m.Env.Manifest, []string{name}) {
+			if d != name && !m.isRunning(ctx, d) {
+				stopped = append(stopped, d)
+			}
+		}
+		if len(stopped) > 0 {
+			m.note("starting the dependencies of %s first: %s", name, strings.Join(stopped, ", "))
+			if _, err := m.Start(ctx, stopped); err != nil {
+				return Exit{}, err
+			}
+		}
+	}
+	noDeps := m.NoDeps
+	m.NoDeps = true
 	p, err := m.PlanStart(ctx, []string{name})
+	m.NoDeps = noDeps
 	if err != nil {
 		return Exit{}, err
 	}
 	defer p.release()
+	for _, d := range p.Confirm[name] {
+		if err := m.confirmHealthy(ctx, d); err != nil {
+			return Exit{}, fmt.Errorf("failed to run '%s': it needs %s healthy: %w", name, d, err)
+		}
+	}
 	svc := p.Launch[0]
 	run := p.runners[name]
 	exit, err := run.Run(ctx, svc, stdio, func(Handle) { p.release() })
