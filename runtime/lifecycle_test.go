@@ -15,23 +15,13 @@ import (
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
+	"github.com/berthdev/berth/runtime/runnertest"
 )
 
 var testsvc string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "testsvc")
-	if err != nil {
-		panic(err)
-	}
-	testsvc = filepath.Join(dir, "testsvc")
-	if out, err := exec.Command("go", "build", "-o", testsvc, "github.com/berthdev/berth/hack/testsvc").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build testsvc: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(runnertest.WithTestsvc(&testsvc, m.Run))
 }
 
 const backendLike = `version: 1

@@ -394,16 +394,9 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 // container. Docker's own stop would send KILL when its timeout ends; berth
 // sends KILL only when opts.Kill is set, so it signals and waits itself.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	c, err := r.client(ctx, svc)
-	if err != nil {
+	c, info, err := r.handled(ctx, svc, h)
+	if err != nil || info == nil {
 		return err
-	}
-	info, err := c.ContainerInspect(ctx, h.ID)
-	if cerrdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("inspect container %s: %w", Name(svc), err)
 	}
 	if info.Config == nil || !owned(svc, info.Config.Labels) {
 		return &ForeignContainerError{Service: svc.Name, Container: strings.TrimPrefix(info.Name, "/")}
@@ -469,18 +462,28 @@ func (r *Runner) signalAndWait(ctx context.Context, c *images.Client, id string,
 	}
 }
 
-// Forget removes the container of h if it is stopped.
-func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Handle) error {
+// handled inspects the container of h; a container that is gone gives a
+// nil info and no error.
+func (r *Runner) handled(ctx context.Context, svc *runtime.Service, h runtime.Handle) (*images.Client, *dcontainer.InspectResponse, error) {
 	c, err := r.client(ctx, svc)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	info, err := c.ContainerInspect(ctx, h.ID)
 	if cerrdefs.IsNotFound(err) {
-		return nil
+		return c, nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("inspect container %s: %w", Name(svc), err)
+		return nil, nil, fmt.Errorf("inspect container %s: %w", Name(svc), err)
+	}
+	return c, &info, nil
+}
+
+// Forget removes the container of h if it is stopped.
+func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Handle) error {
+	c, info, err := r.handled(ctx, svc, h)
+	if err != nil || info == nil {
+		return err
 	}
 	if info.State.Running || info.Config == nil || !owned(svc, info.Config.Labels) {
 		return nil

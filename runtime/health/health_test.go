@@ -90,15 +90,7 @@ func tcpServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndClose(ln)
 	t.Cleanup(func() { ln.Close() })
 	return ln.Addr().String()
 }
@@ -225,15 +217,7 @@ func listenLater(t testing.TB, addr string, delay time.Duration) {
 			t.Errorf("listen %s: %v", addr, err)
 			return
 		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		go acceptAndClose(ln)
 		t.Cleanup(func() { ln.Close() })
 	})
 }
@@ -373,5 +357,17 @@ func TestWaitAllIsConcurrent(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "broken did not become healthy") || strings.Contains(err.Error(), "svca") {
 		t.Errorf("joined err = %v, want only the broken service", err)
+	}
+}
+
+// acceptAndClose answers every connection to ln by closing it, until ln
+// is closed: enough for a tcp check to pass.
+func acceptAndClose(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
 	}
 }

@@ -46,15 +46,7 @@ func TestWatchSeesAServiceGoDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndClose(ln)
 	hc := &metadata.HealthCheck{Type: "tcp", Address: ln.Addr().String(), Retries: 2}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -45,18 +45,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "testsvc")
-	if err != nil {
-		panic(err)
-	}
-	testsvc = filepath.Join(dir, "testsvc")
-	if out, err := exec.Command("go", "build", "-o", testsvc, "github.com/berthdev/berth/hack/testsvc").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build testsvc: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(runnertest.WithTestsvc(&testsvc, m.Run))
 }
 
 func newRunner() *process.Runner {
