@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata/component"
 )
 
@@ -60,9 +61,9 @@ func berthInProcess(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func requireDaemon(t *testing.T) *images.Client {
+func requireDaemon(t *testing.T) *engine.Client {
 	t.Helper()
-	c, err := images.NewClient(context.Background(), images.Endpoint{})
+	c, err := engine.NewClient(context.Background(), engine.Endpoint{})
 	if err != nil {
 		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
 			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but no daemon: %v", err)

@@ -57,6 +57,7 @@ func TestDemo(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer m.Close()
 				if _, err := m.Runners.Runner(metadata.RunnerContainer); err == nil {
 					want = append(want, "box: Running (container ", "✅ box: healthy (http 200", "box: Stopped")
 				} else {

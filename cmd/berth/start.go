@@ -61,6 +61,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	m.Host = opts.host
 	m.Parallel, m.NoDeps = opts.parallel, opts.noDeps
 	if opts.foreground {

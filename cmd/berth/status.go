@@ -43,6 +43,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	m.Host = opts.host
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
