@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
@@ -227,17 +228,12 @@ func TestEnvironmentAndDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("GREETING=hello from .env\nVIRTUAL_ENV unset\nOWN=%s-x\ncwd=%s\n", filepath.Base(m.Env.Root), m.Env.Path("sub"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log"))
-		if string(b) == want {
-			return
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log")); string(b) != want {
+			return fmt.Errorf("log %q, want %q", b, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log %q, want %q", b, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestConcurrentStartsLaunchOne(t *testing.T) {
