@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -18,8 +17,6 @@ type startOptions struct {
 	output     string
 	host       string
 }
-
-func init() { registerCommand(newStartCommand) }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
 	opts := &startOptions{}
@@ -64,7 +61,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	m.Host = opts.host
 	m.Parallel, m.NoDeps = opts.parallel, opts.noDeps
 	if opts.foreground {
-		return runForeground(ctx, m, names[0])
+		return runForeground(ctx, g.streams, m, names[0])
 	}
 	p, err := m.PlanStart(ctx, names)
 	if err != nil {
@@ -84,10 +81,15 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	return err
 }
 
-func runForeground(ctx context.Context, m *runtime.Manager, name string) error {
+func runForeground(ctx context.Context, s *streams, m *runtime.Manager, name string) error {
+	in, out, errOut, release, err := s.files()
+	if err != nil {
+		return err
+	}
+	defer release()
 	sigs, stop := process.NotifyForeground()
 	defer stop()
-	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs})
+	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: in, Stdout: out, Stderr: errOut, Signals: sigs})
 	if err != nil {
 		return err
 	}
