@@ -164,9 +164,6 @@ type ContainerSpec struct {
 	Volumes []string `yaml:"volumes,omitempty"`
 	User    string   `yaml:"user,omitempty"`
 	Restart string   `yaml:"restart,omitempty"`
-	// Pull says when the daemon pulls an image berth did not build:
-	// missing (default), always or never.
-	Pull      string     `yaml:"pull,omitempty"`
 	Resources *Resources `yaml:"resources,omitempty"`
 }
 

@@ -41,7 +41,6 @@ services:
     runner: container
     container:
       image: busybox
-      pull: never
       resources: {limits: {cpus: 1, memory: 1GiB}, reservations: {memory: 512MiB}}
 `
 
@@ -77,7 +76,7 @@ func TestParseSwarmSection(t *testing.T) {
 	if api.StopGrace() != 7*time.Second {
 		t.Errorf("grace = %v", api.StopGrace())
 	}
-	if c := m.Services["box"].Container; c.Pull != PullNever || c.Resources.Reservations.Memory != 512<<20 {
+	if c := m.Services["box"].Container; c.Resources.Reservations.Memory != 512<<20 {
 		t.Errorf("container = %+v", c)
 	}
 	var one SwarmSpec
@@ -126,8 +125,8 @@ hosts:
   lab: {endpoint: "unix:///x"}
 `, []string{`pull "sometimes"`, `restart.condition "always"`, `update.order "random"`, `failure_action "panic"`,
 			"below Docker's minimum", "the CPU reservation exceeds the CPU limit", "drop host, use swarm.constraints"}},
-		{"container resources and pull", "services:\n  a:\n    runner: container\n    container: {image: x, pull: sometimes, resources: {reservations: {cpus: 1}}}\n", []string{
-			`pull "sometimes"`, "a container cannot reserve CPU"}},
+		{"container resources", "services:\n  a:\n    runner: container\n    container: {image: x, resources: {reservations: {cpus: 1}}}\n", []string{
+			"a container cannot reserve CPU"}},
 		{"process with swarm", "services:\n  a: {command: [x], swarm: {image: x}}\n", []string{"swarm settings do not apply"}},
 		{"registry with scheme", "components:\n  c: {repo: r}\nimages:\n  i: {component: c, context: ., tag: t, registry: \"https://r\"}\n", []string{
 			`registry "https://r" is HOST[:PORT][/PATH], without a scheme`}},
