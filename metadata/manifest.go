@@ -159,11 +159,11 @@ const (
 // ContainerSpec is what a container service runs.
 type ContainerSpec struct {
 	// Image is a manifest image name or any local image reference.
-	Image   string   `yaml:"image"`
-	Ports   []string `yaml:"ports,omitempty"`
-	Volumes []string `yaml:"volumes,omitempty"`
-	User    string   `yaml:"user,omitempty"`
-	Restart string   `yaml:"restart,omitempty"`
+	Image     string     `yaml:"image"`
+	Ports     []string   `yaml:"ports,omitempty"`
+	Volumes   []string   `yaml:"volumes,omitempty"`
+	User      string     `yaml:"user,omitempty"`
+	Restart   string     `yaml:"restart,omitempty"`
 	Resources *Resources `yaml:"resources,omitempty"`
 }
 
