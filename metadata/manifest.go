@@ -56,6 +56,9 @@ type Manifest struct {
 	ServiceOrder   []string `yaml:"-"`
 	HostOrder      []string `yaml:"-"`
 	Path           string   `yaml:"-"`
+
+	// graph is the dependency graph, built when the manifest is parsed.
+	graph *Graph
 }
 
 // Component is a git repository released as vX.Y.Z tags.
@@ -356,6 +359,7 @@ func ParseManifest(path string, data []byte) (*Manifest, error) {
 		// reported in one run.
 	}
 	lines := orderFromNode(&root, m)
+	m.graph = NewGraph(m)
 	merr.Problems = append(merr.Problems, m.validate(lines)...)
 	if len(merr.Problems) > 0 {
 		sort.SliceStable(merr.Problems, func(i, j int) bool { return merr.Problems[i].Line < merr.Problems[j].Line })
@@ -670,57 +674,10 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		}
 		seenOrder[name] = true
 	}
-	if cycle := m.findCycle(); cycle != nil {
+	if cycle := m.Graph().Cycle(); cycle != nil {
 		add("services."+cycle[0]+".depends_on", "dependency cycle: %s", strings.Join(cycle, " -> "))
 	}
 	return ps
-}
-
-// findCycle returns one dependency cycle as a path that starts and ends with
-// the same service, or nil.
-func (m *Manifest) findCycle() []string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack []string
-	var found []string
-	var visit func(string) bool
-	visit = func(n string) bool {
-		color[n] = grey
-		stack = append(stack, n)
-		if s := m.Services[n]; s != nil {
-			for _, d := range s.DependsOn {
-				if m.Services[d.Service] == nil || d.Service == n {
-					continue
-				}
-				switch color[d.Service] {
-				case grey:
-					for i, x := range stack {
-						if x == d.Service {
-							found = append(append([]string{}, stack[i:]...), d.Service)
-						}
-					}
-					return true
-				case white:
-					if visit(d.Service) {
-						return true
-					}
-				}
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[n] = black
-		return false
-	}
-	for _, n := range m.ServiceOrder {
-		if color[n] == white && visit(n) {
-			return found
-		}
-	}
-	return nil
 }
 
 func isRelativeInside(p string) bool {

@@ -14,6 +14,7 @@ import (
 
 	dcontainer "github.com/docker/docker/api/types/container"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/images/imagetest"
 	"github.com/berthdev/berth/metadata"
@@ -55,19 +56,12 @@ func service(t *testing.T, image string, args ...string) *runtime.Service {
 	return svc
 }
 
-var behaviourArgs = map[runnertest.Behaviour][]string{
-	runnertest.Serve:        {},
-	runnertest.IgnoreTerm:   {"--ignore-term"},
-	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
-	runnertest.KilledByTerm: {"--kill-self", "TERM"},
-}
-
 func TestConformance(t *testing.T) {
 	r := newRunner(t)
 	runnertest.Run(t, runnertest.Harness{
 		Runner: r,
 		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
-			return service(t, testImg, behaviourArgs[b]...)
+			return service(t, testImg, b.Args()...)
 		},
 		Foreground: true,
 	})
@@ -186,11 +180,13 @@ func TestForegroundOutputAndSignal(t *testing.T) {
 	// its first line.
 	exit, err := r.Run(context.Background(), svc, runtime.Stdio{Stdout: out, Stderr: out, Signals: sigs}, func(runtime.Handle) {
 		go func() {
-			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-				if b, _ := os.ReadFile(out.Name()); strings.Contains(string(b), "hello") {
-					break
+			// Interrupt anyway when it stays silent: the exit code then fails the test.
+			testkit.Poll(10*time.Second, func() error {
+				if b, _ := os.ReadFile(out.Name()); !strings.Contains(string(b), "hello") {
+					return fmt.Errorf("output %q lacks hello", b)
 				}
-			}
+				return nil
+			})
 			sigs <- syscall.SIGINT
 		}()
 	})
