@@ -58,12 +58,11 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if err != nil {
 		return err
 	}
-	m.Host = opts.host
-	m.Parallel, m.NoDeps = opts.parallel, opts.noDeps
+	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps}
 	if opts.foreground {
-		return runForeground(ctx, g.streams, m, names[0])
+		return runForeground(ctx, g.streams, m, names[0], req)
 	}
-	p, err := m.PlanStart(ctx, names)
+	p, err := m.PlanStart(ctx, names, req)
 	if err != nil {
 		return err
 	}
@@ -81,7 +80,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	return err
 }
 
-func runForeground(ctx context.Context, s *streams, m *runtime.Manager, name string) error {
+func runForeground(ctx context.Context, s *streams, m *runtime.Manager, name string, req runtime.StartRequest) error {
 	in, out, errOut, release, err := s.files()
 	if err != nil {
 		return err
@@ -89,7 +88,7 @@ func runForeground(ctx context.Context, s *streams, m *runtime.Manager, name str
 	defer release()
 	sigs, stop := process.NotifyForeground()
 	defer stop()
-	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: in, Stdout: out, Stderr: errOut, Signals: sigs})
+	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: in, Stdout: out, Stderr: errOut, Signals: sigs}, req)
 	if err != nil {
 		return err
 	}
