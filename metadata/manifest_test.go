@@ -149,6 +149,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(goodManifest))
 	f.Add([]byte("version: 1\nservices:\n  a: {command: [x], depends_on: {b: {condition: healthy}}}\n  b: {command: [y]}\n"))
 	f.Add([]byte("version: 1\nservices: [1, 2]\n"))
+	f.Add([]byte(swarmManifest))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest("fuzz.yaml", data)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/logs"
 )
@@ -28,8 +29,6 @@ type demoOptions struct {
 	dir  string
 	keep bool
 }
-
-func init() { registerCommand(newDemoCommand) }
 
 func newDemoCommand(g *globalOptions) *cobra.Command {
 	opts := &demoOptions{}
@@ -86,7 +85,9 @@ func runDemo(ctx context.Context, g *globalOptions, opts *demoOptions) (err erro
 	}()
 	root := filepath.Join(base, "env")
 	indent := &prefixWriter{w: g.stdout, prefix: "    "}
-	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, stdout: indent, stderr: indent}}
+	// The inner commands write indented, never to a terminal of their own.
+	inner := &streams{stdin: g.stdin, stdout: &outStream{Writer: indent}, stderr: &outStream{Writer: indent}}
+	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, streams: inner}}
 
 	name := "demo-" + randomSuffix()
 	res, err := metadata.Init(metadata.InitOptions{Dir: root, Template: "demo", Name: name, InstallRoot: filepath.Join(base, "releases")})
@@ -271,7 +272,7 @@ func (d *demo) start(ctx context.Context, built bool) error {
 		box += "no demo image (see the build step)"
 	}
 	d.say("start %s: in dependency order, each after its health check passes (berth start %s)", strings.Join(names, " "), strings.Join(names, " "))
-	states, err := m.Start(ctx, names)
+	states, err := m.Start(ctx, names, runtime.StartRequest{})
 	for _, st := range states {
 		d.started = append(d.started, st.Name)
 	}
@@ -288,7 +289,7 @@ func (d *demo) status(ctx context.Context) error {
 		return err
 	}
 	defer m.Close()
-	states, err := m.Status(ctx, d.started)
+	states, err := m.Status(ctx, d.started, runtime.StatusRequest{})
 	if err != nil {
 		return err
 	}

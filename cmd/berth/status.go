@@ -14,8 +14,6 @@ import (
 
 type statusOptions struct{ output, host string }
 
-func init() { registerCommand(newStatusCommand) }
-
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	opts := &statusOptions{}
 	c := &cobra.Command{
@@ -44,10 +42,9 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 		return err
 	}
 	defer m.Close()
-	m.Host = opts.host
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
-	states, err := m.Status(ctx, names)
+	states, err := m.Status(ctx, names, runtime.StatusRequest{Host: opts.host})
 	if states == nil {
 		return err
 	}

@@ -20,8 +20,6 @@ type stopOptions struct {
 	host             string
 }
 
-func init() { registerCommand(newStopCommand) }
-
 func addStopFlags(c *cobra.Command, opts *stopOptions) {
 	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "grace period after the stop signal (default: each service's stop_timeout, 5s)")
 	c.Flags().BoolVar(&opts.force, "force", false, "send KILL to a service still running when the grace period ends")
@@ -33,7 +31,7 @@ func addStopFlags(c *cobra.Command, opts *stopOptions) {
 }
 
 func (o *stopOptions) request() runtime.StopRequest {
-	return runtime.StopRequest{Grace: o.timeout, Force: o.force, WithDependents: o.withDependents, IgnoreDependents: o.ignoreDependents}
+	return runtime.StopRequest{Host: o.host, Grace: o.timeout, Force: o.force, WithDependents: o.withDependents, IgnoreDependents: o.ignoreDependents}
 }
 
 func newStopCommand(g *globalOptions) *cobra.Command {
@@ -88,7 +86,6 @@ func planStops(ctx context.Context, g *globalOptions, names []string, opts *stop
 	if err != nil {
 		return nil, nil, err
 	}
-	m.Host = opts.host
 	p, err := m.PlanStop(ctx, names, opts.request())
 	if err == nil {
 		err = confirmStops(g, m, p, opts.yes)
