@@ -155,7 +155,10 @@ func buildImages(ctx context.Context, env *metadata.Env, component string, opts 
 // directory is "incomplete", and the next install removes and redoes it.
 // A lock per release keeps two environments from installing it at once.
 func installRelease(ctx context.Context, env *metadata.Env, component string, c *metadata.Component, version string, opts Options, res *Result) error {
-	root := env.InstallRoot()
+	root, err := env.InstallRoot()
+	if err != nil {
+		return err
+	}
 	if !filepath.IsAbs(root) {
 		return fmt.Errorf("install_root %q in %s is not an absolute path: fix it there", root, env.Path(metadata.MetadataFile))
 	}
@@ -428,7 +431,10 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	if target.Branch != "" {
 		return res, uninstallBranch(env, component, target.Branch, bound, res)
 	}
-	root := env.InstallRoot()
+	root, err := env.InstallRoot()
+	if err != nil {
+		return nil, err
+	}
 	name := component + "-" + target.Version
 	dir := filepath.Join(root, name)
 	res.Dir = dir
