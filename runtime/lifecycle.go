@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -208,8 +209,8 @@ func lockStart(svc *Service) (*metadata.FileLock, error) {
 // Abandon the plan to release its locks.
 func (m *Manager) PlanStart(ctx context.Context, names []string) (*StartPlan, error) {
 	man := m.Env.Manifest
-	order := StartOrder(man)
-	sel, all, err := Select(man, names, order)
+	graph := man.Graph()
+	sel, all, err := Select(man, names, graph.StartOrder())
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,7 @@ func (m *Manager) PlanStart(ctx context.Context, names []string) (*StartPlan, er
 		named[n] = true
 	}
 	if !all && !m.NoDeps {
-		sel = WithDependencies(man, sel)
+		sel = graph.WithDependencies(sel)
 	}
 	p := &StartPlan{locks: map[string]*metadata.FileLock{}, runners: map[string]Runner{}, Waits: map[string][]metadata.Dependency{}, Confirm: map[string][]string{}}
 	ok := false
@@ -706,7 +707,8 @@ func (e *DependentsRunningError) Error() string {
 // all needs neither.
 func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest) (*StopPlan, error) {
 	man := m.Env.Manifest
-	sel, all, err := Select(man, names, StopOrder(man))
+	graph := man.Graph()
+	sel, all, err := Select(man, names, graph.StopOrder())
 	if err != nil {
 		return nil, err
 	}
@@ -736,7 +738,7 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 	}
 	runningDependents := func(n string) ([]string, error) {
 		var out []string
-		for _, d := range AllDependents(man, n) {
+		for _, d := range graph.AllDependents(n) {
 			st, err := state(d)
 			if err != nil {
 				return nil, err
@@ -783,12 +785,8 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 	if len(refused) > 0 {
 		return nil, errors.Join(refused...)
 	}
-	for _, n := range StopOrder(man) {
-		if selected[n] {
-			p.Stop = append(p.Stop, n)
-		}
-	}
-	p.Added = slices.DeleteFunc(StopOrder(man), func(n string) bool { return !slices.Contains(p.Added, n) })
+	p.Stop = graph.InStopOrder(slices.Collect(maps.Keys(selected)))
+	p.Added = graph.InStopOrder(p.Added)
 	for _, n := range p.Stop {
 		st, err := state(n)
 		if err != nil {
@@ -844,8 +842,9 @@ func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, e
 		index[n] = i
 	}
 	gates := map[string][]gate{}
-	for n, ds := range Dependents(m.Env.Manifest) {
-		for _, d := range ds {
+	graph := m.Env.Manifest.Graph()
+	for _, n := range p.Stop {
+		for _, d := range graph.Dependents(n) {
 			gates[n] = append(gates[n], gate{node: d, done: true})
 		}
 	}
@@ -934,7 +933,7 @@ func (m *Manager) Foreground(ctx context.Context, name string, stdio Stdio) (Exi
 	// service itself is then the only one the plan launches.
 	if !m.NoDeps && m.Env.Manifest.Services[name] != nil {
 		var stopped []string
-		for _, d := range WithDependencies(m.Env.Manifest, []string{name}) {
+		for _, d := range m.Env.Manifest.Graph().WithDependencies([]string{name}) {
 			if d != name && !m.isRunning(ctx, d) {
 				stopped = append(stopped, d)
 			}

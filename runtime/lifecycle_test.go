@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
@@ -36,39 +37,9 @@ services:
   gateway: {command: [x]}
 `
 
-func TestStartOrder(t *testing.T) {
-	tests := []struct {
-		name, manifest string
-		want           string
-	}{
-		{"backend start_order", backendLike, "gateway tranqu mitigator estimator combiner sse_engine core"},
-		{"manifest order", "version: 1\nservices:\n  b: {command: [x]}\n  a: {command: [x]}\n", "b a"},
-		{"depends_on first", "version: 1\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x]}\n", "db web"},
-		{"depends_on beats start_order", "version: 1\nstart_order: [web, db, cache]\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x], depends_on: [cache]}\n  cache: {command: [x]}\n  other: {command: [x]}\n", "cache db web other"},
-		{"partial start_order", "version: 1\nstart_order: [c]\nservices:\n  a: {command: [x]}\n  b: {command: [x]}\n  c: {command: [x]}\n", "c a b"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := metadata.ParseManifest("berth.yaml", []byte(tc.manifest))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(runtime.StartOrder(m), " "); got != tc.want {
-				t.Errorf("start order %q, want %q", got, tc.want)
-			}
-			rev := runtime.StopOrder(m)
-			for i, n := range strings.Fields(tc.want) {
-				if rev[len(rev)-1-i] != n {
-					t.Fatalf("stop order %v is not the reverse of %q", rev, tc.want)
-				}
-			}
-		})
-	}
-}
-
 func TestSelect(t *testing.T) {
 	m, _ := metadata.ParseManifest("berth.yaml", []byte(backendLike))
-	order := runtime.StartOrder(m)
+	order := m.Graph().StartOrder()
 	tests := []struct {
 		args    []string
 		want    string
@@ -257,17 +228,12 @@ func TestEnvironmentAndDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("GREETING=hello from .env\nVIRTUAL_ENV unset\nOWN=%s-x\ncwd=%s\n", filepath.Base(m.Env.Root), m.Env.Path("sub"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log"))
-		if string(b) == want {
-			return
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log")); string(b) != want {
+			return fmt.Errorf("log %q, want %q", b, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log %q, want %q", b, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestConcurrentStartsLaunchOne(t *testing.T) {

@@ -264,12 +264,10 @@ func (d *demo) start(ctx context.Context, built bool) error {
 	if err != nil {
 		return err
 	}
-	if !built {
-		box += "no demo image (see the build step)"
-	} else if _, rerr := m.Runners.Runner(metadata.RunnerContainer); rerr != nil {
-		box += "this berth has no container runner yet"
-	} else {
+	if built {
 		names, box = append(names, "box"), ""
+	} else {
+		box += "no demo image (see the build step)"
 	}
 	d.say("start %s: in dependency order, each after its health check passes (berth start %s)", strings.Join(names, " "), strings.Join(names, " "))
 	states, err := m.Start(ctx, names)
