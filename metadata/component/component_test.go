@@ -290,9 +290,13 @@ func TestBranchInstall(t *testing.T) {
 		t.Fatalf("the marker shows in git status: %q", st)
 	}
 
-	// Re-install: removed and cloned again, so a new commit arrives and a
-	// file left in the old checkout is gone.
+	// Re-install: refused while the checkout holds a file of the user's;
+	// then removed and cloned again, so a new commit arrives.
 	os.WriteFile(filepath.Join(dir, "scratch"), []byte("x"), 0o644)
+	if _, err := Install(ctx, env, "app", Target{Branch: "develop"}, Options{}); err == nil || !strings.Contains(err.Error(), "?? scratch") {
+		t.Fatalf("re-install over an untracked file: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "scratch"))
 	git(t, repo.Work, "checkout", "-q", "develop")
 	repo.commit(t, "DEVELOP", "two")
 	git(t, repo.Work, "push", "-q", repo.Bare, "develop")
@@ -301,9 +305,6 @@ func TestBranchInstall(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "DEVELOP")); string(data) != "two\n" {
 		t.Fatalf("re-install did not fetch the new head: DEVELOP = %q", data)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "scratch")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatal("re-install kept the old checkout's files")
 	}
 	if got := lines(t, log); len(got) != 3 || got[2] != dir+" "+dir+" "+env.Root {
 		t.Fatalf("setup log %q", got)
