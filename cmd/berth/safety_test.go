@@ -169,3 +169,36 @@ func TestCLIVersionsWithoutStableTags(t *testing.T) {
 		t.Fatalf("versions: %+v", r)
 	}
 }
+
+// A release a running service of this environment uses is not deleted
+// under it; once the service stops, it is.
+func TestCLIUninstallInUseRefused(t *testing.T) {
+	f := newComponentFixture(t, "")
+	appendTo(t, filepath.Join(f.env, "berth.yaml"), "services:\n  web:\n    component: app\n    command: [\""+testsvcBin+"\", --print, \"${COMPONENT_DIR}\"]\n")
+	for _, v := range []string{"v1.0.0", "v1.2.0"} {
+		if r := berth(t, f.env, nil, "install", "app", v); r.code != 0 {
+			t.Fatalf("install %s: %+v", v, r)
+		}
+	}
+	t.Cleanup(func() { berth(t, f.env, nil, "stop", "all", "--force") })
+	if r := berth(t, f.env, nil, "start", "web"); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	dir := filepath.Join(f.installRoot, "app-v1.2.0")
+	r := berth(t, f.env, nil, "uninstall", "app", "v1.2.0")
+	if r.code != 1 || !strings.Contains(r.stderr, "app v1.2.0 ("+dir+") is in use by running service(s) web: stop them first") {
+		t.Fatalf("uninstall of the release in use: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "VERSION")); err != nil {
+		t.Fatalf("the release in use was touched: %v", err)
+	}
+	if r := berth(t, f.env, nil, "uninstall", "app", "v1.0.0"); r.code != 0 {
+		t.Fatalf("uninstall of a release no one uses: %+v", r)
+	}
+	if r := berth(t, f.env, nil, "stop", "web"); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	if r := berth(t, f.env, nil, "uninstall", "app", "v1.2.0"); r.code != 0 {
+		t.Fatalf("uninstall after stop: %+v", r)
+	}
+}

@@ -175,7 +175,7 @@ func (w LocalWork) String() string {
 	return strings.Join(parts, "; ")
 }
 
-func uninstallBranch(env *metadata.Env, component, branch string, bound metadata.Binding, res *UninstallResult) error {
+func uninstallBranch(env *metadata.Env, component, branch string, bound metadata.Binding, res *UninstallResult, inUse InUseFunc) error {
 	dir := env.BranchDir(component)
 	res.Dir = dir
 	lock, err := metadata.Lock(env.Path(".locks", component+".branch.lock"))
@@ -194,6 +194,9 @@ func uninstallBranch(env *metadata.Env, component, branch string, bound metadata
 		if err := checkBranchDir(dir); err != nil || !isBound {
 			return fmt.Errorf("%s is not a berth branch install of %s: berth leaves it alone", dir, branch)
 		}
+	}
+	if err := checkNotInUse(inUse, component, Target{Branch: branch}, dir); err != nil {
+		return err
 	}
 	if err := removeDir(dir, env.Root, "."+component+".staging-"); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)

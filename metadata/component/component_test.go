@@ -321,10 +321,10 @@ func TestBranchInstall(t *testing.T) {
 		t.Fatal("a failed branch clone touched the existing branch install")
 	}
 
-	if _, err := Uninstall(ctx, env, "app", Target{Branch: "other"}); err == nil {
+	if _, err := Uninstall(ctx, env, "app", Target{Branch: "other"}, nil); err == nil {
 		t.Fatal("uninstall of a branch that is not installed succeeded")
 	}
-	ures, err := Uninstall(ctx, env, "app", Target{Branch: "develop"})
+	ures, err := Uninstall(ctx, env, "app", Target{Branch: "develop"}, nil)
 	if err != nil || !ures.Unbound {
 		t.Fatalf("uninstall: %+v, %v", ures, err)
 	}
@@ -349,7 +349,7 @@ func TestUpdateThenUninstallKeepsBinding(t *testing.T) {
 	if err != nil || res.Binding != "v1.1.0" || res.Previous != "v1.0.0" {
 		t.Fatalf("update: %+v, %v", res, err)
 	}
-	ures, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"})
+	ures, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"}, nil)
 	if err != nil || !ures.StillBound {
 		t.Fatalf("uninstall: %+v, %v", ures, err)
 	}
@@ -362,7 +362,7 @@ func TestUpdateThenUninstallKeepsBinding(t *testing.T) {
 	if !IsInstalled(releaseDir(t, env, "app", "v1.0.0"), false) {
 		t.Fatal("uninstall removed another version")
 	}
-	if _, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"}); err == nil || !strings.Contains(err.Error(), "not installed") {
+	if _, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"}, nil); err == nil || !strings.Contains(err.Error(), "not installed") {
 		t.Fatalf("second uninstall: %v", err)
 	}
 }

@@ -377,7 +377,9 @@ type UninstallResult struct {
 // Uninstall removes a release directory (keeping any binding to it, as the
 // OQTOPUS CLI does; StillBound says so) or a branch install together with
 // its binding. It removes only what berth installed.
-func Uninstall(ctx context.Context, env *metadata.Env, component string, target Target) (*UninstallResult, error) {
+// inUse, if not nil, names the running services that use a directory;
+// Uninstall refuses to remove a tree one of them uses.
+func Uninstall(ctx context.Context, env *metadata.Env, component string, target Target, inUse InUseFunc) (*UninstallResult, error) {
 	if _, err := lookupComponent(env, component); err != nil {
 		return nil, err
 	}
@@ -387,7 +389,7 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	res := &UninstallResult{Component: component, Target: target.String()}
 	bound, _ := env.Binding(component)
 	if target.Branch != "" {
-		return res, uninstallBranch(env, component, target.Branch, bound, res)
+		return res, uninstallBranch(env, component, target.Branch, bound, res, inUse)
 	}
 	root, err := env.InstallRoot()
 	if err != nil {
@@ -407,9 +409,30 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	case stateForeign:
 		return nil, fmt.Errorf("%s is not a berth install (no %s marker): berth leaves it alone; remove it by hand if you mean to", dir, markerName)
 	}
+	if err := checkNotInUse(inUse, component, target, dir); err != nil {
+		return nil, err
+	}
 	if err := removeDir(dir, root, "."+name+".staging-"); err != nil {
 		return nil, fmt.Errorf("remove %s: %w", dir, err)
 	}
 	res.StillBound = bound.Version == target.Version
 	return res, nil
+}
+
+// InUseFunc names the running services of the environment that use dir.
+type InUseFunc func(dir string) ([]string, error)
+
+func checkNotInUse(inUse InUseFunc, component string, target Target, dir string) error {
+	if inUse == nil {
+		return nil
+	}
+	users, err := inUse(dir)
+	if err != nil {
+		return fmt.Errorf("%s %s is not removed: %w", component, target, err)
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("%s %s (%s) is in use by running service(s) %s: stop them first (berth stop %s), then uninstall",
+			component, target, dir, strings.Join(users, ", "), strings.Join(users, " "))
+	}
+	return nil
 }
