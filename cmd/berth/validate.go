@@ -10,8 +10,6 @@ import (
 	"github.com/berthdev/berth/metadata"
 )
 
-func init() { registerCommand(newValidateCommand) }
-
 func newValidateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
