@@ -24,7 +24,7 @@ Dependents and critical services are handled as by stop; with
 }
 
 func runRestart(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, names, opts)
+	m, p, err := planStops(ctx, g, g.newManager, names, opts)
 	if err != nil {
 		return err
 	}

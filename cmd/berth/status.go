@@ -37,7 +37,7 @@ once) in columns; -o json has health and health_detail for running services.`,
 }
 
 func runStatus(ctx context.Context, g *globalOptions, names []string, opts *statusOptions) error {
-	m, err := g.newManager()
+	m, err := g.newInspectManager()
 	if err != nil {
 		return err
 	}
