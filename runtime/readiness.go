@@ -37,13 +37,19 @@ func (e *NotHealthyError) Error() string {
 func (e *NotHealthyError) Unwrap() error { return e.Err }
 
 // ready waits for a launched service: the Ready hook if set, else its
-// health check (if any) until healthy within its start_timeout. The wait
+// runner's own readiness (WaitRunnerReady) and then its health check (if
+// any), each until ready within its start_timeout. The wait
 // ends at once if the service's process ends.
 func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle) (*health.Result, error) {
 	if m.Ready != nil {
 		return nil, m.Ready(ctx, svc, h)
 	}
 	spec := m.Env.Manifest.Services[svc.Name]
+	if spec != nil {
+		if err := WaitRunnerReady(ctx, run, svc, h, spec.StartWait()); err != nil {
+			return nil, err
+		}
+	}
 	if spec == nil || spec.Health == nil {
 		return nil, nil
 	}
