@@ -34,6 +34,7 @@ func main() {
 		childTerm  = flag.Bool("child-ignore-term", false, "the grandchild ignores SIGTERM")
 		childSid   = flag.Bool("child-setsid", false, "the grandchild leaves the process group (setsid)")
 		readyAfter = flag.Duration("ready-after", 0, "wait this long before listening and printing ready")
+		dieAfter   = flag.Duration("die-after", 0, "print \"dying\" and exit with code 5 this long after ready")
 		httpAddr   = flag.String("http", "", "serve HTTP on ADDR (GET /health answers 200)")
 		tcpAddr    = flag.String("tcp", "", "accept TCP connections on ADDR")
 		env        lines
@@ -124,6 +125,11 @@ func main() {
 		}()
 	}
 	fmt.Println("ready")
+	if *dieAfter > 0 {
+		time.Sleep(*dieAfter)
+		fmt.Println("dying")
+		os.Exit(5)
+	}
 	if *echoStdin {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		fmt.Printf("got %s\n", strings.TrimSpace(line))
