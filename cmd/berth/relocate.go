@@ -26,6 +26,7 @@ func runRelocate(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	metadata.MigrateLegacyKeys(root)
 	env, err := metadata.OpenUnchecked(root)
 	if err != nil {
 		return err
