@@ -3,8 +3,8 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"os"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
