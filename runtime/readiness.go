@@ -1,12 +1,10 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -107,8 +105,8 @@ func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
 // startCheck watches one launched service for the check window from its
 // launch; services launched by one start are watched at the same time, and
 // while others are still being launched or waited for. A service that ends
-// fails with its exit status and last log lines, and its record is removed.
-// It returns nil when the service still runs at the end of the window.
+// fails with its exit status and last lines of output, and its record is
+// removed. It returns nil when the service still runs at the end of the window.
 func (m *Manager) startCheck(ctx context.Context, l launched) error {
 	window := m.StartCheck
 	if window == 0 {
@@ -123,36 +121,36 @@ func (m *Manager) startCheck(ctx context.Context, l launched) error {
 	if err != nil {
 		return nil // still running when the window closed
 	}
+	last := lastLines(ctx, l, startFailureLines)
 	l.run.Forget(ctx, l.svc, l.h)
 	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
-		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, 10)})
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: last})
 }
 
-func lastLines(l LogSpec, n int) []string {
-	if l.To != metadata.LogFile || l.Path == "" {
-		return nil
-	}
-	f, err := os.Open(l.Path)
+// startFailureLines is how many of its last lines of output a start failure shows.
+const startFailureLines = 10
+
+// excerptTimeout bounds the read of a failed service's last lines, so that
+// a slow daemon cannot hold up the report of the failure.
+const excerptTimeout = 5 * time.Second
+
+// lastLines are the last n lines of a launched service's captured output,
+// read through its runner's Logs; none when it keeps no output.
+func lastLines(ctx context.Context, l launched, n int) []string {
+	ctx, cancel := context.WithTimeout(ctx, excerptTimeout)
+	defer cancel()
+	rc, err := l.run.Logs(ctx, l.svc, LogOptions{Tail: n, Output: true})
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	const tail = 8 << 10
-	fi, err := f.Stat()
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
 	if err != nil {
 		return nil
 	}
-	off := max(fi.Size()-tail, 0)
-	buf := make([]byte, fi.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+	text := strings.TrimRight(string(b), "\n")
+	if text == "" {
 		return nil
 	}
-	lines := strings.Split(string(bytes.TrimRight(buf, "\n")), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		return nil
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
+	return strings.Split(text, "\n")
 }
