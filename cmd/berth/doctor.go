@@ -19,8 +19,6 @@ import (
 
 type doctorOptions struct{ output string }
 
-func init() { registerCommand(newDoctorCommand) }
-
 func newDoctorCommand(g *globalOptions) *cobra.Command {
 	opts := &doctorOptions{}
 	c := &cobra.Command{

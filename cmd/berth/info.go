@@ -11,8 +11,6 @@ import (
 
 type infoOptions struct{ output string }
 
-func init() { registerCommand(newInfoCommand) }
-
 func newInfoCommand(g *globalOptions) *cobra.Command {
 	opts := &infoOptions{}
 	c := &cobra.Command{

@@ -9,8 +9,6 @@ import (
 	"github.com/berthdev/berth/metadata"
 )
 
-func init() { registerCommand(newRelocateCommand) }
-
 func newRelocateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "relocate",

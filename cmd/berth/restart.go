@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { registerCommand(newRestartCommand) }
-
 func newRestartCommand(g *globalOptions) *cobra.Command {
 	opts := &stopOptions{}
 	c := &cobra.Command{

@@ -15,19 +15,29 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// commands are the top-level commands; each command's file adds its own
-// constructor in an init function, so adding a command touches one file.
-var commands []func(*globalOptions) *cobra.Command
-
-func registerCommand(newCommand func(*globalOptions) *cobra.Command) {
-	commands = append(commands, newCommand)
+// commands are berth's top-level commands, in one place. cobra lists them
+// sorted in help; here they are grouped by what they work on.
+func commands() []func(*globalOptions) *cobra.Command {
+	return []func(*globalOptions) *cobra.Command{
+		// the environment
+		newInitCommand, newValidateCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
+		// components
+		newVersionsCommand, newInstallCommand, newUpdateCommand, newUninstallCommand,
+		// runtime images
+		newBuildCommand, newImagesCommand,
+		// services
+		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
+		newHealthCommand, newDepsCommand, newLogsCommand,
+		// a tour, and berth's own helper programs
+		newDemoCommand, newInternalCommand,
+	}
 }
 
-// globalOptions are the flags every command shares.
+// globalOptions is what every command is given: the shared flags and the
+// standard streams.
 type globalOptions struct {
 	envDir string
-	stdout io.Writer
-	stderr io.Writer
+	*streams
 }
 
 // openEnv finds and opens the environment: --env, then BERTH_ENV, then the
@@ -52,8 +62,8 @@ func (g *globalOptions) findRoot() (string, error) {
 	return metadata.FindRoot(wd, override)
 }
 
-func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
-	g := &globalOptions{stdout: stdout, stderr: stderr}
+func newRootCommand(s *streams) *cobra.Command {
+	g := &globalOptions{streams: s}
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "Manage containerized development environments",
@@ -64,11 +74,12 @@ processes, containers or docker compose projects.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(s.stdin)
+	root.SetOut(s.stdout)
+	root.SetErr(s.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.envDir, "env", "", "environment directory (default: $BERTH_ENV, else the nearest directory upward holding .metadata)")
-	for _, newCommand := range commands {
+	for _, newCommand := range commands() {
 		root.AddCommand(newCommand(g))
 	}
 	for _, c := range root.Commands() {

@@ -14,8 +14,6 @@ import (
 
 type statusOptions struct{ output, host string }
 
-func init() { registerCommand(newStatusCommand) }
-
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	opts := &statusOptions{}
 	c := &cobra.Command{

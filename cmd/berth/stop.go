@@ -20,8 +20,6 @@ type stopOptions struct {
 	host             string
 }
 
-func init() { registerCommand(newStopCommand) }
-
 func addStopFlags(c *cobra.Command, opts *stopOptions) {
 	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "grace period after the stop signal (default: each service's stop_timeout, 5s)")
 	c.Flags().BoolVar(&opts.force, "force", false, "send KILL to a service still running when the grace period ends")

@@ -12,8 +12,6 @@ import (
 
 type uninstallOptions struct{ output string }
 
-func init() { registerCommand(newUninstallCommand) }
-
 func newUninstallCommand(g *globalOptions) *cobra.Command {
 	opts := &uninstallOptions{}
 	c := &cobra.Command{

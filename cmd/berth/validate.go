@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { registerCommand(newValidateCommand) }
-
 func newValidateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",

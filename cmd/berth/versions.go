@@ -16,8 +16,6 @@ type versionsOptions struct {
 	output string
 }
 
-func init() { registerCommand(newVersionsCommand) }
-
 func newVersionsCommand(g *globalOptions) *cobra.Command {
 	opts := &versionsOptions{}
 	c := &cobra.Command{
