@@ -61,6 +61,7 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	env := m.Env
 	// Every service's log comes through the manager from its runner, already
 	// cut to --tail and --since. A log file not written yet is reported

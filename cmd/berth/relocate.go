@@ -25,6 +25,7 @@ func runRelocate(_ context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	metadata.MigrateLegacyKeys(root)
 	env, err := metadata.OpenUnchecked(root)
 	if err != nil {
 		return err

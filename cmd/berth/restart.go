@@ -24,10 +24,11 @@ Dependents and critical services are handled as by stop; with
 }
 
 func runRestart(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, names, opts)
+	m, p, err := planStops(ctx, g, g.newManager, names, opts)
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	stopped, started, err := m.ExecuteRestart(ctx, p)
 	if outputFormat(opts.output) == outputJSON {
 		if jerr := writeJSON(g.stdout, nonNil(started)); jerr != nil && err == nil {

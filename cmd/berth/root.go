@@ -41,13 +41,42 @@ type globalOptions struct {
 }
 
 // openEnv finds and opens the environment: --env, then BERTH_ENV, then the
-// working directory upward.
+// working directory upward. Like the OQTOPUS CLI at the start of every
+// environment command, it first renames the legacy keys of .metadata (best
+// effort). Warnings (a key set twice) go to stderr.
 func (g *globalOptions) openEnv() (*metadata.Env, error) {
+	return g.open(metadata.Open, true)
+}
+
+// openEnvAsIs is openEnv without the rename, for versions (which the CLI
+// runs anywhere and which leaves .metadata as it is).
+func (g *globalOptions) openEnvAsIs() (*metadata.Env, error) {
+	return g.open(metadata.Open, false)
+}
+
+// openEnvTolerant is openEnv for commands that only inspect or stop
+// services: a bad line in .metadata or config/.env is a warning, not an
+// error, since they need none of those values.
+func (g *globalOptions) openEnvTolerant() (*metadata.Env, error) {
+	return g.open(metadata.OpenTolerant, true)
+}
+
+func (g *globalOptions) open(open func(string) (*metadata.Env, error), migrate bool) (*metadata.Env, error) {
 	root, err := g.findRoot()
 	if err != nil {
 		return nil, err
 	}
-	return metadata.Open(root)
+	if migrate {
+		metadata.MigrateLegacyKeys(root)
+	}
+	env, err := open(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range env.Warnings {
+		fmt.Fprintf(g.stderr, "Warning: %s\n", w)
+	}
+	return env, nil
 }
 
 func (g *globalOptions) findRoot() (string, error) {

@@ -67,29 +67,33 @@ type stopReport struct {
 }
 
 func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, names, opts)
+	m, p, err := planStops(ctx, g, g.newInspectManager, names, opts)
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	results, err := m.ExecuteStop(ctx, p)
 	return reportStops(g, results, err, opts.output)
 }
 
 // planStops plans the stops of stop and restart and asks before stopping a
 // critical service.
-func planStops(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
+// newManager is g.newManager, or g.newInspectManager for a plain stop,
+// which reads past a bad line in .metadata or config/.env.
+func planStops(ctx context.Context, g *globalOptions, newManager func() (*runtime.Manager, error), names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
 	if opts.timeout < 0 {
 		return nil, nil, usagef("--timeout cannot be negative")
 	}
-	m, err := g.newManager()
+	m, err := newManager()
 	if err != nil {
 		return nil, nil, err
 	}
 	p, err := m.PlanStop(ctx, names, opts.request())
-	if err != nil {
-		return nil, nil, err
+	if err == nil {
+		err = confirmStops(g, m, p, opts.yes)
 	}
-	if err := confirmStops(g, m, p, opts.yes); err != nil {
+	if err != nil {
+		m.Close()
 		return nil, nil, err
 	}
 	return m, p, nil
