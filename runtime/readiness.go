@@ -1,10 +1,15 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,8 +41,11 @@ func (e *NotHealthyError) Unwrap() error { return e.Err }
 
 // ready waits for a launched service: the Ready hook if set, else its
 // health check (if any) until healthy within its start_timeout. The wait
-// ends at once if the service's process ends.
-func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle) (*health.Result, error) {
+// ends at once if the service's process ends, which fails the start with
+// its exit status and last lines. A passing check counts only while the
+// service runs, and, where its runner can tell, only on a port it holds.
+func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error) {
+	svc, run, h := l.svc, l.run, l.h
 	if m.Ready != nil {
 		return nil, m.Ready(ctx, svc, h)
 	}
@@ -52,8 +60,10 @@ func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	exited := make(chan struct{})
+	var exit Exit
 	go func() {
-		if _, err := run.Wait(wctx, h); err == nil {
+		var err error
+		if exit, err = run.Wait(wctx, h); err == nil {
 			close(exited)
 		}
 	}()
@@ -61,13 +71,88 @@ func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle)
 		Options: health.Options{Dir: svc.Dir, Env: svc.Env},
 		Service: svc.Name, Timeout: spec.StartWait(), Exited: exited,
 	})
+	if err == nil {
+		select {
+		case <-exited:
+			err = health.ErrExited
+		default:
+			err = m.checkOwner(ctx, l, hc)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, health.ErrTimeout) {
 			return nil, &NotHealthyError{Service: svc.Name, Err: err}
 		}
+		if errors.Is(err, health.ErrExited) {
+			<-exited
+			run.Forget(ctx, svc, h)
+			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: lastLines(svc.Log, l.logFrom, 10)}
+		}
 		return nil, err
 	}
 	return &r, nil
+}
+
+// ListenerChecker is implemented by runners that can tell whether a local
+// port is held by a service's own processes (host processes).
+type ListenerChecker interface {
+	CheckListener(ctx context.Context, svc *Service, h Handle, port int) error
+}
+
+// checkOwner fails a passing tcp or http check on this machine whose port
+// is not held by the service itself.
+func (m *Manager) checkOwner(ctx context.Context, l launched, hc *metadata.HealthCheck) error {
+	lc, ok := l.run.(ListenerChecker)
+	if !ok {
+		return nil
+	}
+	port, ok := localPort(hc)
+	if !ok {
+		return nil
+	}
+	if err := lc.CheckListener(ctx, l.svc, l.h, port); err != nil {
+		return fmt.Errorf("%s is not healthy: %w", l.svc.Name, err)
+	}
+	return nil
+}
+
+// localPort is the port a tcp or http check reaches on this machine.
+func localPort(hc *metadata.HealthCheck) (int, bool) {
+	var hostport string
+	switch hc.Type {
+	case "tcp":
+		hostport = hc.Address
+	case "http":
+		u, err := url.Parse(hc.URL)
+		if err != nil {
+			return 0, false
+		}
+		hostport = u.Host
+		if u.Port() == "" {
+			port := "80"
+			if u.Scheme == "https" {
+				port = "443"
+			}
+			hostport = net.JoinHostPort(u.Hostname(), port)
+		}
+	default:
+		return 0, false
+	}
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return 0, false
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 {
+		return 0, false
+	}
+	if host != "" && host != "localhost" {
+		ip := net.ParseIP(host)
+		if ip == nil || !(ip.IsLoopback() || ip.IsUnspecified()) {
+			return 0, false
+		}
+	}
+	return port, true
 }
 
 // confirmHealthy waits, within its start_timeout, until a dependency that
@@ -105,8 +190,8 @@ func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
 // startCheck watches one launched service for the check window from its
 // launch; services launched by one start are watched at the same time, and
 // while others are still being launched or waited for. A service that ends
-// fails with its exit status and last lines of output, and its record is
-// removed. It returns nil when the service still runs at the end of the window.
+// fails with its exit status and last log lines, and its record is removed.
+// It returns nil when the service still runs at the end of the window.
 func (m *Manager) startCheck(ctx context.Context, l launched) error {
 	window := m.StartCheck
 	if window == 0 {
@@ -121,36 +206,53 @@ func (m *Manager) startCheck(ctx context.Context, l launched) error {
 	if err != nil {
 		return nil // still running when the window closed
 	}
-	last := lastLines(ctx, l, startFailureLines)
 	l.run.Forget(ctx, l.svc, l.h)
 	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
-		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: last})
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, l.logFrom, 10)})
 }
 
-// startFailureLines is how many of its last lines of output a start failure shows.
-const startFailureLines = 10
+// logSize is the size of a service's log file now (0 if there is none).
+func logSize(l LogSpec) int64 {
+	if l.To != metadata.LogFile || l.Path == "" {
+		return 0
+	}
+	fi, err := os.Stat(l.Path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
 
-// excerptTimeout bounds the read of a failed service's last lines, so that
-// a slow daemon cannot hold up the report of the failure.
-const excerptTimeout = 5 * time.Second
-
-// lastLines are the last n lines of a launched service's captured output,
-// read through its runner's Logs; none when it keeps no output.
-func lastLines(ctx context.Context, l launched, n int) []string {
-	ctx, cancel := context.WithTimeout(ctx, excerptTimeout)
-	defer cancel()
-	rc, err := l.run.Logs(ctx, l.svc, LogOptions{Tail: n, Output: true})
+// lastLines are the last n lines written to the log file from offset from
+// on (from the start when the file was rotated since).
+func lastLines(l LogSpec, from int64, n int) []string {
+	if l.To != metadata.LogFile || l.Path == "" {
+		return nil
+	}
+	f, err := os.Open(l.Path)
 	if err != nil {
 		return nil
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	defer f.Close()
+	const tail = 8 << 10
+	fi, err := f.Stat()
 	if err != nil {
 		return nil
 	}
-	text := strings.TrimRight(string(b), "\n")
-	if text == "" {
+	if from > fi.Size() {
+		from = 0
+	}
+	off := max(fi.Size()-tail, from)
+	buf := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
 		return nil
 	}
-	return strings.Split(text, "\n")
+	lines := strings.Split(string(bytes.TrimRight(buf, "\n")), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
 }
