@@ -273,7 +273,7 @@ func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdi
 		select {
 		case sig := <-stdio.Signals:
 			if s, ok := sig.(syscall.Signal); ok {
-				sendGroup(h.PGID, s)
+				sendGroup(h.PGID, s, nil)
 			}
 		case <-c.done:
 			r.forgetChild(h.PID)
