@@ -41,6 +41,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
 	states, err := m.Status(ctx, names, runtime.StatusRequest{Host: opts.host})
