@@ -241,3 +241,19 @@ func TestCLIContainerForegroundInterrupt(t *testing.T) {
 		t.Fatalf("berth ended with %v, want exit 42 and no error\n%s", err, stderr.String())
 	}
 }
+
+// Services start_order names, with no depends_on between them, start one at
+// a time in that order and the first failure ends the start, as the
+// OQTOPUS CLI's start all does.
+func TestCLIStartOrderOneAtATime(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""}, [2]string{"mitigator", `, --exit, "3"`}, [2]string{"gateway", ""})
+	appendTo(t, filepath.Join(root, "berth.yaml"), "start_order: [gateway, mitigator, core]\n")
+	out, code := berthEnv(t, root, "start", "all")
+	if code != 1 || !strings.Contains(out, "failed to start 'mitigator'") {
+		t.Fatalf("start all: %d\n%s", code, out)
+	}
+	status := checkAgree(t, root)
+	if !strings.Contains(status, "gateway: Running") || !strings.Contains(status, "core: Stopped") {
+		t.Fatalf("after a failure in start_order, the services after it must not start:\n%s", status)
+	}
+}
