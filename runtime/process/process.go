@@ -143,7 +143,14 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, error) {
 }
 
 // launch starts svc behind the gate, writes its PID file and opens the gate.
+// A service whose recorded launch still runs is refused: a second launch
+// would overwrite its PID file and leave the first beyond berth's reach.
 func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd) (runtime.Handle, *child, error) {
+	if rec, err := readPIDFile(pidPath(svc)); err == nil {
+		if h, running, _ := resolveRecord(rec); running {
+			return runtime.Handle{}, nil, &runtime.AlreadyRunningError{Service: svc.Name, PID: h.PID}
+		}
+	}
 	path, err := lookPath(svc)
 	if err != nil {
 		return runtime.Handle{}, nil, err
@@ -363,8 +370,12 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	return st, nil
 }
 
-// Forget removes the PID file if it still names h.
+// Forget removes the PID file if it still names h and h's process has
+// ended: the record of a running service is what lets berth stop it.
 func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handle) error {
+	if h.StartTime != 0 && alive(h.PID, h.StartTime) {
+		return nil
+	}
 	return removePIDFile(pidPath(svc), h)
 }
 
@@ -412,4 +423,9 @@ func reclaimTerminal(fd int) {
 	signal.Ignore(syscall.SIGTTOU)
 	defer signal.Reset(syscall.SIGTTOU)
 	unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, unix.Getpgrp())
+}
+
+// Capabilities says what the runner can do beyond the Runner contract.
+func (r *Runner) Capabilities() runtime.Capabilities {
+	return runtime.Capabilities{Foreground: true}
 }
