@@ -244,3 +244,25 @@ func TestForegroundStdin(t *testing.T) {
 		t.Fatalf("exit %+v, output %q; want 0 and got hello", exit, b)
 	}
 }
+
+func TestResourcesApplied(t *testing.T) {
+	r := newRunner(t)
+	ctx := context.Background()
+	svc := service(t, testImg)
+	svc.Spec.(*metadata.Service).Container.Resources = &metadata.Resources{
+		Limits:       &metadata.ResourceAmounts{CPUs: 0.5, Memory: 64 << 20},
+		Reservations: &metadata.ResourceAmounts{Memory: 32 << 20},
+	}
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second})
+	info, err := cli.ContainerInspect(ctx, h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := info.HostConfig.Resources; rs.NanoCPUs != 5e8 || rs.Memory != 64<<20 || rs.MemoryReservation != 32<<20 {
+		t.Errorf("resources = cpus %d, memory %d, reservation %d; want 5e8, 64MiB, 32MiB", rs.NanoCPUs, rs.Memory, rs.MemoryReservation)
+	}
+}
