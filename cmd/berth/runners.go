@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/berthdev/berth/compose"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/runtime/container"
 
 	"github.com/berthdev/berth/metadata"
@@ -25,13 +25,16 @@ func newRegistry(env *metadata.Env) *runtime.Registry {
 		}
 		return process.New(process.Options{LogPipe: pipe}), nil
 	})
+	// One client per Docker host, shared by the runners and closed with
+	// the registry.
+	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
+	reg.OnClose(clients.Close)
 	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
-		return container.New(container.ForEnv(env)), nil
+		return container.New(container.ForEnv(env, clients)), nil
 	})
 	reg.Register(metadata.RunnerCompose, func() (runtime.Runner, error) {
-		clients := container.ForEnv(env).Client
-		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*images.Client, error) {
-			return clients(ctx, "")
+		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*engine.Client, error) {
+			return clients.Get(ctx, "")
 		}}), nil
 	})
 	return reg
@@ -40,6 +43,16 @@ func newRegistry(env *metadata.Env) *runtime.Registry {
 // newManager opens the environment and returns its lifecycle manager.
 func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	env, err := g.openEnv()
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+}
+
+// newInspectManager is newManager for status and stop, which read past a bad
+// line in .metadata or config/.env with a warning.
+func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
+	env, err := g.openEnvTolerant()
 	if err != nil {
 		return nil, err
 	}
