@@ -101,7 +101,7 @@ func service(t *testing.T, command []string, a, b []string) *runtime.Service {
 	// faster than compose v1's down.
 	t.Cleanup(func() {
 		if cliErr == nil {
-			compose.New(compose.Options{Client: func(context.Context) (*images.Client, error) { return cli, nil }, Command: command}).
+			compose.New(compose.Options{Client: func(context.Context) (*engine.Client, error) { return cli, nil }, Command: command}).
 				Stop(context.Background(), svc, runtime.Handle{}, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: 10 * time.Second, Kill: true})
 		}
 	})
