@@ -40,7 +40,8 @@ func (e *NotHealthyError) Error() string {
 func (e *NotHealthyError) Unwrap() error { return e.Err }
 
 // ready waits for a launched service: the Ready hook if set, else its
-// health check (if any) until healthy within its start_timeout. The wait
+// runner's own readiness (WaitRunnerReady) and then its health check (if
+// any), each until ready within its start_timeout. The wait
 // ends at once if the service's process ends, which fails the start with
 // its exit status and last lines. A passing check counts only while the
 // service runs, and, where its runner can tell, only on a port it holds.
@@ -50,6 +51,11 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		return nil, m.Ready(ctx, svc, h)
 	}
 	spec := m.Env.Manifest.Services[svc.Name]
+	if spec != nil {
+		if err := WaitRunnerReady(ctx, run, svc, h, spec.StartWait()); err != nil {
+			return nil, err
+		}
+	}
 	if spec == nil || spec.Health == nil {
 		return nil, nil
 	}
