@@ -17,7 +17,7 @@ build its runtime images, then bind .metadata to it. A release already
 installed under install_root is reused. "all" updates every component in
 manifest order and stops at the first failure. Running services keep the
 version they started with until they are restarted.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUpdate(cmd.Context(), g, args[0], opts)
 		},
