@@ -133,7 +133,7 @@ func ValidateBranch(b string) error {
 // ValidateName checks a component name given on the command line before it
 // becomes part of a path.
 func ValidateName(name string) error {
-	if !metadata.NameRE.MatchString(name) || strings.Contains(name, "..") {
+	if !metadata.ValidName(name) || strings.Contains(name, "..") {
 		return fmt.Errorf("invalid component name %q: use lower-case letters, digits, '_', '.' and '-'", printable(name))
 	}
 	return nil
