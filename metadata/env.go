@@ -350,4 +350,3 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 		return os.LookupEnv(k)
 	}, nil
 }
-

@@ -105,7 +105,7 @@ func (x *expander) expand(s string, i int, inBrace bool) (string, int, error) {
 			for j < len(s) && isNameChar(s[j]) {
 				j++
 			}
-			b.WriteString(x.value(s[i+1:j]))
+			b.WriteString(x.value(s[i+1 : j]))
 			i = j
 			continue
 		}
