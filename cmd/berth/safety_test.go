@@ -257,3 +257,17 @@ func TestCLIStartOrderOneAtATime(t *testing.T) {
 		t.Fatalf("after a failure in start_order, the services after it must not start:\n%s", status)
 	}
 }
+
+// restart prints the stop's "<svc>: Stopped" lines, then the start's block.
+func TestCLIRestartPrintsStoppedLines(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""}, [2]string{"gateway", ""})
+	if out, code := berthEnv(t, root, "start", "core"); code != 0 {
+		t.Fatalf("start: %d\n%s", code, out)
+	}
+	out, code := berthEnv(t, root, "restart", "all")
+	stops := strings.Index(out, "gateway: Stopped\ncore: Stopped\n")
+	block := strings.Index(out, "SERVICE")
+	if code != 0 || stops < 0 || block < stops || !strings.Contains(out[block:], "core     running") {
+		t.Fatalf("restart all: %d\n%s", code, out)
+	}
+}
