@@ -28,6 +28,8 @@ func commands() []func(*globalOptions) *cobra.Command {
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
 		newHealthCommand, newDepsCommand, newLogsCommand,
+		// compose habits: up, down (and ps, an alias of status)
+		newUpCommand, newDownCommand,
 		// a tour, and berth's own helper programs
 		newDemoCommand, newInternalCommand,
 	}
