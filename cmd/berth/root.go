@@ -116,6 +116,8 @@ processes, containers or docker compose projects.`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newCompletionCommand(root))
 	addCompletions(g, root)
+	addExamples(root)
+	hideEnvFlag(root)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}
