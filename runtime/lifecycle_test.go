@@ -118,7 +118,7 @@ func psCount(t *testing.T, m *runtime.Manager) int {
 }
 
 func statusLine(t *testing.T, m *runtime.Manager) string {
-	states, err := m.Status(context.Background(), nil)
+	states, err := m.Status(context.Background(), nil, runtime.StatusRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestStartStopRestart(t *testing.T) {
 	ctx := context.Background()
 	m := newEnv(t, "start_order: [b, a]\n", [2]string{"a", ""}, [2]string{"b", ""}, [2]string{"c", `, --ignore-term`})
 
-	states, err := m.Start(ctx, []string{"a", "b"})
+	states, err := m.Start(ctx, []string{"a", "b"}, runtime.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestStartStopRestart(t *testing.T) {
 	if got := statusLine(t, m); got != "a=running b=running c=stopped" {
 		t.Fatalf("status %s", got)
 	}
-	_, err = m.Start(ctx, []string{"c", "a"})
+	_, err = m.Start(ctx, []string{"c", "a"}, runtime.StartRequest{})
 	var are *runtime.AlreadyRunningError
 	if !errors.As(err, &are) || are.Service != "a" || !strings.Contains(err.Error(), fmt.Sprintf("a is already running (PID %d)", states[1].PID)) {
 		t.Fatalf("start of a running service: %v", err)
@@ -160,7 +160,7 @@ func TestStartStopRestart(t *testing.T) {
 	}
 	var notes strings.Builder
 	m.Progress = &notes
-	states, err = m.Start(ctx, []string{"all"})
+	states, err = m.Start(ctx, []string{"all"}, runtime.StartRequest{})
 	if err != nil || len(states) != 1 || states[0].Name != "c" || !strings.Contains(notes.String(), "a is already running") {
 		t.Fatalf("start all: %+v, %v, notes %q", states, err, notes.String())
 	}
@@ -195,7 +195,7 @@ func TestStartStopRestart(t *testing.T) {
 func TestStartFailureStopsTheRun(t *testing.T) {
 	ctx := context.Background()
 	m := newEnv(t, "", [2]string{"ok", ""}, [2]string{"bad", `, --print, "config missing", --exit, "3"`}, [2]string{"late", `, --kill-self, TERM`})
-	_, err := m.Start(ctx, []string{"all"})
+	_, err := m.Start(ctx, []string{"all"}, runtime.StartRequest{})
 	var sf *runtime.StartFailedError
 	if !errors.As(err, &sf) {
 		t.Fatalf("start: %v; want StartFailedError", err)
@@ -224,7 +224,7 @@ func TestEnvironmentAndDir(t *testing.T) {
 	m.Env.Manifest.Services["e"].Dir = "sub"
 	os.MkdirAll(m.Env.Path("sub"), 0o755)
 	m.StartCheck = -1
-	if _, err := m.Start(ctx, []string{"e"}); err != nil {
+	if _, err := m.Start(ctx, []string{"e"}, runtime.StartRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("GREETING=hello from .env\nVIRTUAL_ENV unset\nOWN=%s-x\ncwd=%s\n", filepath.Base(m.Env.Root), m.Env.Path("sub"))
@@ -247,7 +247,7 @@ func TestConcurrentStartsLaunchOne(t *testing.T) {
 			defer wg.Done()
 			// Each its own manager, as separate berth processes would be.
 			mm := *m
-			_, errs[i] = mm.Start(ctx, []string{"x"})
+			_, errs[i] = mm.Start(ctx, []string{"x"}, runtime.StartRequest{})
 		}()
 	}
 	wg.Wait()
