@@ -139,9 +139,9 @@ func (r *Runner) serviceSpec(ctx context.Context, c API, svc *runtime.Service) (
 			Placement:     &swarm.Placement{Constraints: sw.Constraints},
 			Networks:      []swarm.NetworkAttachmentConfig{{Target: netID, Aliases: []string{svc.Name}}},
 		},
-		Mode:           swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
-		UpdateConfig:   updateConfig(sw.Update),
-		EndpointSpec:   &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: ports(sw.Ports)},
+		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
+		UpdateConfig: updateConfig(sw.Update),
+		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: ports(sw.Ports)},
 	}
 	for k, v := range sw.Labels {
 		if _, ours := spec.Labels[k]; !ours {
