@@ -180,7 +180,7 @@ func TestSpecVariables(t *testing.T) {
 	})
 	t.Run("component not installed", func(t *testing.T) {
 		env := testEnv(t, "SSE_CONTAINER_IMAGE=x/y:1\n", files)
-		os.RemoveAll(filepath.Join(env.InstallRoot(), "engine-v1.0.0"))
+		os.RemoveAll(filepath.Join(installRoot(t, env), "engine-v1.0.0"))
 		_, err := SpecFor(env, "sse-runtime")
 		if err == nil || !strings.Contains(err.Error(), "berth install engine v1.0.0") {
 			t.Fatalf("got %v, want an error telling to install engine v1.0.0", err)
@@ -451,7 +451,7 @@ func TestBuildForComponent(t *testing.T) {
 	tag := uniqueTag(t, c)
 	env := testEnv(t, "SSE_CONTAINER_IMAGE="+tag+"\n", map[string]string{"Dockerfile": "FROM scratch\nCOPY Dockerfile /\n"})
 	// A new release not yet bound: built from its own directory and labelled with its version.
-	dir := filepath.Join(env.InstallRoot(), "engine-v2.0.0")
+	dir := filepath.Join(installRoot(t, env), "engine-v2.0.0")
 	writeFiles(t, filepath.Join(dir, "sse_runtime"), map[string]string{"Dockerfile": "FROM scratch\nCOPY Dockerfile /new\n"})
 	if got := VersionFromDir(env, "engine", dir); got != "v2.0.0" {
 		t.Fatalf("VersionFromDir = %q", got)
@@ -477,4 +477,13 @@ func TestBuildForComponent(t *testing.T) {
 	if err := InstallHook(&out, BuildOptions{})(context.Background(), env, "engine", dir); err == nil || !strings.Contains(err.Error(), "--skip-sse-build") {
 		t.Errorf("hook without a daemon: %v, want an error suggesting --skip-sse-build", err)
 	}
+}
+
+func installRoot(t testing.TB, env *metadata.Env) string {
+	t.Helper()
+	root, err := env.InstallRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

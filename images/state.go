@@ -173,7 +173,8 @@ func InstallHook(out io.Writer, opts BuildOptions) func(ctx context.Context, env
 
 // VersionFromDir is the version a component tree at dir stands for.
 func VersionFromDir(env *metadata.Env, component, dir string) string {
-	if v, ok := strings.CutPrefix(filepath.Base(dir), component+"-"); ok && filepath.Dir(filepath.Clean(dir)) == filepath.Clean(env.InstallRoot()) {
+	root, rerr := env.InstallRoot()
+	if v, ok := strings.CutPrefix(filepath.Base(dir), component+"-"); ok && rerr == nil && filepath.Dir(filepath.Clean(dir)) == filepath.Clean(root) {
 		return v
 	}
 	if head, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD")); err == nil {

@@ -57,7 +57,7 @@ images:
 // berthInProcess runs berth inside the test process (no binary to build).
 func berthInProcess(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	code := run(args, newStreams(nil, &out, &errb))
 	return code, out.String(), errb.String()
 }
 

@@ -30,8 +30,6 @@ type demoOptions struct {
 	keep bool
 }
 
-func init() { registerCommand(newDemoCommand) }
-
 func newDemoCommand(g *globalOptions) *cobra.Command {
 	opts := &demoOptions{}
 	c := &cobra.Command{
@@ -87,7 +85,9 @@ func runDemo(ctx context.Context, g *globalOptions, opts *demoOptions) (err erro
 	}()
 	root := filepath.Join(base, "env")
 	indent := &prefixWriter{w: g.stdout, prefix: "    "}
-	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, stdout: indent, stderr: indent}}
+	// The inner commands write indented, never to a terminal of their own.
+	inner := &streams{stdin: g.stdin, stdout: &outStream{Writer: indent}, stderr: &outStream{Writer: indent}}
+	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, streams: inner}}
 
 	name := "demo-" + randomSuffix()
 	res, err := metadata.Init(metadata.InitOptions{Dir: root, Template: "demo", Name: name, InstallRoot: filepath.Join(base, "releases")})

@@ -19,8 +19,6 @@ import (
 
 type doctorOptions struct{ output string }
 
-func init() { registerCommand(newDoctorCommand) }
-
 func newDoctorCommand(g *globalOptions) *cobra.Command {
 	opts := &doctorOptions{}
 	c := &cobra.Command{
@@ -149,7 +147,9 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 	add(toolCheck(ctx, "uv", "install uv: https://docs.astral.sh/uv/getting-started/installation/", "--version"), n.uv)
 	installRoot := metadata.DefaultInstallRoot("")
 	if env != nil {
-		installRoot = env.InstallRoot()
+		if r, err := env.InstallRoot(); err == nil {
+			installRoot = r
+		}
 	}
 	add(diskCheck(installRoot), n.disk)
 

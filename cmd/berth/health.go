@@ -18,8 +18,6 @@ type healthOptions struct {
 	interval time.Duration
 }
 
-func init() { registerCommand(newHealthCommand) }
-
 func newHealthCommand(g *globalOptions) *cobra.Command {
 	opts := &healthOptions{}
 	c := &cobra.Command{

@@ -11,8 +11,6 @@ import (
 
 type imagesOptions struct{ output string }
 
-func init() { registerCommand(newImagesCommand) }
-
 func newImagesCommand(g *globalOptions) *cobra.Command {
 	opts := &imagesOptions{}
 	c := &cobra.Command{

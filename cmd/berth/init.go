@@ -17,8 +17,6 @@ type initOptions struct {
 	force       bool
 }
 
-func init() { registerCommand(newInitCommand) }
-
 func newInitCommand(g *globalOptions) *cobra.Command {
 	opts := &initOptions{}
 	c := &cobra.Command{

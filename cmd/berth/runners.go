@@ -52,6 +52,16 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
 }
 
+// newInspectManager is newManager for status and stop, which read past a bad
+// line in .metadata or config/.env with a warning.
+func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
+	env, err := g.openEnvTolerant()
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+}
+
 func addHostFlag(c *cobra.Command, host *string) {
 	c.Flags().StringVar(host, "host", "", "only the services placed on this manifest host")
 }
