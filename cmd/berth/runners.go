@@ -59,7 +59,7 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {
