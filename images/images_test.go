@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/berthdev/berth/hack/testkit"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/metadata/component"
 )
@@ -44,11 +45,11 @@ func TestMain(m *testing.M) {
 
 // dockerClient connects to the machine's daemon, or skips the test when
 // there is none, unless BERTH_REQUIRE_DOCKER=1.
-func dockerClient(t *testing.T) *Client {
+func dockerClient(t *testing.T) *engine.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := NewClient(ctx, Endpoint{})
+	c, err := engine.NewClient(ctx, engine.Endpoint{})
 	testkit.RequireDocker(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -58,7 +59,7 @@ var tagSeq atomic.Int64
 
 // uniqueTag is a tag no other test or run uses; the image is removed when
 // the test ends.
-func uniqueTag(t *testing.T, c *Client) string {
+func uniqueTag(t *testing.T, c *engine.Client) string {
 	tag := fmt.Sprintf("berth-test-%d-%d-%d:latest", os.Getpid(), time.Now().UnixNano(), tagSeq.Add(1))
 	if c != nil {
 		t.Cleanup(func() {
@@ -121,31 +122,6 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-func TestNewClientUnreachable(t *testing.T) {
-	missing := "unix://" + filepath.Join(t.TempDir(), "missing.sock")
-	tests := []struct {
-		name       string
-		dockerHost string
-		ep         Endpoint
-	}{
-		{"DOCKER_HOST", missing, Endpoint{}},
-		{"explicit endpoint", "", Endpoint{Host: missing}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("DOCKER_HOST", tt.dockerHost)
-			_, err := NewClient(context.Background(), tt.ep)
-			var ue *UnreachableError
-			if !errors.As(err, &ue) {
-				t.Fatalf("NewClient: got %v, want an UnreachableError", err)
-			}
-			if ue.Endpoint != missing || !strings.Contains(err.Error(), missing) {
-				t.Errorf("error %q does not name endpoint %s", err, missing)
-			}
-		})
 	}
 }
 
@@ -439,7 +415,7 @@ func TestBuildKitOnlySyntax(t *testing.T) {
 	// A daemon without BuildKit is told apart from a failing build.
 	old := *c
 	old.Ping.OSType = "windows"
-	_, err := old.chooseBuilder("sse-runtime", BuilderAuto, []byte(dockerfile))
+	_, err := chooseBuilder(&old, "sse-runtime", BuilderAuto, []byte(dockerfile))
 	var bke *BuildKitUnavailableError
 	if !errors.As(err, &bke) || !strings.Contains(err.Error(), "has no BuildKit") {
 		t.Errorf("got %v, want BuildKitUnavailableError", err)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 )
 
 type buildOptions struct {
@@ -57,7 +58,7 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		}
 		specs = append(specs, spec)
 	}
-	cli, err := images.NewClient(ctx, images.Endpoint{})
+	cli, err := engine.NewClient(ctx, engine.Endpoint{})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata/component"
 )
 
@@ -61,9 +62,9 @@ func berthInProcess(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func requireDaemon(t *testing.T) *images.Client {
+func requireDaemon(t *testing.T) *engine.Client {
 	t.Helper()
-	c, err := images.NewClient(context.Background(), images.Endpoint{})
+	c, err := engine.NewClient(context.Background(), engine.Endpoint{})
 	testkit.RequireDocker(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -18,7 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
@@ -249,7 +249,7 @@ func (d *demo) build(ctx context.Context) bool {
 	if err == nil {
 		return true
 	}
-	var unreachable *images.UnreachableError
+	var unreachable *engine.UnreachableError
 	if errors.As(err, &unreachable) {
 		fmt.Fprintf(d.inner.stdout, "skipped: no Docker daemon answers (%v); the demo goes on with the host processes\n", err)
 	} else {
@@ -265,6 +265,7 @@ func (d *demo) start(ctx context.Context, built bool) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	if built {
 		names, box = append(names, "box"), ""
 	} else {
@@ -287,6 +288,7 @@ func (d *demo) status(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	states, err := m.Status(ctx, d.started, runtime.StatusRequest{})
 	if err != nil {
 		return err
@@ -303,6 +305,7 @@ func (d *demo) health(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	reports, err := m.Health(ctx, d.started)
 	if err != nil {
 		return err

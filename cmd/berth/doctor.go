@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -116,7 +117,7 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 		checks = append(checks, c)
 	}
 
-	cli, err := images.NewClient(ctx, images.Endpoint{})
+	cli, err := engine.NewClient(ctx, engine.Endpoint{})
 	if err != nil {
 		add(check{Name: "docker", Detail: err.Error(), Hint: "start the Docker daemon, or set DOCKER_HOST"}, n.docker)
 		add(check{Name: "buildkit", Detail: "unknown: the daemon is unreachable", Hint: "start the Docker daemon"}, n.buildkit)

@@ -61,6 +61,7 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	env := m.Env
 	// source is a service's log: its file for host processes, the daemon's
 	// stream (already cut to --tail and --since) for containers and compose.

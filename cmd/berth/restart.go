@@ -28,6 +28,7 @@ func runRestart(ctx context.Context, g *globalOptions, names []string, opts *sto
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	stopped, started, err := m.ExecuteRestart(ctx, p)
 	if outputFormat(opts.output) == outputJSON {
 		if jerr := writeJSON(g.stdout, nonNil(started)); jerr != nil && err == nil {

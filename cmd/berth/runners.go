@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/berthdev/berth/compose"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/runtime/container"
 
 	"github.com/berthdev/berth/metadata"
@@ -27,13 +27,16 @@ func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
 		}
 		return process.New(process.Options{LogPipe: pipe}), nil
 	})
+	// One client per Docker host, shared by the runners and closed with
+	// the registry.
+	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
+	reg.OnClose(clients.Close)
 	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
-		return container.New(container.ForEnv(env)), nil
+		return container.New(container.ForEnv(env, clients)), nil
 	})
 	reg.Register(metadata.RunnerCompose, func() (runtime.Runner, error) {
-		clients := container.ForEnv(env).Client
-		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*images.Client, error) {
-			return clients(ctx, "")
+		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*engine.Client, error) {
+			return clients.Get(ctx, "")
 		}}), nil
 	})
 	reg.Register(metadata.RunnerSwarm, func() (runtime.Runner, error) {

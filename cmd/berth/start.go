@@ -58,6 +58,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps}
 	if opts.foreground {
 		return runForeground(ctx, g.streams, m, names[0], req)

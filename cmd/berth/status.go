@@ -41,11 +41,19 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
 	states, err := m.Status(ctx, names, runtime.StatusRequest{Host: opts.host})
 	if states == nil {
 		return err
+	}
+	// A record berth cannot trust reads Stopped (nothing is signalled on
+	// its word), but never silently.
+	for _, st := range states {
+		if st.Warning != "" {
+			fmt.Fprintf(g.stderr, "warning: %s: %s\n", st.Name, st.Warning)
+		}
 	}
 	switch outputFormat(opts.output) {
 	case outputJSON:

@@ -71,6 +71,7 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	results, err := m.ExecuteStop(ctx, p)
 	return reportStops(g, results, err, opts.output)
 }
@@ -88,10 +89,11 @@ func planStops(ctx context.Context, g *globalOptions, newManager func() (*runtim
 		return nil, nil, err
 	}
 	p, err := m.PlanStop(ctx, names, opts.request())
-	if err != nil {
-		return nil, nil, err
+	if err == nil {
+		err = confirmStops(g, m, p, opts.yes)
 	}
-	if err := confirmStops(g, m, p, opts.yes); err != nil {
+	if err != nil {
+		m.Close()
 		return nil, nil, err
 	}
 	return m, p, nil
