@@ -9,6 +9,8 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/berthdev/berth/images/engine"
 )
 
 // RegistryRef is where an image tagged tag goes in registry
@@ -36,7 +38,7 @@ func RegistryRef(registry, tag string) (string, error) {
 // daemon's progress on out (a live display when isTerm). It returns the
 // pushed image's digest reference (REGISTRY/PATH@sha256:...), by which a
 // swarm deploys it.
-func Push(ctx context.Context, c *Client, tag, registry string, out io.Writer, fd uintptr, isTerm bool) (string, error) {
+func Push(ctx context.Context, c *engine.Client, tag, registry string, out io.Writer, fd uintptr, isTerm bool) (string, error) {
 	target, err := RegistryRef(registry, tag)
 	if err != nil {
 		return "", err

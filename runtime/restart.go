@@ -50,7 +50,7 @@ func (m *Manager) rollingRestarts(ctx context.Context, p *StopPlan) ([]StopResul
 		}
 		h, err := rr.Restart(ctx, svc)
 		if err == nil {
-			_, err = m.ready(ctx, svc, run, h)
+			_, err = m.ready(ctx, launched{svc: svc, run: run, h: h})
 		}
 		if err != nil {
 			return results, states, fmt.Errorf("failed to restart '%s': %w", n, err)

@@ -12,13 +12,13 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-containerregistry/pkg/registry"
 
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 )
 
 // Swarm makes the daemon a single-node swarm (advertising 127.0.0.1) when
 // it is not in one already. The returned leave leaves the swarm only if
 // Swarm made it, so a developer's own swarm is never touched.
-func Swarm(ctx context.Context, c *images.Client) (leave func(), err error) {
+func Swarm(ctx context.Context, c *engine.Client) (leave func(), err error) {
 	info, err := c.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("daemon info: %w", err)

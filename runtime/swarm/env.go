@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -16,7 +17,7 @@ import (
 func ForEnv(env *metadata.Env, progress io.Writer) (opts Options, close func()) {
 	var (
 		mu  sync.Mutex
-		cli *images.Client
+		cli *engine.Client
 	)
 	opts.Client = func(ctx context.Context) (API, error) {
 		mu.Lock()
@@ -24,7 +25,7 @@ func ForEnv(env *metadata.Env, progress io.Writer) (opts Options, close func()) 
 		if cli != nil {
 			return cli, nil
 		}
-		c, err := images.NewClient(ctx, images.Endpoint{})
+		c, err := engine.NewClient(ctx, engine.Endpoint{})
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/imagetest"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
@@ -26,7 +27,7 @@ import (
 )
 
 var (
-	cli     *images.Client
+	cli     *engine.Client
 	cliErr  error
 	testImg string
 )
