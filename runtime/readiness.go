@@ -40,7 +40,8 @@ func (e *NotHealthyError) Error() string {
 func (e *NotHealthyError) Unwrap() error { return e.Err }
 
 // ready waits for a launched service: the Ready hook if set, else its
-// health check (if any) until healthy within its start_timeout. The wait
+// runner's own readiness (WaitRunnerReady) and then its health check (if
+// any), each until ready within its start_timeout. The wait
 // ends at once if the service's process ends, which fails the start with
 // its exit status and last lines. A passing check counts only while the
 // service runs, and, where its runner can tell, only on a port it holds.
@@ -50,8 +51,8 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		return nil, m.Ready(ctx, svc, h)
 	}
 	spec := m.Env.Manifest.Services[svc.Name]
-	if tr, ok := run.(TaskReadier); ok && spec != nil {
-		if err := waitTasks(ctx, tr, svc, spec.StartWait()); err != nil {
+	if spec != nil {
+		if err := WaitRunnerReady(ctx, run, svc, h, spec.StartWait()); err != nil {
 			return nil, err
 		}
 	}
@@ -262,54 +263,3 @@ func lastLines(l LogSpec, from int64, n int) []string {
 	return lines
 }
 
-// TaskReadier is a runner whose engine says when a service is up (Swarm:
-// every desired task running, which includes the image's own health
-// check). The manager waits for it before berth's health check.
-type TaskReadier interface {
-	// Ready says whether the service is up; detail says what is awaited.
-	// An error means it will not come up without a change.
-	Ready(ctx context.Context, svc *Service) (ready bool, detail string, err error)
-}
-
-// NotReadyError means a service's tasks were not all running within its
-// start_timeout. It is left as it is.
-type NotReadyError struct {
-	Service string
-	Within  time.Duration
-	Detail  string
-}
-
-func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("%s was not ready within %s (%s): see berth status -o wide %s and berth logs %s, or raise start_timeout", e.Service, e.Within, e.Detail, e.Service, e.Service)
-}
-
-// waitTasks polls tr, from every 10 ms up to every 200 ms, until svc is ready.
-func waitTasks(ctx context.Context, tr TaskReadier, svc *Service, within time.Duration) error {
-	wctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	interval := 10 * time.Millisecond
-	detail := "not looked at yet"
-	for {
-		ok, d, err := tr.Ready(wctx, svc)
-		if err != nil && wctx.Err() == nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if d != "" {
-			detail = d
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-wctx.Done():
-			t.Stop()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return &NotReadyError{Service: svc.Name, Within: within, Detail: detail}
-		case <-t.C:
-		}
-		interval = min(2*interval, 200*time.Millisecond)
-	}
-}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berthdev/berth/metadata"
 )
 
 // Service is a manifest service resolved against its environment: variables
@@ -183,16 +185,15 @@ func (e Exit) String() string {
 	}
 }
 
-func signalName(s syscall.Signal) string {
-	names := map[syscall.Signal]string{
-		syscall.SIGTERM: "TERM", syscall.SIGKILL: "KILL", syscall.SIGINT: "INT",
-		syscall.SIGHUP: "HUP", syscall.SIGQUIT: "QUIT", syscall.SIGUSR1: "USR1",
-		syscall.SIGUSR2: "USR2", syscall.SIGABRT: "ABRT", syscall.SIGSEGV: "SEGV",
+func signalName(s syscall.Signal) string { return metadata.SignalName(s) }
+
+// ExitOfCode reads an exit status as the shell reports it: 128+N is
+// signal N (docker reports a container killed by KILL as 137).
+func ExitOfCode(code int64) Exit {
+	if code > 128 && code < 128+65 {
+		return Exit{Signal: syscall.Signal(code - 128)}
 	}
-	if n, ok := names[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("%d", int(s))
+	return Exit{Code: int(code)}
 }
 
 // Stdio is a foreground service's terminal and the signals berth receives,

@@ -83,7 +83,7 @@ func (e *NotPlaceableError) Error() string {
 // is under way. A task that cannot be placed, a paused or rolled-back
 // update, and an ended task that will not be replaced are errors; other
 // waits give a detail saying what is awaited.
-func (r *Runner) Ready(ctx context.Context, svc *runtime.Service) (bool, string, error) {
+func (r *Runner) Ready(ctx context.Context, svc *runtime.Service, _ runtime.Handle) (bool, string, error) {
 	c, err := r.client(ctx)
 	if err != nil {
 		return false, "", err

@@ -365,3 +365,9 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	}
 	return r.serviceLogs(ctx, c, svc, s.ID, opts)
 }
+
+var (
+	_ runtime.Runner           = (*Runner)(nil)
+	_ runtime.ReadyReporter    = (*Runner)(nil)
+	_ runtime.RollingRestarter = (*Runner)(nil)
+)

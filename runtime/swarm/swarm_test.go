@@ -110,7 +110,7 @@ func TestConformance(t *testing.T) {
 func waitReady(t *testing.T, r *swarm.Runner, svc *runtime.Service) {
 	t.Helper()
 	testkit.Eventually(t, 60*time.Second, func() error {
-		ok, detail, err := r.Ready(context.Background(), svc)
+		ok, detail, err := r.Ready(context.Background(), svc, runtime.Handle{})
 		if err != nil {
 			t.Fatalf("ready: %v", err)
 		}
@@ -179,7 +179,7 @@ func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, 90*time.Second, func() error {
-		ok, detail, err := r.Ready(ctx, svc)
+		ok, detail, err := r.Ready(ctx, svc, runtime.Handle{})
 		if err != nil {
 			t.Fatalf("ready: %v", err)
 		}
@@ -314,7 +314,7 @@ func TestUnsatisfiableConstraintFailsClearly(t *testing.T) {
 	start := time.Now()
 	var npe *swarm.NotPlaceableError
 	testkit.Eventually(t, 20*time.Second, func() error {
-		ok, detail, err := r.Ready(ctx, svc)
+		ok, detail, err := r.Ready(ctx, svc, runtime.Handle{})
 		if errors.As(err, &npe) {
 			return nil
 		}
