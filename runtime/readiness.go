@@ -262,4 +262,3 @@ func lastLines(l LogSpec, from int64, n int) []string {
 	}
 	return lines
 }
-
