@@ -496,7 +496,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	if info == nil {
 		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
 	}
-	return engine.Logs(ctx, c, info.ID, engine.LogOptions(opts))
+	return engine.Logs(ctx, c, info.ID, engine.LogOptions{Follow: opts.Follow, Tail: opts.Tail, Since: opts.Since})
 }
 
 // resourcesOf maps container.resources to the daemon's limits; a

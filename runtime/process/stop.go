@@ -99,7 +99,13 @@ func stillAlive(ps []procStat) []procStat {
 func signalAll(v verdict, ms []procStat, sig syscall.Signal) error {
 	group := 0
 	if v.leader && v.h.PGID == v.h.PID {
-		if err := sendGroup(v.h.PGID, sig); err == nil {
+		var inGroup []procStat
+		for _, m := range ms {
+			if m.PGID == v.h.PGID {
+				inGroup = append(inGroup, m)
+			}
+		}
+		if err := sendGroup(v.h.PGID, sig, inGroup); err == nil {
 			group = v.h.PGID
 		}
 	}
