@@ -366,6 +366,13 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	return r.serviceLogs(ctx, c, svc, s.ID, opts)
 }
 
+// Capabilities: no foreground (a swarm task has no terminal of berth's), log
+// lines carry the daemon's times, and Swarm sends KILL itself when the stop
+// grace period ends.
+func (r *Runner) Capabilities() runtime.Capabilities {
+	return runtime.Capabilities{LogLineTimes: true}
+}
+
 var (
 	_ runtime.Runner           = (*Runner)(nil)
 	_ runtime.ReadyReporter    = (*Runner)(nil)

@@ -95,14 +95,14 @@ func service(t *testing.T, sw metadata.SwarmSpec, args ...string) *runtime.Servi
 }
 
 func TestConformance(t *testing.T) {
-	r := newRunner(t, nil)
+	testkit.RequireDocker(t, cliErr)
 	runnertest.Run(t, runnertest.Harness{
-		Runner: r,
+		New: func(t *testing.T) runtime.Runner { return newRunner(t, nil) },
 		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
 			return service(t, metadata.SwarmSpec{}, b.Args()...)
 		},
-		StopAlwaysKills: true,
-		Slow:            true,
+		// Swarm schedules every task through its dispatcher: seconds each.
+		Deadline: 60 * time.Second,
 	})
 }
 
