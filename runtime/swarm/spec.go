@@ -79,8 +79,11 @@ func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existi
 		id = resp.ID
 	} else {
 		id = existing.ID
-		spec.TaskTemplate.ForceUpdate = existing.Spec.TaskTemplate.ForceUpdate + 1
-		if _, err := c.ServiceUpdate(ctx, id, existing.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		err := updateService(ctx, c, existing, func(cur *swarm.Service) swarm.ServiceSpec {
+			spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate + 1
+			return spec
+		})
+		if err != nil {
 			return runtime.Handle{}, fmt.Errorf("update swarm service %s: %w", Name(svc), err)
 		}
 	}

@@ -32,10 +32,13 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		return err
 	}
 	if replicas(s) > 0 {
-		spec := s.Spec
-		zero := uint64(0)
-		spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &zero}
-		if _, err := c.ServiceUpdate(ctx, s.ID, s.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		err := updateService(ctx, c, s, func(cur *swarm.Service) swarm.ServiceSpec {
+			spec := cur.Spec
+			zero := uint64(0)
+			spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &zero}
+			return spec
+		})
+		if err != nil {
 			return fmt.Errorf("scale swarm service %s to 0 tasks: %w", Name(svc), err)
 		}
 	}
@@ -137,3 +140,19 @@ func (r *Runner) Ready(ctx context.Context, svc *runtime.Service, _ runtime.Hand
 
 // ErrNoSwarm means the daemon is not a swarm manager.
 var ErrNoSwarm = errors.New("this Docker daemon is not a swarm manager: make it one (docker swarm init) or point DOCKER_HOST at a manager")
+
+// updateService updates s with the spec made from its current version,
+// reading it again when the swarm changed it meanwhile ("update out of
+// sequence": the orchestrator records its own progress in the service).
+func updateService(ctx context.Context, c API, s *swarm.Service, spec func(*swarm.Service) swarm.ServiceSpec) error {
+	cur := *s
+	for attempt := 0; ; attempt++ {
+		_, err := c.ServiceUpdate(ctx, cur.ID, cur.Version, spec(&cur), swarm.ServiceUpdateOptions{})
+		if err == nil || attempt == 4 || !strings.Contains(err.Error(), "out of sequence") {
+			return err
+		}
+		if cur, _, err = c.ServiceInspectWithRaw(ctx, cur.ID, swarm.ServiceInspectOptions{}); err != nil {
+			return err
+		}
+	}
+}
