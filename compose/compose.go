@@ -97,7 +97,6 @@ func Project(env string) string {
 }
 
 type target struct {
-	spec    *metadata.Service
 	file    string
 	dir     string
 	project string
@@ -105,22 +104,22 @@ type target struct {
 }
 
 func (r *Runner) target(svc *runtime.Service) (*target, error) {
-	spec, _ := svc.Spec.(*metadata.Service)
-	if spec == nil || spec.Compose == nil || spec.Compose.File == "" || len(spec.Compose.Services) == 0 {
+	spec := svc.Compose
+	if spec == nil || spec.File == "" || len(spec.Services) == 0 {
 		return nil, fmt.Errorf("service %s runs through compose but lacks compose.file or compose.services in berth.yaml", svc.Name)
 	}
-	if spec.Host != "" {
-		return nil, fmt.Errorf("service %s: compose services run on the local daemon; remove host: %s", svc.Name, spec.Host)
+	if svc.Host != "" {
+		return nil, fmt.Errorf("service %s: compose services run on the local daemon; remove host: %s", svc.Name, svc.Host)
 	}
 	root := r.opts.Root
 	if root == "" {
 		root = svc.Dir
 	}
-	file := spec.Compose.File
+	file := spec.File
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(root, filepath.FromSlash(file))
 	}
-	return &target{spec: spec, file: file, dir: root, project: Project(svc.Environment), names: spec.Compose.Services}, nil
+	return &target{file: file, dir: root, project: Project(svc.Environment), names: spec.Services}, nil
 }
 
 // load reads the compose file and checks that it declares the services.

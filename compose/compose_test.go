@@ -85,8 +85,7 @@ func service(t *testing.T, command []string, a, b []string) *runtime.Service {
 	svc := &runtime.Service{
 		Name: "db", Runner: metadata.RunnerCompose, Environment: env, Dir: dir,
 		StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerCompose, Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}},
-			StartTimeout: metadata.Duration(30 * time.Second)},
+		Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}},
 	}
 	t.Cleanup(func() {
 		cmd := exec.Command(command[0], append(command[1:], "--project-name", env, "--file", filepath.Join(dir, "compose.yaml"), "down", "-t", "0")...)
@@ -200,7 +199,7 @@ func TestUnknownComposeService(t *testing.T) {
 	for _, command := range composeCommands(t) {
 		r := newRunner(t, command)
 		svc := service(t, command, nil, nil)
-		svc.Spec.(*metadata.Service).Compose.Services = []string{"a", "nosuch"}
+		svc.Compose.Services = []string{"a", "nosuch"}
 		_, err := r.Start(context.Background(), svc)
 		if err == nil || !strings.Contains(err.Error(), `declares no service "nosuch"`) {
 			t.Fatalf("start: %v; want an error naming nosuch", err)

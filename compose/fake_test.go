@@ -24,7 +24,7 @@ func fakeService() *runtime.Service {
 	return &runtime.Service{
 		Name: "db", Runner: metadata.RunnerCompose, Environment: "Lab.1", Dir: "/nowhere",
 		StopSignal: syscall.SIGTERM, StopGrace: time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerCompose, Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}}},
+		Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}},
 	}
 }
 

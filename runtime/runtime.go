@@ -43,8 +43,15 @@ type Service struct {
 	// component installed), expands the service's command on demand; a
 	// runner asks for it only to recognise a process a plain PID file names.
 	CommandOf func() ([]string, error)
-	// Spec is the manifest entry, for runners that need more (container, compose).
-	Spec any
+	// Host is the manifest host the service is placed on; empty for this
+	// machine.
+	Host string
+	// Container, Compose and Swarm are what the runner of that name needs
+	// beyond the command (a container's ports, volumes and user with their
+	// variables expanded); each is nil for the other runners.
+	Container *metadata.ContainerSpec
+	Compose   *metadata.ComposeSpec
+	Swarm     *metadata.SwarmSpec
 	// Environment is the environment's name: containers are named
 	// <Environment>-<Name> and compose projects <Environment>.
 	Environment string

@@ -48,7 +48,7 @@ func service(t *testing.T, image string, args ...string) *runtime.Service {
 		Name: "svc", Runner: metadata.RunnerContainer, Argv: args,
 		Environment: fmt.Sprintf("berthtest%d-%d", os.Getpid(), envSeq.Add(1)),
 		Dir:         t.TempDir(), StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerContainer, Container: &metadata.ContainerSpec{Image: image}},
+		Container: &metadata.ContainerSpec{Image: image},
 	}
 	t.Cleanup(func() {
 		cli.ContainerRemove(context.Background(), container.Name(svc), dcontainer.RemoveOptions{Force: true})
@@ -251,7 +251,7 @@ func TestResourcesApplied(t *testing.T) {
 	r := newRunner(t)
 	ctx := context.Background()
 	svc := service(t, testImg)
-	svc.Spec.(*metadata.Service).Container.Resources = &metadata.Resources{
+	svc.Container.Resources = &metadata.Resources{
 		Limits:       &metadata.ResourceAmounts{CPUs: 0.5, Memory: 64 << 20},
 		Reservations: &metadata.ResourceAmounts{Memory: 32 << 20},
 	}
