@@ -97,6 +97,15 @@ func Project(env string) string {
 	return b.String()
 }
 
+// Detail is what the compose runner knows of a running service: the
+// compose services of its project that run.
+type Detail struct {
+	Containers []string `json:"containers,omitempty"`
+}
+
+// Describe names the running compose services: "a, b".
+func (d Detail) Describe() string { return strings.Join(d.Containers, ", ") }
+
 type target struct {
 	file    string
 	dir     string
@@ -227,7 +236,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 		}
 		return st, nil
 	}
-	st.State, st.Detail, st.Containers = runtime.Running, strings.Join(running, ", "), running
+	st.State, st.Detail = runtime.Running, Detail{Containers: running}
 	if !st.Handle.StartedAt.IsZero() {
 		at := st.Handle.StartedAt
 		st.StartedAt = &at

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -134,7 +135,7 @@ func TestUpStatusDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			st, err := r.Inspect(ctx, svc)
-			if err != nil || !st.IsRunning() || st.Detail != "a, b" || st.Describe() != "a, b" {
+			if err != nil || !st.IsRunning() || !slices.Equal(st.Detail.(compose.Detail).Containers, []string{"a", "b"}) || st.Describe() != "a, b" {
 				t.Fatalf("after start: %+v, %v; want running (a, b)", st, err)
 			}
 			rc, err := r.Logs(ctx, svc, runtime.LogOptions{Tail: -1})

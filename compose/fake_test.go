@@ -69,7 +69,7 @@ func TestFakeInspect(t *testing.T) {
 	if filter != compose.LabelProject+"=lab1" {
 		t.Errorf("listed containers by %q, want the project label lab1", filter)
 	}
-	if st.State != runtime.Running || st.Detail != "a, b" || st.Reason != "" {
+	if st.State != runtime.Running || st.Describe() != "a, b" || st.Reason != "" {
 		t.Errorf("state %+v, want running a, b with no reason", st)
 	}
 	if st.Handle == nil || st.Handle.ID != "a1,b0" || !st.Handle.StartedAt.Equal(time.Unix(100, 0)) {

@@ -73,6 +73,22 @@ func (r *Runner) client(ctx context.Context, svc *runtime.Service) (*engine.Clie
 	return c, nil
 }
 
+// Detail is what the container runner knows of a service: its container.
+type Detail struct {
+	ID string `json:"container_id,omitempty"`
+	// Host is the manifest host the container runs on; the state shows it.
+	Host string `json:"-"`
+}
+
+// Describe is "container 0123456789ab", with " on HOST" on another host.
+func (d Detail) Describe() string {
+	s := "container " + engine.ShortID(d.ID)
+	if d.Host != "" {
+		s += " on " + d.Host
+	}
+	return s
+}
+
 // ForeignContainerError means a container has the name berth would give a
 // service but was not created by berth for it.
 type ForeignContainerError struct {
@@ -124,13 +140,9 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 		h.StartedAt = t
 	}
 	st.Handle = &h
-	st.ContainerID = info.ID
+	st.Detail = Detail{ID: info.ID, Host: svc.Host}
 	if info.State.Running {
 		st.State = runtime.Running
-		st.Detail = "container " + engine.ShortID(info.ID)
-		if st.Host != "" {
-			st.Detail += " on " + st.Host
-		}
 		if !h.StartedAt.IsZero() {
 			t := h.StartedAt
 			st.StartedAt = &t

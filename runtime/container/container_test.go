@@ -90,7 +90,7 @@ func TestStatusDetailAndReplace(t *testing.T) {
 		t.Fatalf("container not replaced")
 	}
 	st, err = r.Inspect(ctx, svc)
-	if err != nil || !st.IsRunning() || st.Detail != "container "+h2.ID[:12] || st.ContainerID != h2.ID {
+	if err != nil || !st.IsRunning() || st.Describe() != "container "+h2.ID[:12] || st.Detail != (container.Detail{ID: h2.ID}) {
 		t.Fatalf("inspect: %+v, %v", st, err)
 	}
 	info, err := cli.ContainerInspect(ctx, container.Name(svc))
