@@ -136,6 +136,8 @@ type State struct {
 	ContainerID string `json:"container_id,omitempty"`
 	// Containers are the running compose services' containers (service names).
 	Containers []string `json:"containers,omitempty"`
+	// Run is what the supervisor recorded of a host service's runs.
+	Run *RunInfo `json:"run,omitempty"`
 }
 
 // IsRunning says whether the service runs.

@@ -27,7 +27,7 @@ func commands() []func(*globalOptions) *cobra.Command {
 		newBuildCommand, newImagesCommand,
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
-		newHealthCommand, newDepsCommand, newLogsCommand,
+		newHealthCommand, newDepsCommand, newLogsCommand, newEventsCommand, newSupervisorCommand,
 		// a tour, and berth's own helper programs
 		newDemoCommand, newInternalCommand,
 	}
