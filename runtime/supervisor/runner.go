@@ -118,3 +118,14 @@ func detachByPID(p Paths, pid int) error {
 	defer cancel()
 	return process.WaitExit(ctx, pid, 0)
 }
+
+// ClearWanted records that a user stopped a service that was already down
+// (it had crashed): it is no longer reported as down.
+func ClearWanted(p Paths, name string) {
+	r, err := ReadRecord(p, name)
+	if err != nil || !r.Wanted || r.Supervised {
+		return
+	}
+	AppendEvent(p, Event{Service: name, Kind: EventStopped, Reason: "by user, after it had exited"})
+	updateRecord(p, name, func(r *Record) { r.Wanted, r.Stopped = false, "by user" })
+}
