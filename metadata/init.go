@@ -76,7 +76,7 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	if name == "" {
 		name = filepath.Base(root)
 	}
-	if !NameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
 	}
 	if _, err := os.Stat(filepath.Join(root, MetadataFile)); err == nil {

@@ -36,6 +36,9 @@ type execution struct {
 	// than a readiness wait that saw the process go.
 	checkErrs map[string]error
 	checks    sync.WaitGroup
+	// sequenced are the services another waits for through StartPlan.After:
+	// their visit ends only once their start check has passed.
+	sequenced map[string]bool
 }
 
 // Execute launches the plan's services in dependency order, independent
@@ -52,7 +55,7 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		m.note("%s is already running (%s), skipped", st.Name, st.Describe())
 	}
 	e := &execution{m: m, p: p, ctx: ctx, results: map[string]*health.Result{},
-		failed: map[string]error{}, checkErrs: map[string]error{}}
+		failed: map[string]error{}, checkErrs: map[string]error{}, sequenced: map[string]bool{}}
 	nodes := make([]string, len(p.Launch))
 	byName := map[string]*Service{}
 	gates := map[string][]gate{}
@@ -62,13 +65,29 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		for _, d := range p.Waits[svc.Name] {
 			gates[svc.Name] = append(gates[svc.Name], gate{node: d.Service, done: d.Condition == metadata.ConditionHealthy})
 		}
+		if prev := p.After[svc.Name]; prev != "" {
+			gates[svc.Name] = append(gates[svc.Name], gate{node: prev, done: true})
+			e.sequenced[prev] = true
+		}
 	}
 	limit := p.req.parallel()
 	walk(ctx, nodes, gates, walkOptions{limit: limit, slotUntilDone: limit == 1}, func(wctx context.Context, n string, launchedFn func()) error {
 		return e.visit(wctx, byName[n], launchedFn)
 	})
 	p.release()
-	return e.finish(nodes)
+	states, err := e.finish(nodes)
+	// What could not be inspected fails last, once every other service
+	// had its start.
+	var left []error
+	for _, n := range m.Env.Manifest.Graph().StartOrder() {
+		if uerr := p.Unreachable[n]; uerr != nil {
+			left = append(left, uerr)
+		}
+	}
+	if len(left) > 0 {
+		err = errors.Join(append([]error{err}, left...)...)
+	}
+	return states, err
 }
 
 func (e *execution) fail(n string, err error) error {
@@ -99,13 +118,16 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 	e.done = append(e.done, l)
 	e.mu.Unlock()
 	e.checks.Add(1)
+	checked := make(chan error, 1)
 	go func() {
 		defer e.checks.Done()
-		if err := e.m.startCheck(e.ctx, l); err != nil {
+		err := e.m.startCheck(e.ctx, l)
+		if err != nil {
 			e.mu.Lock()
 			e.checkErrs[n] = err
 			e.mu.Unlock()
 		}
+		checked <- err
 	}()
 	launchedFn()
 	r, err := e.m.ready(wctx, l)
@@ -119,6 +141,17 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 			return nil // another service failed and cut this wait short
 		}
 		return e.fail(n, fmt.Errorf("failed to start '%s': %w", n, err))
+	}
+	if e.sequenced[n] {
+		// The next in start_order launches only once this one is seen
+		// still running; an immediate exit ends the start here.
+		select {
+		case err := <-checked:
+			if err != nil {
+				return e.fail(n, err)
+			}
+		case <-wctx.Done():
+		}
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -47,7 +46,7 @@ func (m *Manager) note(format string, args ...any) {
 func (m *Manager) base(name string) (*Service, Runner, error) {
 	spec := m.Env.Manifest.Services[name]
 	if spec == nil {
-		return nil, nil, fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(m.Env.Manifest.ServiceOrder, ", "))
+		return nil, nil, m.Env.Manifest.UnknownService(name)
 	}
 	kind := spec.Runner
 	if kind == "" {
@@ -55,7 +54,7 @@ func (m *Manager) base(name string) (*Service, Runner, error) {
 	}
 	svc := &Service{Name: name, Runner: kind, Dir: m.Env.Root, StopSignal: spec.StopSignalOf(),
 		StopGrace: spec.StopGrace(), StateDir: m.Env.Path("pids"), Spec: spec, Environment: m.Env.Name(),
-		Root: m.Env.Root, CommandOf: commandOf(m.Env, name, spec)}
+		Root: m.Env.Root, CommandOf: commandOf(m.Env, name, spec), Log: logSpec(m.Env, name, spec)}
 	run, err := m.Runners.Runner(kind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("service %s: %w", name, err)

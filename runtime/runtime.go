@@ -61,6 +61,9 @@ type LogSpec struct {
 	Path     string
 	MaxSize  int64
 	MaxFiles int
+	// AppLog is the absolute path of the application's own log file
+	// (app_log in berth.yaml), if it has one.
+	AppLog string
 }
 
 // LogOptions selects what Logs returns.
@@ -70,6 +73,9 @@ type LogOptions struct {
 	Tail int
 	// Since drops lines older than this time, where their time is known.
 	Since time.Time
+	// Output asks for the service's captured output where a runner keeps
+	// another log too (a host process's app_log is preferred otherwise).
+	Output bool
 }
 
 // Handle is what lets a later, separate berth process find a launched service
@@ -226,6 +232,8 @@ type Runner interface {
 	// the last opts.Tail of them (all if negative), none older than
 	// opts.Since, and with opts.Follow new lines until ctx ends.
 	Logs(ctx context.Context, svc *Service, opts LogOptions) (io.ReadCloser, error)
+	// Capabilities says what this runner can do beyond the contract above.
+	Capabilities() Capabilities
 }
 
 // StopTimeoutError means a service outlived its grace period.

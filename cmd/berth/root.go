@@ -28,6 +28,8 @@ func commands() []func(*globalOptions) *cobra.Command {
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
 		newHealthCommand, newDepsCommand, newLogsCommand, newEventsCommand, newSupervisorCommand,
+		// compose habits: up, down (and ps, an alias of status)
+		newUpCommand, newDownCommand,
 		// a tour, and berth's own helper programs
 		newDemoCommand, newInternalCommand,
 	}
@@ -111,6 +113,11 @@ processes, containers or docker compose projects.`,
 	for _, newCommand := range commands() {
 		root.AddCommand(newCommand(g))
 	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newCompletionCommand(root))
+	addCompletions(g, root)
+	addExamples(root)
+	hideEnvFlag(root)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}

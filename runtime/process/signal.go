@@ -55,8 +55,10 @@ func checkProcess(pid int) error {
 }
 
 // checkGroup says why group pgid may not be signalled, or nil. A group is
-// signalled whole only when every live member is this user's.
-func checkGroup(pgid int) error {
+// signalled whole only when every live member is this user's; members, if
+// not nil, are the group's members as a recent walk found them (the kernel
+// itself refuses other users' processes to anyone but root).
+func checkGroup(pgid int, members []procStat) error {
 	target := fmt.Sprintf("process group %d", pgid)
 	if pgid <= 1 {
 		return &RefusedError{target, "groups 0 and 1 are never a service's"}
@@ -66,7 +68,13 @@ func checkGroup(pgid int) error {
 	case m.pid, m.pgrp, m.sid:
 		return &RefusedError{target, "it is berth's own process, group or session"}
 	}
-	for _, p := range liveMembers(pgid) {
+	if m.uid != 0 {
+		return nil
+	}
+	if members == nil {
+		members = liveMembers(pgid)
+	}
+	for _, p := range members {
 		if uid, ok := procUID(p.PID); ok && uid != m.uid {
 			return &RefusedError{target, fmt.Sprintf("its member %d belongs to another user", p.PID)}
 		}
@@ -107,8 +115,8 @@ func sendProc(pid int, startTime uint64, sig unix.Signal) error {
 }
 
 // sendGroup signals every process of group pgid.
-func sendGroup(pgid int, sig unix.Signal) error {
-	if err := checkGroup(pgid); err != nil {
+func sendGroup(pgid int, sig unix.Signal, members []procStat) error {
+	if err := checkGroup(pgid, members); err != nil {
 		return err
 	}
 	if err := unix.Kill(-pgid, sig); err != nil && !errors.Is(err, unix.ESRCH) {

@@ -31,7 +31,7 @@ func (r *Runner) scan() scanned {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.scanAt.IsZero() || time.Since(r.scanAt) > scanTTL {
-		s := scanned{procs: allProcs(), tokens: map[int]string{}}
+		s := scanned{procs: liveProcs(), tokens: map[int]string{}}
 		uid := os.Geteuid()
 		for _, p := range s.procs {
 			if u, ok := procUID(p.PID); ok && u == uid {
@@ -61,7 +61,7 @@ func (r *Runner) members(v verdict) []procStat {
 	}
 	if h.Token == "" {
 		if v.leader {
-			procs := allProcs()
+			procs := liveProcs()
 			add(procStat{PID: h.PID, PGID: h.PGID, StartTime: h.StartTime})
 			for _, d := range descendants(h.PID, procs) {
 				add(d)
@@ -99,7 +99,13 @@ func stillAlive(ps []procStat) []procStat {
 func signalAll(v verdict, ms []procStat, sig syscall.Signal) error {
 	group := 0
 	if v.leader && v.h.PGID == v.h.PID {
-		if err := sendGroup(v.h.PGID, sig); err == nil {
+		var inGroup []procStat
+		for _, m := range ms {
+			if m.PGID == v.h.PGID {
+				inGroup = append(inGroup, m)
+			}
+		}
+		if err := sendGroup(v.h.PGID, sig, inGroup); err == nil {
 			group = v.h.PGID
 		}
 	}
@@ -231,12 +237,16 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	return st, nil
 }
 
-// Forget removes the record of h once nothing of the service is left. A
+// Forget removes the record of h once nothing of the service is left. The
+// record of a running service is kept (it is what lets berth stop it); a
 // process carrying its launch token outside its group (found by walking
-// /proc) keeps the record, and the error names it.
+// /proc) keeps the record too, and the error names it.
 func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handle) error {
 	if h.Token != "" {
 		if v := verify(svc, h); v.warning == "" {
+			if v.leader {
+				return nil
+			}
 			if left := r.members(v); len(left) > 0 {
 				return &runtime.LeftoverError{Service: svc.Name, Survivors: describeAll(left)}
 			}
