@@ -144,6 +144,20 @@ type State struct {
 	Containers []string `json:"containers,omitempty"`
 	// Run is what the supervisor recorded of a host service's runs.
 	Run *RunInfo `json:"run,omitempty"`
+	// Tasks are a swarm service's current tasks.
+	Tasks []Task `json:"tasks,omitempty"`
+}
+
+// Task is one task of a swarm service: where it runs, how it stands, what
+// went wrong and which image (by digest or ID) it runs.
+type Task struct {
+	ID      string `json:"id"`
+	Slot    int    `json:"slot"`
+	Node    string `json:"node"`
+	State   string `json:"state"`
+	Desired string `json:"desired_state"`
+	Error   string `json:"error,omitempty"`
+	Image   string `json:"image,omitempty"`
 }
 
 // IsRunning says whether the service runs.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 
@@ -14,13 +15,14 @@ import (
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
 	"github.com/berthdev/berth/runtime/supervisor"
+	"github.com/berthdev/berth/runtime/swarm"
 	"github.com/spf13/cobra"
 )
 
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
-func newRegistry(env *metadata.Env) *runtime.Registry {
-	return newRegistryWith(env, func() runtime.Runner {
+func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
+	return newRegistryWith(env, progress, func() runtime.Runner {
 		p := newProcessRunner()
 		if env.Manifest.Supervised() {
 			return supervisor.NewRunner(p, supervisorClient(env.Root))
@@ -45,7 +47,7 @@ func supervisorClient(root string) *supervisor.Client {
 }
 
 // newRegistryWith is newRegistry with the given host-process runner.
-func newRegistryWith(env *metadata.Env, proc func() runtime.Runner) *runtime.Registry {
+func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.Runner) *runtime.Registry {
 	reg := runtime.NewRegistry()
 	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return proc(), nil })
 	// One client per Docker host, shared by the runners and closed with
@@ -60,6 +62,10 @@ func newRegistryWith(env *metadata.Env, proc func() runtime.Runner) *runtime.Reg
 			return clients.Get(ctx, "")
 		}}), nil
 	})
+	reg.Register(metadata.RunnerSwarm, func() (runtime.Runner, error) {
+		opts, _ := swarm.ForEnv(env, progress)
+		return swarm.New(opts), nil
+	})
 	return reg
 }
 
@@ -70,7 +76,7 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 		return nil, err
 	}
 	g.revive(env)
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
 }
 
 // revive starts a new supervisor when the last one was killed while it
@@ -92,7 +98,7 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 		return nil, err
 	}
 	g.revive(env)
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {

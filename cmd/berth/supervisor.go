@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"syscall"
@@ -35,7 +36,7 @@ func newSuperviseCommand(g *globalOptions) *cobra.Command {
 			proc := newProcessRunner()
 			return supervisor.Serve(supervisor.Config{Root: root, Version: buildVersion(), Process: proc, Ready: ready,
 				Registry: func(env *metadata.Env) *runtime.Registry {
-					return newRegistryWith(env, func() runtime.Runner { return proc })
+					return newRegistryWith(env, io.Discard, func() runtime.Runner { return proc })
 				},
 				Logf: func(format string, args ...any) {
 					fmt.Fprintf(g.stderr, format+"\n", args...)
