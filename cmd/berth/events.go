@@ -28,6 +28,9 @@ gave up after N restarts, unhealthy, healthy, stopped (by user),
 stopped-dependent (because X crashed), adopted, exited-unsupervised. It is read
 from disk, so it works while no supervisor runs. -f waits for new events until
 interrupted.`,
+		Example: `  berth events                 # everything recorded
+  berth events api --since 1h  # api's events of the last hour
+  berth events -f -o json      # new events as JSON lines, until interrupted`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEvents(cmd.Context(), g, args, opts) },
 	}
 	c.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep printing new events until interrupted")
