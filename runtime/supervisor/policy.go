@@ -179,7 +179,6 @@ func (s *Supervisor) adopt() {
 		if err != nil {
 			continue
 		}
-		svc.Spec = nil
 		st, err := s.proc.Inspect(s.ctx, svc)
 		rec := recs[name]
 		if err == nil && st.IsRunning() && st.Handle != nil && st.Handle.Token != "" && st.PID == st.Handle.PID {
