@@ -122,7 +122,7 @@ func TestJSONOutputMatchesTheSchema(t *testing.T) {
 	cmd.Wait()
 
 	// Errors: one object on stdout, the same exit code as without -o json.
-	for _, args := range [][]string{{"start", "nope"}, {"stop", "dbb"}, {"status", "x"}, {"deps", "x"}, {"health", "x"}, {"logs", "nope"}} {
+	for _, args := range [][]string{{"start", "nope"}, {"stop", "dbb"}, {"status", "x"}, {"deps", "x"}, {"health", "x"}, {"events", "x"}, {"logs", "nope"}} {
 		out, code := berthOut(t, root, append([]string{"--env", root}, append(args, "-o", "json")...)...)
 		if args[0] == "logs" {
 			// logs has no -o: a usage error, and no JSON.
@@ -136,6 +136,17 @@ func TestJSONOutputMatchesTheSchema(t *testing.T) {
 		if code != plain || code == 0 || !strings.Contains(out, `"service": "`+args[1]+`"`) {
 			t.Errorf("%v -o json: exit %d (plain %d), %s", args, code, plain, out)
 		}
+	}
+
+	// The supervisor's event log.
+	sup := yamlEnvCLI(t, "version: 1\nsupervisor: true\nservices:\n  sup:\n    command: [TESTSVC]\n")
+	if out, code := berthEnv(t, sup, "start", "sup"); code != 0 {
+		t.Fatalf("start under the supervisor: %d %s", code, out)
+	}
+	out, _ := berthOut(t, sup, "--env", sup, "events", "-o", "json")
+	s.check("events", "events", out)
+	if !strings.Contains(out, `"event": "started"`) {
+		t.Errorf("events -o json: no start event:\n%s", out)
 	}
 
 	// Components: versions, install, update, uninstall.
