@@ -350,20 +350,3 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 		return os.LookupEnv(k)
 	}, nil
 }
-
-// Expand replaces ${VAR} and $VAR in s through lookup; $$ is a literal $.
-// An unknown variable is an error that names it.
-func Expand(s string, lookup func(string) (string, bool)) (string, error) {
-	var missing []string
-	out := os.Expand(strings.ReplaceAll(s, "$$", "\x00"), func(k string) string {
-		v, ok := lookup(k)
-		if !ok {
-			missing = append(missing, k)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("%q uses ${%s}, which is not set: define it in config/.env", s, missing[0])
-	}
-	return strings.ReplaceAll(out, "\x00", "$"), nil
-}

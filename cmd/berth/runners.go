@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/berthdev/berth/compose"
@@ -11,12 +12,13 @@ import (
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
+	"github.com/berthdev/berth/runtime/swarm"
 	"github.com/spf13/cobra"
 )
 
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
-func newRegistry(env *metadata.Env) *runtime.Registry {
+func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
 	reg := runtime.NewRegistry()
 	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) {
 		var pipe []string
@@ -37,6 +39,10 @@ func newRegistry(env *metadata.Env) *runtime.Registry {
 			return clients.Get(ctx, "")
 		}}), nil
 	})
+	reg.Register(metadata.RunnerSwarm, func() (runtime.Runner, error) {
+		opts, _ := swarm.ForEnv(env, progress)
+		return swarm.New(opts), nil
+	})
 	return reg
 }
 
@@ -46,7 +52,7 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
 }
 
 // newInspectManager is newManager for status and stop, which read past a bad
@@ -56,7 +62,7 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {
