@@ -119,9 +119,10 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 	e.mu.Unlock()
 	e.checks.Add(1)
 	checked := make(chan error, 1)
+	passed := make(chan struct{})
 	go func() {
 		defer e.checks.Done()
-		err := e.m.startCheck(e.ctx, l)
+		err := e.m.startCheck(e.ctx, l, passed)
 		if err != nil {
 			e.mu.Lock()
 			e.checkErrs[n] = err
@@ -135,6 +136,9 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 		e.mu.Lock()
 		e.results[n] = r
 		e.mu.Unlock()
+	}
+	if err == nil && r != nil && r.Healthy {
+		close(passed) // its health check passed: it is up
 	}
 	if err != nil {
 		if wctx.Err() != nil && e.ctx.Err() == nil {

@@ -11,15 +11,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime/health"
 )
 
 // DefaultStartCheck is how long the services launched by one start are
-// watched, all together, for an immediate exit.
-const DefaultStartCheck = 250 * time.Millisecond
+// watched, all together, for an immediate exit, unless a service's
+// start_check says otherwise.
+const DefaultStartCheck = metadata.DefaultStartCheck
 
 // ReadyFunc waits until a launched service is ready. The lifecycle calls it
 // after each launch and before launching any service started after it; an
@@ -193,21 +193,33 @@ func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
 	return hc, nil
 }
 
-// startCheck watches one launched service for the check window from its
-// launch; services launched by one start are watched at the same time, and
-// while others are still being launched or waited for. A service that ends
-// fails with its exit status and last log lines, and its record is removed.
-// It returns nil when the service still runs at the end of the window.
-func (m *Manager) startCheck(ctx context.Context, l launched) error {
+// startCheck watches one launched service for its check window
+// (start_check) from its launch, or until passed is closed (its health
+// check passed: it is up, there is nothing left to wait for); services
+// launched by one start are watched at the same time, and while others are
+// still being launched or waited for. A service that ends fails with its
+// exit status and last log lines, and its record is removed. It returns
+// nil when the service still runs at the end of the window.
+func (m *Manager) startCheck(ctx context.Context, l launched, passed <-chan struct{}) error {
 	window := m.StartCheck
 	if window == 0 {
 		window = DefaultStartCheck
+		if spec := m.Env.Manifest.Services[l.svc.Name]; spec != nil {
+			window = spec.StartCheckWindow()
+		}
 	}
-	if window < 0 {
+	if window <= 0 {
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
+	go func() {
+		select {
+		case <-passed:
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
 	exit, err := l.run.Wait(cctx, l.h)
 	if err != nil {
 		return nil // still running when the window closed
