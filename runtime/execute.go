@@ -15,9 +15,6 @@ type launched struct {
 	svc *Service
 	run Runner
 	h   Handle
-	// logFrom is the size of the service's log file before the launch:
-	// a failure shows only what this run wrote.
-	logFrom int64
 }
 
 // execution is the state of one Execute, shared by its visits.
@@ -107,13 +104,12 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 			return e.fail(n, fmt.Errorf("failed to start '%s': it needs %s healthy: %w", n, d, err))
 		}
 	}
-	from := logSize(svc.Log)
 	h, err := run.Start(e.ctx, svc)
 	e.p.unlock(n)
 	if err != nil {
 		return e.fail(n, fmt.Errorf("failed to start '%s': %w", n, err))
 	}
-	l := launched{svc, run, h, from}
+	l := launched{svc, run, h}
 	e.mu.Lock()
 	e.done = append(e.done, l)
 	e.mu.Unlock()

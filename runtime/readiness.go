@@ -1,14 +1,12 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -92,7 +90,7 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		if errors.Is(err, health.ErrExited) {
 			<-exited
 			run.Forget(ctx, svc, h)
-			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: lastLines(svc.Log, l.logFrom, 10)}
+			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: m.lastLines(ctx, l, 10)}
 		}
 		return nil, err
 	}
@@ -226,51 +224,25 @@ func (m *Manager) startCheck(ctx context.Context, l launched, passed <-chan stru
 	}
 	l.run.Forget(ctx, l.svc, l.h)
 	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
-		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, l.logFrom, 10)})
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: m.lastLines(ctx, l, 10)})
 }
 
-// logSize is the size of a service's log file now (0 if there is none).
-func logSize(l LogSpec) int64 {
-	if l.To != metadata.LogFile || l.Path == "" {
-		return 0
-	}
-	fi, err := os.Stat(l.Path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// lastLines are the last n lines written to the log file from offset from
-// on (from the start when the file was rotated since).
-func lastLines(l LogSpec, from int64, n int) []string {
-	if l.To != metadata.LogFile || l.Path == "" {
+// lastLines are the last n lines the launch l wrote to its captured
+// output, read through its runner as every log is; none when the service
+// keeps no output file. The read is of what is written already, so it
+// goes on when ctx is cut short by another service's failure.
+func (m *Manager) lastLines(ctx context.Context, l launched, n int) []string {
+	if l.svc.Log.To != metadata.LogFile {
 		return nil
 	}
-	f, err := os.Open(l.Path)
+	rc, err := m.Logs(context.WithoutCancel(ctx), l.svc.Name, LogOptions{Tail: n, Output: true, Launch: &l.h})
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	const tail = 8 << 10
-	fi, err := f.Stat()
-	if err != nil {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil || len(b) == 0 {
 		return nil
 	}
-	if from > fi.Size() {
-		from = 0
-	}
-	off := max(fi.Size()-tail, from)
-	buf := make([]byte, fi.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
-		return nil
-	}
-	lines := strings.Split(string(bytes.TrimRight(buf, "\n")), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		return nil
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
+	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 }
