@@ -49,7 +49,7 @@ func newInternalCommand(g *globalOptions) *cobra.Command {
 			return nil
 		},
 	})
-	c.AddCommand(newLogPipeCommand(g))
+	c.AddCommand(newLogPipeCommand(g), newSuperviseCommand(g))
 	return c
 }
 
