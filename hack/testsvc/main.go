@@ -57,13 +57,7 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 	}
 	if *onInt >= 0 {
-		ints := make(chan os.Signal, 1)
-		signal.Notify(ints, syscall.SIGINT)
-		go func() {
-			<-ints
-			fmt.Println("got INT")
-			os.Exit(*onInt)
-		}()
+		exitOnInt(*onInt)
 	}
 	for _, l := range print {
 		fmt.Println(l)
@@ -157,4 +151,15 @@ func sleepForever() {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// exitOnInt makes SIGINT print "got INT" and exit with code.
+func exitOnInt(code int) {
+	ints := make(chan os.Signal, 1)
+	signal.Notify(ints, syscall.SIGINT)
+	go func() {
+		<-ints
+		fmt.Println("got INT")
+		os.Exit(code)
+	}()
 }
