@@ -62,82 +62,124 @@ type templateData struct {
 // removes what it created, and .metadata is written last, so a half-made
 // directory is never taken for an environment.
 func Init(opts InitOptions) (_ *InitResult, err error) {
-	if opts.Template == "" {
-		return nil, fmt.Errorf("no template given: use --template with one of %s", strings.Join(Templates(), ", "))
-	}
-	if _, err := fs.Stat(templatesFS, "templates/"+opts.Template); err != nil {
-		return nil, fmt.Errorf("unknown template %q: use one of %s", opts.Template, strings.Join(Templates(), ", "))
-	}
-	root, err := filepath.Abs(opts.Dir)
+	data, err := initTarget(opts)
 	if err != nil {
-		return nil, err
-	}
-	name := opts.Name
-	if name == "" {
-		name = filepath.Base(root)
-	}
-	if !ValidName(name) {
-		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
-	}
-	if _, err := os.Stat(filepath.Join(root, MetadataFile)); err == nil {
-		return nil, fmt.Errorf("%s is already a berth environment: use it as it is, or choose another directory", root)
-	}
-	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
-		return nil, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("init %s: %w", root, err)
-	}
-	installRoot := opts.InstallRoot
-	if installRoot == "" {
-		installRoot = DefaultInstallRoot(opts.Template)
-	}
-	if installRoot, err = filepath.Abs(installRoot); err != nil {
 		return nil, err
 	}
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	data := templateData{Name: name, Root: root, InstallRoot: installRoot, Template: opts.Template}
-	res := &InitResult{Root: root, Name: name}
-
-	var createdDirs []string
+	w := &initWork{root: data.Root, res: &InitResult{Root: data.Root, Name: data.Name}}
 	defer func() {
-		if err == nil {
-			return
-		}
-		for i := len(res.Created) - 1; i >= 0; i-- {
-			os.Remove(filepath.Join(root, res.Created[i]))
-		}
-		for i := len(createdDirs) - 1; i >= 0; i-- {
-			os.Remove(createdDirs[i]) // only if still empty
+		if err != nil {
+			w.undo()
 		}
 	}()
-	mkdir := func(dir string) error {
-		var missing []string
-		for d := dir; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(d); err == nil {
-				break
-			}
-			missing = append(missing, d)
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("init: %w", err)
-		}
-		for i := len(missing) - 1; i >= 0; i-- {
-			createdDirs = append(createdDirs, missing[i])
-		}
-		return nil
-	}
-	if err := mkdir(root); err != nil {
+	if err := w.mkdir(w.root); err != nil {
 		return nil, err
 	}
+	manifestText, err := w.writeTemplate(data)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(filepath.Join(w.root, ManifestFile), manifestText)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", opts.Template, err)
+	}
+	for _, svc := range m.ServiceOrder {
+		if err := w.mkdir(filepath.Join(w.root, "logs", svc)); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.writeMetadata(data, now); err != nil {
+		return nil, err
+	}
+	return w.res, nil
+}
 
-	base := "templates/" + opts.Template
-	var manifestText []byte
+// initTarget checks the options and says what init is to make: the
+// environment's absolute root, its name and install root.
+func initTarget(opts InitOptions) (templateData, error) {
+	if opts.Template == "" {
+		return templateData{}, fmt.Errorf("no template given: use --template with one of %s", strings.Join(Templates(), ", "))
+	}
+	if _, err := fs.Stat(templatesFS, "templates/"+opts.Template); err != nil {
+		return templateData{}, fmt.Errorf("unknown template %q: use one of %s", opts.Template, strings.Join(Templates(), ", "))
+	}
+	root, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return templateData{}, err
+	}
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(root)
+	}
+	if !ValidName(name) {
+		return templateData{}, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
+	}
+	if _, err := os.Stat(filepath.Join(root, MetadataFile)); err == nil {
+		return templateData{}, fmt.Errorf("%s is already a berth environment: use it as it is, or choose another directory", root)
+	}
+	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
+		return templateData{}, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return templateData{}, fmt.Errorf("init %s: %w", root, err)
+	}
+	installRoot := opts.InstallRoot
+	if installRoot == "" {
+		installRoot = DefaultInstallRoot(opts.Template)
+	}
+	if installRoot, err = filepath.Abs(installRoot); err != nil {
+		return templateData{}, err
+	}
+	return templateData{Name: name, Root: root, InstallRoot: installRoot, Template: opts.Template}, nil
+}
+
+// initWork is one init under way: what it made, so that a failure can
+// remove it again.
+type initWork struct {
+	root        string
+	res         *InitResult
+	createdDirs []string
+}
+
+// undo removes the files init created, then the directories it made that
+// are empty again.
+func (w *initWork) undo() {
+	for i := len(w.res.Created) - 1; i >= 0; i-- {
+		os.Remove(filepath.Join(w.root, w.res.Created[i]))
+	}
+	for i := len(w.createdDirs) - 1; i >= 0; i-- {
+		os.Remove(w.createdDirs[i]) // only if still empty
+	}
+}
+
+// mkdir makes dir and its parents, remembering those that were missing.
+func (w *initWork) mkdir(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		w.createdDirs = append(w.createdDirs, missing[i])
+	}
+	return nil
+}
+
+// writeTemplate renders the template's files into the root, keeping the
+// files already there, and returns the rendered manifest.
+func (w *initWork) writeTemplate(data templateData) (manifestText []byte, err error) {
+	base := "templates/" + data.Template
 	err = fs.WalkDir(templatesFS, base, func(p string, d fs.DirEntry, werr error) error {
 		if werr != nil || d.IsDir() {
 			return werr
@@ -149,7 +191,7 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 		}
 		if rel == dirsFile {
 			for _, dir := range strings.Fields(string(raw)) {
-				if err := mkdir(filepath.Join(root, dir)); err != nil {
+				if err := w.mkdir(filepath.Join(w.root, dir)); err != nil {
 					return err
 				}
 			}
@@ -162,8 +204,8 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 		if rel == ManifestFile {
 			manifestText = text
 		}
-		target := filepath.Join(root, filepath.FromSlash(rel))
-		if err := mkdir(filepath.Dir(target)); err != nil {
+		target := filepath.Join(w.root, filepath.FromSlash(rel))
+		if err := w.mkdir(filepath.Dir(target)); err != nil {
 			return err
 		}
 		created, err := writeNew(target, text)
@@ -171,39 +213,32 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 			return err
 		}
 		if created {
-			res.Created = append(res.Created, rel)
+			w.res.Created = append(w.res.Created, rel)
 		} else {
-			res.Kept = append(res.Kept, rel)
+			w.res.Kept = append(w.res.Kept, rel)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	m, err := ParseManifest(filepath.Join(root, ManifestFile), manifestText)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", opts.Template, err)
-	}
-	for _, svc := range m.ServiceOrder {
-		if err := mkdir(filepath.Join(root, "logs", svc)); err != nil {
-			return nil, err
-		}
-	}
+	return manifestText, err
+}
+
+// writeMetadata writes .metadata, last, and only if no one else has.
+func (w *initWork) writeMetadata(data templateData, now time.Time) error {
 	meta := &Metadata{}
-	meta.Set(KeyTemplate, opts.Template)
-	meta.Set(KeyInstallRoot, installRoot)
-	meta.Set(KeyEnvironmentName, name)
-	meta.Set(KeyEnvironmentRoot, root)
+	meta.Set(KeyTemplate, data.Template)
+	meta.Set(KeyInstallRoot, data.InstallRoot)
+	meta.Set(KeyEnvironmentName, data.Name)
+	meta.Set(KeyEnvironmentRoot, w.root)
 	meta.Set(KeyCreatedAt, now.UTC().Format(time.RFC3339))
-	created, err := writeNew(filepath.Join(root, MetadataFile), meta.Bytes())
+	created, err := writeNew(filepath.Join(w.root, MetadataFile), meta.Bytes())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !created {
-		return nil, fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(root, MetadataFile))
+		return fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(w.root, MetadataFile))
 	}
-	res.Created = append(res.Created, MetadataFile)
-	return res, nil
+	w.res.Created = append(w.res.Created, MetadataFile)
+	return nil
 }
 
 func render(name string, raw []byte, data templateData) ([]byte, error) {
