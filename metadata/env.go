@@ -64,6 +64,9 @@ type Env struct {
 	Meta     *Metadata
 	Manifest *Manifest
 	DotEnv   *DotEnv
+	// FromTemplate: the environment has no berth.yaml (the OQTOPUS CLI made
+	// it) and Manifest is its template's.
+	FromTemplate bool
 }
 
 // Open reads the environment at root: .metadata, berth.yaml and config/.env.
@@ -77,13 +80,30 @@ func Open(root string) (*Env, error) {
 	if recorded, ok := e.Meta.Get(KeyEnvironmentRoot); ok && !samePath(recorded, e.Root) {
 		return nil, &MovedError{Recorded: recorded, Actual: e.Root}
 	}
-	if e.Manifest, err = LoadManifest(filepath.Join(root, ManifestFile)); err != nil {
+	if e.Manifest, err = e.loadManifest(); err != nil {
 		return nil, err
 	}
 	if e.DotEnv, err = ReadDotEnv(e.Path("config", ".env")); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// loadManifest reads berth.yaml; an environment the OQTOPUS CLI made has
+// none and uses its template's embedded manifest (FromTemplate says so;
+// `berth init --force` writes it out).
+func (e *Env) loadManifest() (*Manifest, error) {
+	path := e.Path(ManifestFile)
+	m, err := LoadManifest(path)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return m, err
+	}
+	t, _ := e.Meta.Get(KeyTemplate)
+	if t == "" {
+		return nil, err
+	}
+	e.FromTemplate = true
+	return manifestOfTemplate(t, templateData{Name: e.Name(), Root: e.Root, InstallRoot: e.InstallRoot(), Template: t}, path)
 }
 
 // OpenUnchecked reads only .metadata, for commands that repair an environment.
@@ -126,8 +146,9 @@ func (e *Env) InstallRoot() string {
 	return DefaultInstallRoot(t)
 }
 
-// DefaultInstallRoot is $XDG_DATA_HOME/<tool>/<template>/releases. The backend
-// template shares the OQTOPUS CLI's root so both tools see the same releases.
+// DefaultInstallRoot is $XDG_DATA_HOME/<tool>/<template>/releases. The
+// OQTOPUS templates (backend, cloud-local, manager) share the OQTOPUS CLI's
+// root, so both tools see the same releases.
 func DefaultInstallRoot(template string) string {
 	base := os.Getenv("XDG_DATA_HOME")
 	if base == "" {
@@ -138,7 +159,7 @@ func DefaultInstallRoot(template string) string {
 		template = "default"
 	}
 	tool := "berth"
-	if template == "backend" {
+	if OQTOPUSTemplate(template) {
 		tool = "oqtopus"
 	}
 	return filepath.Join(base, tool, template, "releases")
@@ -259,11 +280,19 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 	}, nil
 }
 
-// Expand replaces ${VAR} and $VAR in s through lookup; $$ is a literal $.
+// Expand replaces ${VAR} and $VAR in s through lookup, and ${VAR:-default}
+// with default where VAR is unset or empty; $$ is a literal $.
 // An unknown variable is an error that names it.
 func Expand(s string, lookup func(string) (string, bool)) (string, error) {
 	var missing []string
 	out := os.Expand(strings.ReplaceAll(s, "$$", "\x00"), func(k string) string {
+		// ${VAR:-default}: the default when VAR is unset or empty, as a shell does.
+		if name, def, hasDefault := strings.Cut(k, ":-"); hasDefault {
+			if v, ok := lookup(name); ok && v != "" {
+				return v
+			}
+			return def
+		}
 		v, ok := lookup(k)
 		if !ok {
 			missing = append(missing, k)
@@ -274,4 +303,13 @@ func Expand(s string, lookup func(string) (string, bool)) (string, error) {
 		return "", fmt.Errorf("%q uses ${%s}, which is not set: define it in config/.env", s, missing[0])
 	}
 	return strings.ReplaceAll(out, "\x00", "$"), nil
+}
+
+// OQTOPUSTemplate says whether template is one of the OQTOPUS CLI's.
+func OQTOPUSTemplate(template string) bool {
+	switch template {
+	case "backend", "cloud-local", "manager":
+		return true
+	}
+	return false
 }

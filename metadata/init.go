@@ -37,20 +37,34 @@ func Templates() []string {
 
 // InitOptions says what environment to make.
 type InitOptions struct {
-	Dir         string
-	Template    string
+	Dir string
+	// Template is an embedded template's name, or, with TemplateDir, the
+	// name the environment records as its template (default: TemplateDir's
+	// base name).
+	Template string
+	// TemplateDir takes the template's files from a directory (one fetched
+	// from a git repository, say) instead of the embedded ones. A template
+	// without berth.yaml whose name is an embedded template's (the OQTOPUS
+	// CLI's templates) uses the embedded manifest.
+	TemplateDir string
 	Name        string // default: the directory's name
 	InstallRoot string // default: DefaultInstallRoot(Template)
-	Force       bool   // allow a non-empty directory; existing files are kept
-	Now         time.Time
+	// Force allows a non-empty directory, and an environment of the same
+	// template (the OQTOPUS CLI's, without berth.yaml): existing files,
+	// .metadata included, are kept and only missing ones are written.
+	Force bool
+	Now   time.Time
 }
 
 // InitResult says what init did.
 type InitResult struct {
-	Root    string
-	Name    string
-	Created []string // paths relative to Root
-	Kept    []string // files that existed and were left as they were
+	Root     string
+	Name     string
+	Template string
+	// Existing: the directory was an environment already (.metadata kept).
+	Existing bool
+	Created  []string // paths relative to Root
+	Kept     []string // files that existed and were left as they were
 }
 
 type templateData struct {
@@ -62,11 +76,9 @@ type templateData struct {
 // removes what it created, and .metadata is written last, so a half-made
 // directory is never taken for an environment.
 func Init(opts InitOptions) (_ *InitResult, err error) {
-	if opts.Template == "" {
-		return nil, fmt.Errorf("no template given: use --template with one of %s", strings.Join(Templates(), ", "))
-	}
-	if _, err := fs.Stat(templatesFS, "templates/"+opts.Template); err != nil {
-		return nil, fmt.Errorf("unknown template %q: use one of %s", opts.Template, strings.Join(Templates(), ", "))
+	src, err := openTemplate(opts.Template, opts.TemplateDir)
+	if err != nil {
+		return nil, err
 	}
 	root, err := filepath.Abs(opts.Dir)
 	if err != nil {
@@ -76,11 +88,20 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	if name == "" {
 		name = filepath.Base(root)
 	}
+	existing, err := existingEnv(root, src.kind, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		if n, ok := existing.Get(KeyEnvironmentName); ok && n != "" && opts.Name == "" {
+			name = n
+		}
+		if r, ok := existing.Get(KeyInstallRoot); ok && r != "" && opts.InstallRoot == "" {
+			opts.InstallRoot = r
+		}
+	}
 	if !NameRE.MatchString(name) {
 		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
-	}
-	if _, err := os.Stat(filepath.Join(root, MetadataFile)); err == nil {
-		return nil, fmt.Errorf("%s is already a berth environment: use it as it is, or choose another directory", root)
 	}
 	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
 		return nil, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
@@ -89,7 +110,7 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	}
 	installRoot := opts.InstallRoot
 	if installRoot == "" {
-		installRoot = DefaultInstallRoot(opts.Template)
+		installRoot = DefaultInstallRoot(src.kind)
 	}
 	if installRoot, err = filepath.Abs(installRoot); err != nil {
 		return nil, err
@@ -98,8 +119,8 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	data := templateData{Name: name, Root: root, InstallRoot: installRoot, Template: opts.Template}
-	res := &InitResult{Root: root, Name: name}
+	data := templateData{Name: name, Root: root, InstallRoot: installRoot, Template: src.kind}
+	res := &InitResult{Root: root, Name: name, Template: src.kind, Existing: existing != nil}
 
 	var createdDirs []string
 	defer func() {
@@ -136,61 +157,30 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 		return nil, err
 	}
 
-	base := "templates/" + opts.Template
-	var manifestText []byte
-	err = fs.WalkDir(templatesFS, base, func(p string, d fs.DirEntry, werr error) error {
-		if werr != nil || d.IsDir() {
-			return werr
-		}
-		rel := strings.TrimPrefix(p, base+"/")
-		raw, err := templatesFS.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if rel == dirsFile {
-			for _, dir := range strings.Fields(string(raw)) {
-				if err := mkdir(filepath.Join(root, dir)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		text, err := render(rel, raw, data)
-		if err != nil {
-			return err
-		}
-		if rel == ManifestFile {
-			manifestText = text
-		}
-		target := filepath.Join(root, filepath.FromSlash(rel))
-		if err := mkdir(filepath.Dir(target)); err != nil {
-			return err
-		}
-		created, err := writeNew(target, text)
-		if err != nil {
-			return err
-		}
-		if created {
-			res.Created = append(res.Created, rel)
-		} else {
-			res.Kept = append(res.Kept, rel)
-		}
-		return nil
-	})
+	manifestText, err := src.copyInto(root, data, mkdir, res)
 	if err != nil {
 		return nil, err
 	}
 	m, err := ParseManifest(filepath.Join(root, ManifestFile), manifestText)
 	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", opts.Template, err)
+		return nil, fmt.Errorf("template %s: %w", src.where, err)
+	}
+	for _, dir := range []string{"pids", "logs"} {
+		if err := mkdir(filepath.Join(root, dir)); err != nil {
+			return nil, err
+		}
 	}
 	for _, svc := range m.ServiceOrder {
 		if err := mkdir(filepath.Join(root, "logs", svc)); err != nil {
 			return nil, err
 		}
 	}
+	if existing != nil {
+		res.Kept = append(res.Kept, MetadataFile)
+		return res, nil
+	}
 	meta := &Metadata{}
-	meta.Set(KeyTemplate, opts.Template)
+	meta.Set(KeyTemplate, src.kind)
 	meta.Set(KeyInstallRoot, installRoot)
 	meta.Set(KeyEnvironmentName, name)
 	meta.Set(KeyEnvironmentRoot, root)
@@ -207,7 +197,8 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 }
 
 func render(name string, raw []byte, data templateData) ([]byte, error) {
-	t, err := template.New(path.Base(name)).Option("missingkey=error").Parse(string(raw))
+	text := strings.ReplaceAll(string(raw), cliPlaceholder, data.Name)
+	t, err := template.New(path.Base(name)).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("template file %s: %w", name, err)
 	}
