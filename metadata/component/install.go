@@ -57,6 +57,9 @@ type Result struct {
 	Commit   string `json:"commit,omitempty"`
 	// Reused: a complete release was already installed and was not fetched again.
 	Reused bool `json:"reused"`
+	// Foreign: the reused release is one berth did not make (the OQTOPUS
+	// CLI's), taken as installed by the component's installed_when rule.
+	Foreign bool `json:"foreign,omitempty"`
 	// ImagesBuilt: BuildImages ran and succeeded. ImagesSkipped names the
 	// build_on_install images not built (--skip-sse-build, or no builder).
 	ImagesBuilt   bool     `json:"images_built"`
@@ -175,6 +178,12 @@ func installRelease(ctx context.Context, env *metadata.Env, component string, c 
 		res.Reused, res.Commit = true, m.Commit
 		return nil
 	case stateForeign:
+		if ruleHolds(dir, c.InstalledWhen) {
+			// The OQTOPUS CLI's install: it counts as installed by the
+			// CLI's own rule, and berth uses it as it is.
+			res.Reused, res.Foreign = true, true
+			return nil
+		}
 		if opts.Adopt {
 			res.Reused = true
 			return Adopt(dir, component, version)
@@ -208,6 +217,9 @@ func installRelease(ctx context.Context, env *metadata.Env, component string, c 
 	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
 		return err
 	}
+	if err := checkRule(component, c, dir); err != nil {
+		return err
+	}
 	mk.State = "complete"
 	return writeMarker(releaseMarker(dir), mk)
 }
@@ -224,7 +236,7 @@ func installBranch(ctx context.Context, env *metadata.Env, component string, c *
 	defer lock.Unlock()
 	stagingPrefix := "." + component + ".staging-"
 	removeStale(env.Root, stagingPrefix)
-	if err := checkBranchDir(dir); err != nil {
+	if err := checkBranchDir(dir, c.InstalledWhen); err != nil {
 		return err
 	}
 	staging, err := os.MkdirTemp(env.Root, stagingPrefix)
@@ -252,16 +264,20 @@ func installBranch(ctx context.Context, env *metadata.Env, component string, c *
 	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
 		return err
 	}
+	if err := checkRule(component, c, dir); err != nil {
+		return err
+	}
 	mk.State = "complete"
 	return writeMarker(branchMarker(dir), mk)
 }
 
 // checkBranchDir refuses to replace a directory that is neither a berth
-// branch install nor a git checkout (as the OQTOPUS CLI leaves), so that a
+// branch install, a git checkout nor a tree that passes the component's
+// installed_when rule (the OQTOPUS CLI's branch download), so that a
 // component named like config/ never costs the user their files.
-func checkBranchDir(dir string) error {
+func checkBranchDir(dir string, rule []string) error {
 	st, _ := readMarker(branchMarker(dir))
-	if st == stateAbsent || st == stateComplete || st == stateIncomplete {
+	if st == stateAbsent || st == stateComplete || st == stateIncomplete || ruleHolds(dir, rule) {
 		return nil
 	}
 	if fi, err := os.Lstat(filepath.Join(dir, ".git")); err == nil && fi.IsDir() {
@@ -441,7 +457,10 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	case stateAbsent:
 		return nil, fmt.Errorf("%s %s is not installed (no %s): run `berth versions %s` to see what is", component, target.Version, dir, component)
 	case stateForeign:
-		return nil, fmt.Errorf("%s is not a berth install (no %s marker): berth leaves it alone; remove it by hand if you mean to", dir, markerName)
+		if !ruleHolds(dir, ruleOf(env, component)) {
+			return nil, fmt.Errorf("%s is not a berth install (no %s marker): berth leaves it alone; remove it by hand if you mean to", dir, markerName)
+		}
+		// The OQTOPUS CLI's release: its uninstall removes it, and so does berth's.
 	}
 	if err := removeDir(dir, root, "."+name+".staging-"); err != nil {
 		return nil, fmt.Errorf("remove %s: %w", dir, err)
@@ -466,7 +485,7 @@ func uninstallBranch(env *metadata.Env, component, branch string, bound metadata
 	case (st == stateComplete || st == stateIncomplete) && m.Branch != branch:
 		return fmt.Errorf("%s holds branch %s of %s, not %s: run `berth uninstall %s branch:%s`", dir, m.Branch, component, branch, component, m.Branch)
 	case st == stateForeign:
-		if err := checkBranchDir(dir); err != nil || !isBound {
+		if err := checkBranchDir(dir, ruleOf(env, component)); err != nil || !isBound {
 			return fmt.Errorf("%s is not a berth branch install of %s: berth leaves it alone", dir, branch)
 		}
 	}
@@ -484,6 +503,16 @@ func uninstallBranch(env *metadata.Env, component, branch string, bound metadata
 			return fmt.Errorf("%s was removed but its binding was not: %w", dir, err)
 		}
 		res.Unbound = true
+	}
+	return nil
+}
+
+// checkRule makes sure that what berth installed is one the OQTOPUS CLI
+// accepts too: every installed_when path must exist after the setup steps.
+func checkRule(component string, c *metadata.Component, dir string) error {
+	if missing := missingRule(dir, c.InstalledWhen); len(missing) > 0 {
+		return fmt.Errorf("%s: the setup steps left no %s in %s (installed_when in %s names it; the OQTOPUS CLI needs it to call the install complete): the install is left unfinished and redone by the next install",
+			component, strings.Join(missing, ", "), dir, metadata.ManifestFile)
 	}
 	return nil
 }

@@ -93,12 +93,15 @@ func ListVersions(ctx context.Context, git Git, env *metadata.Env, component, re
 	var branches []string
 	if env != nil {
 		bound, _ = env.Binding(component)
-		for _, v := range installedReleases(env.InstallRoot(), component) {
+		for _, v := range installedReleases(env.InstallRoot(), component, ruleOf(env, component)) {
 			installed[v] = true
 		}
 		if st, m := readMarker(branchMarker(env.BranchDir(component))); st == stateComplete && m.Branch != "" {
 			branches = append(branches, m.Branch)
 			installed[metadata.BranchPrefix+m.Branch] = true
+		} else if bound.Branch != "" && st == stateForeign && ruleHolds(env.BranchDir(component), ruleOf(env, component)) {
+			// The OQTOPUS CLI's branch install: a downloaded tree, no .git.
+			installed[metadata.BranchPrefix+bound.Branch] = true
 		}
 		if bound.Branch != "" && (len(branches) == 0 || branches[0] != bound.Branch) {
 			branches = append([]string{bound.Branch}, branches...)
@@ -127,8 +130,8 @@ func ListVersions(ctx context.Context, git Git, env *metadata.Env, component, re
 }
 
 // installedReleases are the versions of component with a complete install
-// under root.
-func installedReleases(root, component string) []string {
+// under root, berth's or (by rule) the OQTOPUS CLI's.
+func installedReleases(root, component string, rule []string) []string {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil
@@ -139,7 +142,7 @@ func installedReleases(root, component string) []string {
 		if !ok || !e.IsDir() || !stableRE.MatchString(v) {
 			continue
 		}
-		if st, _ := readMarker(releaseMarker(filepath.Join(root, e.Name()))); st == stateComplete {
+		if isInstalled(filepath.Join(root, e.Name()), false, rule) {
 			out = append(out, v)
 		}
 	}
