@@ -95,13 +95,6 @@ func service(t *testing.T, command []string, a, b []string) *runtime.Service {
 	return svc
 }
 
-var behaviourArgs = map[runnertest.Behaviour][]string{
-	runnertest.Serve:        {},
-	runnertest.IgnoreTerm:   {"--ignore-term"},
-	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
-	runnertest.KilledByTerm: {"--kill-self", "TERM"},
-}
-
 func TestConformance(t *testing.T) {
 	for v, command := range composeCommands(t) {
 		t.Run(v, func(t *testing.T) {
@@ -109,7 +102,7 @@ func TestConformance(t *testing.T) {
 			runnertest.Run(t, runnertest.Harness{
 				Runner: r,
 				Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
-					return service(t, command, behaviourArgs[b], behaviourArgs[b])
+					return service(t, command, b.Args(), b.Args())
 				},
 			})
 		})

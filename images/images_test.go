@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker/docker/api/types/image"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/metadata/component"
 )
@@ -48,12 +49,7 @@ func dockerClient(t *testing.T) *Client {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := NewClient(ctx, Endpoint{})
-	if err != nil {
-		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but no daemon: %v", err)
-		}
-		t.Skipf("skipping: no Docker daemon reachable (%v); set BERTH_REQUIRE_DOCKER=1 to make this a failure", err)
-	}
+	testkit.RequireDocker(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -3,6 +3,7 @@ package images_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/images/imagetest"
 )
@@ -173,16 +175,14 @@ exec docker system dial-stdio
 	if len(list) == 0 {
 		t.Fatal("no ssh process was started")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for _, s := range list {
-		pid, _ := strconv.Atoi(s)
-		for syscall.Kill(pid, 0) == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("ssh process %d still runs after the client was closed", pid)
+	testkit.Eventually(t, 5*time.Second, func() error {
+		for _, s := range list {
+			if pid, _ := strconv.Atoi(s); syscall.Kill(pid, 0) == nil {
+				return fmt.Errorf("ssh process %d still runs after the client was closed", pid)
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
 
 // TestSSHEndpoint reaches the machine's daemon through a real sshd.

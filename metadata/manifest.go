@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // ManifestFile is the name of the manifest in an environment's root.
@@ -27,6 +27,7 @@ const (
 	RunnerProcess   = "process"
 	RunnerContainer = "container"
 	RunnerCompose   = "compose"
+	RunnerSwarm     = "swarm"
 )
 
 // Defaults the seeds fix: TERM, then wait up to 5 s.
@@ -58,6 +59,9 @@ type Manifest struct {
 	HostOrder      []string `yaml:"-"`
 	TaskOrder      []string `yaml:"-"`
 	Path           string   `yaml:"-"`
+
+	// graph is the dependency graph, built when the manifest is parsed.
+	graph *Graph
 }
 
 // Component is a git repository released as vX.Y.Z tags.
@@ -97,6 +101,9 @@ type Image struct {
 	// BuildOnInstall builds the image when its component is installed
 	// (the engine's sse_runtime; --skip-sse-build skips it).
 	BuildOnInstall bool `yaml:"build_on_install,omitempty"`
+	// Registry is where `berth build` pushes the image (HOST[:PORT][/PATH]),
+	// so that every node of a swarm can pull it by digest.
+	Registry string `yaml:"registry,omitempty"`
 }
 
 // Host is a Docker endpoint that container services may be placed on.
@@ -141,6 +148,7 @@ type Service struct {
 	Host      string         `yaml:"host,omitempty"`
 	Container *ContainerSpec `yaml:"container,omitempty"`
 	Compose   *ComposeSpec   `yaml:"compose,omitempty"`
+	Swarm     *SwarmSpec     `yaml:"swarm,omitempty"`
 	Hooks     *Hooks         `yaml:"hooks,omitempty"`
 }
 
@@ -163,11 +171,12 @@ const (
 // ContainerSpec is what a container service runs.
 type ContainerSpec struct {
 	// Image is a manifest image name or any local image reference.
-	Image   string   `yaml:"image"`
-	Ports   []string `yaml:"ports,omitempty"`
-	Volumes []string `yaml:"volumes,omitempty"`
-	User    string   `yaml:"user,omitempty"`
-	Restart string   `yaml:"restart,omitempty"`
+	Image     string     `yaml:"image"`
+	Ports     []string   `yaml:"ports,omitempty"`
+	Volumes   []string   `yaml:"volumes,omitempty"`
+	User      string     `yaml:"user,omitempty"`
+	Restart   string     `yaml:"restart,omitempty"`
+	Resources *Resources `yaml:"resources,omitempty"`
 }
 
 // ComposeSpec is a docker compose project's part that one service stands for.
@@ -362,6 +371,7 @@ func ParseManifest(path string, data []byte) (*Manifest, error) {
 		// reported in one run.
 	}
 	lines := orderFromNode(&root, m)
+	m.graph = NewGraph(m)
 	merr.Problems = append(merr.Problems, m.validate(lines)...)
 	if len(merr.Problems) > 0 {
 		sort.SliceStable(merr.Problems, func(i, j int) bool { return merr.Problems[i].Line < merr.Problems[j].Line })
@@ -418,6 +428,21 @@ func friendlyYAML(msg string) string {
 // entityLines maps "services.core" and the like to the line that declares it.
 type entityLines map[string]int
 
+// of is the line of key, or of its nearest enclosing key that has one
+// (services.api.swarm.ports falls back to services.api.swarm).
+func (l entityLines) of(key string) int {
+	for {
+		if n, ok := l[key]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(key, '.')
+		if i < 0 {
+			return 0
+		}
+		key = key[:i]
+	}
+}
+
 func orderFromNode(root *yaml.Node, m *Manifest) entityLines {
 	lines := entityLines{}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
@@ -462,7 +487,7 @@ func orderFromNode(root *yaml.Node, m *Manifest) entityLines {
 func (m *Manifest) validate(lines entityLines) []Problem {
 	var ps []Problem
 	add := func(key, format string, args ...any) {
-		ps = append(ps, Problem{Line: lines[key], Msg: fmt.Sprintf(format, args...)})
+		ps = append(ps, Problem{Line: lines.of(key), Msg: fmt.Sprintf(format, args...)})
 	}
 	if m.Version != 1 {
 		add("version", "version must be 1 (found %d)", m.Version)
@@ -514,6 +539,9 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		if !isRelativeInside(img.Context) {
 			add(key+".context", "image %q: context %q must be a relative path inside the component", name, img.Context)
 		}
+		if strings.Contains(img.Registry, "://") {
+			add(key+".registry", "image %q: registry %q is HOST[:PORT][/PATH], without a scheme", name, img.Registry)
+		}
 		if !isRelativeInside(img.Dockerfile) {
 			add(key+".dockerfile", "image %q: dockerfile %q must be a relative path inside the context", name, img.Dockerfile)
 		}
@@ -553,19 +581,26 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 			if len(s.Command) == 0 {
 				add(key, "service %q has no command", name)
 			}
-			if s.Container != nil || s.Compose != nil {
-				add(key, "service %q runs as a process: container and compose settings do not apply", name)
+			if s.Container != nil || s.Compose != nil || s.Swarm != nil {
+				add(key, "service %q runs as a process: container, compose and swarm settings do not apply", name)
 			}
 		case RunnerContainer:
 			if s.Container == nil || s.Container.Image == "" {
 				add(key, "service %q runs as a container but names no container.image", name)
+			} else {
+				validateContainer(name, key+".container", s.Container, add)
+			}
+		case RunnerSwarm:
+			validateSwarm(name, key, s.Swarm, add)
+			if s.Host != "" {
+				add(key+".host", "service %q: a swarm service runs where the swarm places it: drop host, use swarm.constraints", name)
 			}
 		case RunnerCompose:
 			if s.Compose == nil || s.Compose.File == "" || len(s.Compose.Services) == 0 {
 				add(key, "service %q runs through compose but lacks compose.file or compose.services", name)
 			}
 		default:
-			add(key+".runner", "service %q: unknown runner %q (use process, container or compose)", name, s.Runner)
+			add(key+".runner", "service %q: unknown runner %q (use process, container, compose or swarm)", name, s.Runner)
 		}
 		if s.Component != "" && m.Components[s.Component] == nil {
 			add(key+".component", "service %q: unknown component %q", name, s.Component)
@@ -654,57 +689,10 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		}
 		seenOrder[name] = true
 	}
-	if cycle := m.findCycle(); cycle != nil {
+	if cycle := m.Graph().Cycle(); cycle != nil {
 		add("services."+cycle[0]+".depends_on", "dependency cycle: %s", strings.Join(cycle, " -> "))
 	}
 	return ps
-}
-
-// findCycle returns one dependency cycle as a path that starts and ends with
-// the same service, or nil.
-func (m *Manifest) findCycle() []string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack []string
-	var found []string
-	var visit func(string) bool
-	visit = func(n string) bool {
-		color[n] = grey
-		stack = append(stack, n)
-		if s := m.Services[n]; s != nil {
-			for _, d := range s.DependsOn {
-				if m.Services[d.Service] == nil || d.Service == n {
-					continue
-				}
-				switch color[d.Service] {
-				case grey:
-					for i, x := range stack {
-						if x == d.Service {
-							found = append(append([]string{}, stack[i:]...), d.Service)
-						}
-					}
-					return true
-				case white:
-					if visit(d.Service) {
-						return true
-					}
-				}
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[n] = black
-		return false
-	}
-	for _, n := range m.ServiceOrder {
-		if color[n] == white && visit(n) {
-			return found
-		}
-	}
-	return nil
 }
 
 func isRelativeInside(p string) bool {

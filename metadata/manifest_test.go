@@ -149,6 +149,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(goodManifest))
 	f.Add([]byte("version: 1\nservices:\n  a: {command: [x], depends_on: {b: {condition: healthy}}}\n  b: {command: [y]}\n"))
 	f.Add([]byte("version: 1\nservices: [1, 2]\n"))
+	f.Add([]byte(swarmManifest))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest("fuzz.yaml", data)
 		if err != nil {
@@ -163,8 +164,25 @@ func FuzzParseManifest(f *testing.F) {
 				}
 			}
 		}
-		if m.findCycle() != nil {
+		g := m.Graph()
+		if g.Cycle() != nil {
 			t.Fatal("accepted a cycle")
+		}
+		// The start order has every service once, each after what it needs.
+		order := g.StartOrder()
+		if len(order) != len(m.ServiceOrder) {
+			t.Fatalf("start order %v, services %v", order, m.ServiceOrder)
+		}
+		at := map[string]int{}
+		for i, n := range order {
+			at[n] = i
+		}
+		for _, n := range order {
+			for _, d := range g.Needs(n) {
+				if at[d.Service] >= at[n] {
+					t.Fatalf("start order %v puts %s before its dependency %s", order, n, d.Service)
+				}
+			}
 		}
 	})
 }

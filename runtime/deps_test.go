@@ -82,8 +82,7 @@ func TestPlanStartDependencies(t *testing.T) {
 	m := yamlEnv(t, depsManifest)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m.NoDeps = tc.noDeps
-			p, err := m.PlanStart(ctx, tc.args)
+			p, err := m.PlanStart(ctx, tc.args, runtime.StartRequest{NoDeps: tc.noDeps})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +113,7 @@ func TestStartWaitsForHealthyDependency(t *testing.T) {
 	ctx := context.Background()
 	m := yamlEnv(t, depsManifest)
 	start := time.Now()
-	states, err := m.Start(ctx, []string{"web"})
+	states, err := m.Start(ctx, []string{"web"}, runtime.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +136,7 @@ func TestStartWaitsForHealthyDependency(t *testing.T) {
 	}
 	// Another dependent of running services: nothing but it is launched.
 	m.Env.Manifest.Services["other"].DependsOn = metadata.DependsOn{{Service: "db", Condition: metadata.ConditionHealthy}}
-	p, err := m.PlanStart(ctx, []string{"other"})
+	p, err := m.PlanStart(ctx, []string{"other"}, runtime.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,10 +161,10 @@ services:
     depends_on: {db: {condition: healthy}}
 `)
 	var nh *runtime.NotHealthyError
-	if _, err := m.Start(ctx, []string{"db"}); !errors.As(err, &nh) {
+	if _, err := m.Start(ctx, []string{"db"}, runtime.StartRequest{}); !errors.As(err, &nh) {
 		t.Fatalf("start db: %v; want it left running, not healthy", err)
 	}
-	_, err := m.Start(ctx, []string{"app"})
+	_, err := m.Start(ctx, []string{"app"}, runtime.StartRequest{})
 	if err == nil || !strings.Contains(err.Error(), "failed to start 'app': it needs db healthy") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("start app: %v", err)
 	}
@@ -193,9 +192,8 @@ func TestParallelStart(t *testing.T) {
 	for _, tc := range tests {
 		t.Run("parallel "+string(rune('0'+tc.parallel)), func(t *testing.T) {
 			m := yamlEnv(t, manifest)
-			m.Parallel = tc.parallel
 			start := time.Now()
-			states, err := m.Start(context.Background(), []string{"all"})
+			states, err := m.Start(context.Background(), []string{"all"}, runtime.StartRequest{Parallel: tc.parallel})
 			took := time.Since(start)
 			if err != nil || len(states) != 4 {
 				t.Fatalf("start: %v %v", states, err)
@@ -229,8 +227,7 @@ services:
     command: [TESTSVC, --exit, "4"]
     health: {type: tcp, address: ADDR2}
 `)
-	m.Parallel = 1
-	_, err := m.Start(ctx, []string{"after"})
+	_, err := m.Start(ctx, []string{"after"}, runtime.StartRequest{Parallel: 1})
 	var nh *runtime.NotHealthyError
 	if !errors.As(err, &nh) || nh.Service != "slow" {
 		t.Fatalf("err = %v, want NotHealthyError for slow", err)
@@ -245,7 +242,7 @@ services:
 	}
 	// A service that exits while being waited for fails at once with its exit status.
 	start := time.Now()
-	_, err = m.Start(ctx, []string{"gone"})
+	_, err = m.Start(ctx, []string{"gone"}, runtime.StartRequest{})
 	var sf *runtime.StartFailedError
 	if !errors.As(err, &sf) || !strings.Contains(err.Error(), "gone exited with code 4") || strings.Count(err.Error(), "gone") > 2 {
 		t.Fatalf("err = %v", err)
@@ -263,25 +260,25 @@ services:
   dnsmasq: {command: [TESTSVC]}
   free: {command: [TESTSVC]}
 `)
-	if _, err := m.Start(ctx, []string{"all"}); err == nil || !strings.Contains(err.Error(), "cannot start coredns and dnsmasq together") {
+	if _, err := m.Start(ctx, []string{"all"}, runtime.StartRequest{}); err == nil || !strings.Contains(err.Error(), "cannot start coredns and dnsmasq together") {
 		t.Fatalf("start all: %v", err)
 	}
 	if got := statusLine(t, m); got != "coredns=stopped dnsmasq=stopped free=stopped" {
 		t.Fatalf("a refused start launched something: %s", got)
 	}
-	states, err := m.Start(ctx, []string{"dnsmasq"})
+	states, err := m.Start(ctx, []string{"dnsmasq"}, runtime.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ce *runtime.ConflictError
-	_, err = m.Start(ctx, []string{"coredns", "free"})
+	_, err = m.Start(ctx, []string{"coredns", "free"}, runtime.StartRequest{})
 	if !errors.As(err, &ce) || ce.With != "dnsmasq" || !strings.Contains(err.Error(), "cannot start coredns: it conflicts with dnsmasq, which is running (PID ") || ce.PID != states[0].PID {
 		t.Fatalf("err = %v", err)
 	}
 	m.Stop(ctx, []string{"dnsmasq"}, runtime.StopRequest{})
-	m.Start(ctx, []string{"coredns"})
+	m.Start(ctx, []string{"coredns"}, runtime.StartRequest{})
 	// The other direction: dnsmasq names nothing, coredns names it.
-	if _, err := m.Start(ctx, []string{"dnsmasq"}); !errors.As(err, &ce) || ce.With != "coredns" {
+	if _, err := m.Start(ctx, []string{"dnsmasq"}, runtime.StartRequest{}); !errors.As(err, &ce) || ce.With != "coredns" {
 		t.Fatalf("err = %v", err)
 	}
 	if got := statusLine(t, m); got != "coredns=running dnsmasq=stopped free=stopped" {
@@ -295,11 +292,11 @@ services:
 		t.Fatal(err)
 	}
 	var busy *runtime.BusyError
-	if _, err := m.Start(ctx, []string{"coredns"}); !errors.As(err, &busy) || !strings.Contains(err.Error(), "coredns conflicts with dnsmasq: dnsmasq is being started by another berth process") {
+	if _, err := m.Start(ctx, []string{"coredns"}, runtime.StartRequest{}); !errors.As(err, &busy) || !strings.Contains(err.Error(), "coredns conflicts with dnsmasq: dnsmasq is being started by another berth process") {
 		t.Fatalf("start during a conflicting start: %v", err)
 	}
 	l.Unlock()
-	if _, err := m.Start(ctx, []string{"coredns"}); err != nil {
+	if _, err := m.Start(ctx, []string{"coredns"}, runtime.StartRequest{}); err != nil {
 		t.Fatalf("start once the other start is over: %v", err)
 	}
 }
@@ -313,7 +310,7 @@ services:
   web: {command: [TESTSVC], depends_on: [api]}
   batch: {command: [TESTSVC], depends_on: [db]}
 `)
-	if _, err := m.Start(ctx, []string{"web", "db"}); err != nil {
+	if _, err := m.Start(ctx, []string{"web", "db"}, runtime.StartRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -332,7 +329,7 @@ services:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := m.Start(ctx, []string{"all"}); err != nil {
+			if _, err := m.Start(ctx, []string{"all"}, runtime.StartRequest{}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.name == "refused" || tc.name == "dependents named too" {
@@ -361,7 +358,7 @@ services:
 		})
 	}
 	// restart --with-dependents starts the dependents again.
-	m.Start(ctx, []string{"web"})
+	m.Start(ctx, []string{"web"}, runtime.StartRequest{})
 	_, started, err := m.Restart(ctx, []string{"api"}, runtime.StopRequest{WithDependents: true})
 	if err != nil || len(started) != 2 {
 		t.Fatalf("restart api --with-dependents: %+v %v", started, err)
@@ -393,7 +390,7 @@ services:
 	}
 	done := make(chan result, 1)
 	go func() {
-		exit, err := m.Foreground(context.Background(), "app", runtime.Stdio{Stdout: out, Stderr: out})
+		exit, err := m.Foreground(context.Background(), "app", runtime.Stdio{Stdout: out, Stderr: out}, runtime.StartRequest{})
 		done <- result{exit, err}
 	}()
 	select {

@@ -62,7 +62,7 @@ func (m *Manager) checkOptions(name string) health.Options {
 // Health reports the health of the named services (all when names is
 // empty), in manifest order.
 func (m *Manager) Health(ctx context.Context, names []string) ([]health.Report, error) {
-	states, err := m.Status(ctx, names)
+	states, err := m.Status(ctx, names, StatusRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (m *Manager) Health(ctx context.Context, names []string) ([]health.Report, 
 // starts is reported at once. fn is never called concurrently. It returns
 // nil when ctx ends.
 func (m *Manager) WatchHealth(ctx context.Context, names []string, interval time.Duration, fn func(at time.Time, r health.Report)) error {
-	states, err := m.Status(ctx, names)
+	states, err := m.Status(ctx, names, StatusRequest{})
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (m *Manager) watchOne(ctx context.Context, name string, interval time.Durat
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		states, err := m.Status(ctx, []string{name})
+		states, err := m.Status(ctx, []string{name}, StatusRequest{})
 		if ctx.Err() != nil {
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
@@ -36,39 +37,9 @@ services:
   gateway: {command: [x]}
 `
 
-func TestStartOrder(t *testing.T) {
-	tests := []struct {
-		name, manifest string
-		want           string
-	}{
-		{"backend start_order", backendLike, "gateway tranqu mitigator estimator combiner sse_engine core"},
-		{"manifest order", "version: 1\nservices:\n  b: {command: [x]}\n  a: {command: [x]}\n", "b a"},
-		{"depends_on first", "version: 1\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x]}\n", "db web"},
-		{"depends_on beats start_order", "version: 1\nstart_order: [web, db, cache]\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x], depends_on: [cache]}\n  cache: {command: [x]}\n  other: {command: [x]}\n", "cache db web other"},
-		{"partial start_order", "version: 1\nstart_order: [c]\nservices:\n  a: {command: [x]}\n  b: {command: [x]}\n  c: {command: [x]}\n", "c a b"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := metadata.ParseManifest("berth.yaml", []byte(tc.manifest))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(runtime.StartOrder(m), " "); got != tc.want {
-				t.Errorf("start order %q, want %q", got, tc.want)
-			}
-			rev := runtime.StopOrder(m)
-			for i, n := range strings.Fields(tc.want) {
-				if rev[len(rev)-1-i] != n {
-					t.Fatalf("stop order %v is not the reverse of %q", rev, tc.want)
-				}
-			}
-		})
-	}
-}
-
 func TestSelect(t *testing.T) {
 	m, _ := metadata.ParseManifest("berth.yaml", []byte(backendLike))
-	order := runtime.StartOrder(m)
+	order := m.Graph().StartOrder()
 	tests := []struct {
 		args    []string
 		want    string
@@ -147,7 +118,7 @@ func psCount(t *testing.T, m *runtime.Manager) int {
 }
 
 func statusLine(t *testing.T, m *runtime.Manager) string {
-	states, err := m.Status(context.Background(), nil)
+	states, err := m.Status(context.Background(), nil, runtime.StatusRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +140,7 @@ func TestStartStopRestart(t *testing.T) {
 	ctx := context.Background()
 	m := newEnv(t, "start_order: [b, a]\n", [2]string{"a", ""}, [2]string{"b", ""}, [2]string{"c", `, --ignore-term`})
 
-	states, err := m.Start(ctx, []string{"a", "b"})
+	states, err := m.Start(ctx, []string{"a", "b"}, runtime.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +150,7 @@ func TestStartStopRestart(t *testing.T) {
 	if got := statusLine(t, m); got != "a=running b=running c=stopped" {
 		t.Fatalf("status %s", got)
 	}
-	_, err = m.Start(ctx, []string{"c", "a"})
+	_, err = m.Start(ctx, []string{"c", "a"}, runtime.StartRequest{})
 	var are *runtime.AlreadyRunningError
 	if !errors.As(err, &are) || are.Service != "a" || !strings.Contains(err.Error(), fmt.Sprintf("a is already running (PID %d)", states[1].PID)) {
 		t.Fatalf("start of a running service: %v", err)
@@ -189,7 +160,7 @@ func TestStartStopRestart(t *testing.T) {
 	}
 	var notes strings.Builder
 	m.Progress = &notes
-	states, err = m.Start(ctx, []string{"all"})
+	states, err = m.Start(ctx, []string{"all"}, runtime.StartRequest{})
 	if err != nil || len(states) != 1 || states[0].Name != "c" || !strings.Contains(notes.String(), "a is already running") {
 		t.Fatalf("start all: %+v, %v, notes %q", states, err, notes.String())
 	}
@@ -224,7 +195,7 @@ func TestStartStopRestart(t *testing.T) {
 func TestStartFailureStopsTheRun(t *testing.T) {
 	ctx := context.Background()
 	m := newEnv(t, "", [2]string{"ok", ""}, [2]string{"bad", `, --print, "config missing", --exit, "3"`}, [2]string{"late", `, --kill-self, TERM`})
-	_, err := m.Start(ctx, []string{"all"})
+	_, err := m.Start(ctx, []string{"all"}, runtime.StartRequest{})
 	var sf *runtime.StartFailedError
 	if !errors.As(err, &sf) {
 		t.Fatalf("start: %v; want StartFailedError", err)
@@ -253,21 +224,16 @@ func TestEnvironmentAndDir(t *testing.T) {
 	m.Env.Manifest.Services["e"].Dir = "sub"
 	os.MkdirAll(m.Env.Path("sub"), 0o755)
 	m.StartCheck = -1
-	if _, err := m.Start(ctx, []string{"e"}); err != nil {
+	if _, err := m.Start(ctx, []string{"e"}, runtime.StartRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("GREETING=hello from .env\nVIRTUAL_ENV unset\nOWN=%s-x\ncwd=%s\n", filepath.Base(m.Env.Root), m.Env.Path("sub"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log"))
-		if string(b) == want {
-			return
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if b, _ := os.ReadFile(m.Env.Path("logs", "e", "service.log")); string(b) != want {
+			return fmt.Errorf("log %q, want %q", b, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log %q, want %q", b, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestConcurrentStartsLaunchOne(t *testing.T) {
@@ -281,7 +247,7 @@ func TestConcurrentStartsLaunchOne(t *testing.T) {
 			defer wg.Done()
 			// Each its own manager, as separate berth processes would be.
 			mm := *m
-			_, errs[i] = mm.Start(ctx, []string{"x"})
+			_, errs[i] = mm.Start(ctx, []string{"x"}, runtime.StartRequest{})
 		}()
 	}
 	wg.Wait()

@@ -1,8 +1,8 @@
 // Package runtime owns the service lifecycle, written once above the Runner
 // interface: which services a command touches and in which order, the start
 // lock, the start check, stop with a grace period, restart and status.
-// Runners (runtime/process, and later containers and compose) only launch,
-// signal and inspect one service at a time.
+// Runners (runtime/process, runtime/container, compose) only launch, signal
+// and inspect one service at a time.
 package runtime
 
 import (

@@ -24,7 +24,10 @@ func TestWalk(t *testing.T) {
 		{"limit 1 keeps the order", []string{"a", "b", "c", "d"}, nil, walkOptions{limit: 1, slotUntilDone: true}, "", "a b c d", "a b c d", 1},
 		{"dependency first despite order", []string{"web", "db"}, map[string][]gate{"web": {{node: "db", done: true}}}, walkOptions{limit: 1, slotUntilDone: true}, "", "db web", "db web", 1},
 		{"failure ends scheduling", []string{"a", "b", "c"}, nil, walkOptions{limit: 1, slotUntilDone: true}, "b", "a b", "a b", 1},
-		{"failure skips dependents only when going on", []string{"db", "web", "other"}, map[string][]gate{"web": {{node: "db", done: true}}}, walkOptions{keepGoing: true, slotUntilDone: true}, "db", "", "db other web", 3},
+		// Going on past failures (stop all) treats a failed node as finished,
+		// so what waits for it is still visited; otherwise it is skipped.
+		{"going on, a failure does not skip what waits for it", []string{"db", "web", "other"}, map[string][]gate{"web": {{node: "db", done: true}}}, walkOptions{keepGoing: true, slotUntilDone: true}, "db", "", "db other web", 3},
+		{"not going on, a failure skips what waits for it", []string{"db", "web", "other"}, map[string][]gate{"web": {{node: "db", done: true}}}, walkOptions{slotUntilDone: true}, "db", "", "db other", 2},
 		{"limit bounds concurrency", []string{"a", "b", "c", "d", "e", "f"}, nil, walkOptions{limit: 2, slotUntilDone: true}, "", "", "a b c d e f", 2},
 		{"unknown gate nodes are ignored", []string{"a"}, map[string][]gate{"a": {{node: "zz", done: true}}}, walkOptions{}, "", "a", "a", 1},
 	}

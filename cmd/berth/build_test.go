@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/image"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/metadata/component"
 )
@@ -63,12 +64,7 @@ func berthInProcess(args ...string) (int, string, string) {
 func requireDaemon(t *testing.T) *images.Client {
 	t.Helper()
 	c, err := images.NewClient(context.Background(), images.Endpoint{})
-	if err != nil {
-		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but no daemon: %v", err)
-		}
-		t.Skipf("skipping: no Docker daemon reachable (%v); set BERTH_REQUIRE_DOCKER=1 to make this a failure", err)
-	}
+	testkit.RequireDocker(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
 }

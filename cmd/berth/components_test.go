@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/metadata/component"
 )
@@ -214,20 +215,15 @@ func TestInstallSurvivesSIGKILL(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("setup never started: %s", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	err = testkit.Poll(30*time.Second, func() error {
+		_, err := os.Stat(ready)
+		return err
+	})
 	cmd.Process.Kill()
 	cmd.Wait()
+	if err != nil {
+		t.Fatalf("setup never started (%v): %s", err, out.String())
+	}
 
 	release := filepath.Join(f.installRoot, "app-v1.2.0")
 	if component.IsInstalled(release, false) {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/images/imagetest"
 )
@@ -186,17 +187,12 @@ services:
 		t.Errorf("status json: %v", states)
 	}
 	// Logs of a container on the TLS host come from its daemon.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, code := berthEnv(t, root, "logs", "--tail", "5", "far")
-		if code == 0 && strings.Contains(out, "far\n") {
-			break
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if out, code := berthEnv(t, root, "logs", "--tail", "5", "far"); code != 0 || !strings.Contains(out, "far\n") {
+			return fmt.Errorf("logs far: exit %d, want far in\n%s", code, out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("logs far: %d\n%s", code, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	for _, tc := range []struct {
 		args []string
 		want string

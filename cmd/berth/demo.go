@@ -20,6 +20,7 @@ import (
 
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/logs"
 )
@@ -264,15 +265,13 @@ func (d *demo) start(ctx context.Context, built bool) error {
 	if err != nil {
 		return err
 	}
-	if !built {
-		box += "no demo image (see the build step)"
-	} else if _, rerr := m.Runners.Runner(metadata.RunnerContainer); rerr != nil {
-		box += "this berth has no container runner yet"
-	} else {
+	if built {
 		names, box = append(names, "box"), ""
+	} else {
+		box += "no demo image (see the build step)"
 	}
 	d.say("start %s: in dependency order, each after its health check passes (berth start %s)", strings.Join(names, " "), strings.Join(names, " "))
-	states, err := m.Start(ctx, names)
+	states, err := m.Start(ctx, names, runtime.StartRequest{})
 	for _, st := range states {
 		d.started = append(d.started, st.Name)
 	}
@@ -288,7 +287,7 @@ func (d *demo) status(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	states, err := m.Status(ctx, d.started)
+	states, err := m.Status(ctx, d.started, runtime.StatusRequest{})
 	if err != nil {
 		return err
 	}

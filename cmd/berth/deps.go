@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/metadata"
-	"github.com/berthdev/berth/runtime"
 )
 
 type depsOptions struct{ output string }
@@ -34,16 +33,16 @@ Cycles are refused when berth.yaml loads.`,
 
 // depsEntry is one service of `deps -o json` without a service.
 type depsEntry struct {
-	Service  string            `json:"service"`
-	Needs    []runtime.DepNode `json:"needs"`
-	NeededBy []string          `json:"needed_by"`
+	Service  string             `json:"service"`
+	Needs    []metadata.DepNode `json:"needs"`
+	NeededBy []string           `json:"needed_by"`
 }
 
 // depsOne is `deps SERVICE -o json`.
 type depsOne struct {
-	Service  string            `json:"service"`
-	Needs    []runtime.DepNode `json:"needs"`
-	NeededBy []runtime.DepNode `json:"needed_by"`
+	Service  string             `json:"service"`
+	Needs    []metadata.DepNode `json:"needs"`
+	NeededBy []metadata.DepNode `json:"needed_by"`
 }
 
 func runDeps(_ context.Context, g *globalOptions, args []string, opts *depsOptions) error {
@@ -52,18 +51,19 @@ func runDeps(_ context.Context, g *globalOptions, args []string, opts *depsOptio
 		return err
 	}
 	man := env.Manifest
+	graph := man.Graph()
 	if len(args) == 1 {
 		name := args[0]
 		if man.Services[name] == nil {
 			return fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(man.ServiceOrder, ", "))
 		}
-		one := depsOne{Service: name, Needs: nonNil(runtime.NeedsTree(man, name)), NeededBy: nonNil(runtime.NeededByTree(man, name))}
+		one := depsOne{Service: name, Needs: nonNil(graph.NeedsTree(name)), NeededBy: nonNil(graph.NeededByTree(name))}
 		if outputFormat(opts.output) == outputJSON {
 			return writeJSON(g.stdout, one)
 		}
 		for _, part := range []struct {
 			head  string
-			nodes []runtime.DepNode
+			nodes []metadata.DepNode
 		}{{name + " needs:", one.Needs}, {name + " is needed by:", one.NeededBy}} {
 			fmt.Fprintln(g.stdout, part.head)
 			if len(part.nodes) == 0 {
@@ -74,29 +74,27 @@ func runDeps(_ context.Context, g *globalOptions, args []string, opts *depsOptio
 		return nil
 	}
 	if outputFormat(opts.output) == outputJSON {
-		dependents := runtime.Dependents(man)
 		out := []depsEntry{}
-		for _, n := range runtime.StartOrder(man) {
-			e := depsEntry{Service: n, Needs: []runtime.DepNode{}, NeededBy: nonNil(dependents[n])}
+		for _, n := range graph.StartOrder() {
+			e := depsEntry{Service: n, Needs: []metadata.DepNode{}, NeededBy: nonNil(graph.Dependents(n))}
 			for _, d := range man.Services[n].DependsOn {
-				e.Needs = append(e.Needs, runtime.DepNode{Service: d.Service, Condition: d.Condition})
+				e.Needs = append(e.Needs, metadata.DepNode{Service: d.Service, Condition: d.Condition})
 			}
 			out = append(out, e)
 		}
 		return writeJSON(g.stdout, out)
 	}
-	dependents := runtime.Dependents(man)
 	for _, n := range man.ServiceOrder {
-		if len(dependents[n]) > 0 {
+		if len(graph.Dependents(n)) > 0 {
 			continue // shown under what needs it
 		}
 		fmt.Fprintln(g.stdout, n)
-		writeTree(g.stdout, runtime.NeedsTree(man, n), "")
+		writeTree(g.stdout, graph.NeedsTree(n), "")
 	}
 	return nil
 }
 
-func writeTree(w io.Writer, nodes []runtime.DepNode, indent string) {
+func writeTree(w io.Writer, nodes []metadata.DepNode, indent string) {
 	for i, n := range nodes {
 		branch, next := "├── ", "│   "
 		if i == len(nodes)-1 {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/berthdev/berth/hack/testkit"
 )
 
 // lifecycleEnv makes an environment whose services run testsvc.
@@ -78,14 +80,14 @@ func psServices(root string) int {
 // may still see it for a moment. Anything that persists fails checkAgree.
 func settle(t *testing.T, root string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
+	// No failure here: checkAgree, which follows, reports what persists.
+	testkit.Poll(3*time.Second, func() error {
 		out, _ := berthEnv(t, root, "status")
-		if strings.Count(out, ": Running (PID ") == psServices(root) {
-			return
+		if n, ps := strings.Count(out, ": Running (PID "), psServices(root); n != ps {
+			return fmt.Errorf("status shows %d running, ps %d", n, ps)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func checkAgree(t *testing.T, root string) string {

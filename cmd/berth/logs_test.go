@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -152,13 +154,12 @@ func TestLogsFollowStopsOnCancel(t *testing.T) {
 	live := filepath.Join(dir, "logs/web/service.log")
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("output %q lacks %q after 5s", out.String(), want)
+		testkit.Eventually(t, 5*time.Second, func() error {
+			if !strings.Contains(out.String(), want) {
+				return fmt.Errorf("output %q lacks %q", out.String(), want)
 			}
-			time.Sleep(10 * time.Millisecond) // polling under a deadline
-		}
+			return nil
+		})
 	}
 	f, err := os.OpenFile(live, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -166,14 +167,13 @@ func TestLogsFollowStopsOnCancel(t *testing.T) {
 	}
 	defer f.Close()
 	// The follower may not have opened the file yet; keep writing until it shows.
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "web 3") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no followed line: %q", out.String())
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(out.String(), "web 3") {
+			f.WriteString("web 3\n")
+			return fmt.Errorf("no followed line: %q", out.String())
 		}
-		f.WriteString("web 3\n")
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if err := os.Rename(live, live+".1"); err != nil {
 		t.Fatal(err)
 	}

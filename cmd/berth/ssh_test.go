@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/images/imagetest"
 )
@@ -56,17 +57,12 @@ services:
 	if code != 0 || !want.MatchString(out) {
 		t.Fatalf("status: %d\n%s", code, out)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		out, code := berthEnv(t, root, "logs", "--tail", "5", "web")
-		if code == 0 && strings.Contains(out, "over-ssh\n") {
-			break
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if out, code := berthEnv(t, root, "logs", "--tail", "5", "web"); code != 0 || !strings.Contains(out, "over-ssh\n") {
+			return fmt.Errorf("logs web: exit %d, want over-ssh in\n%s", code, out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("logs web: %d\n%s", code, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	// Attached output and the exit code come back through ssh as well.
 	if out, code := berthEnv(t, root, "start", "--foreground", "once"); code != 3 || !strings.Contains(out, "once-over-ssh") {
 		t.Fatalf("start --foreground once: exit %d, want 3\n%s", code, out)

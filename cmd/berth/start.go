@@ -61,12 +61,11 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if err != nil {
 		return err
 	}
-	m.Host = opts.host
-	m.Parallel, m.NoDeps = opts.parallel, opts.noDeps
+	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps}
 	if opts.foreground {
-		return runForeground(ctx, m, names[0])
+		return runForeground(ctx, m, names[0], req)
 	}
-	p, err := m.PlanStart(ctx, names)
+	p, err := m.PlanStart(ctx, names, req)
 	if err != nil {
 		return err
 	}
@@ -84,10 +83,10 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	return err
 }
 
-func runForeground(ctx context.Context, m *runtime.Manager, name string) error {
+func runForeground(ctx context.Context, m *runtime.Manager, name string, req runtime.StartRequest) error {
 	sigs, stop := process.NotifyForeground()
 	defer stop()
-	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs})
+	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs}, req)
 	if err != nil {
 		return err
 	}

@@ -43,10 +43,9 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if err != nil {
 		return err
 	}
-	m.Host = opts.host
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
-	states, err := m.Status(ctx, names)
+	states, err := m.Status(ctx, names, runtime.StatusRequest{Host: opts.host})
 	if states == nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func addStopFlags(c *cobra.Command, opts *stopOptions) {
 }
 
 func (o *stopOptions) request() runtime.StopRequest {
-	return runtime.StopRequest{Grace: o.timeout, Force: o.force, WithDependents: o.withDependents, IgnoreDependents: o.ignoreDependents}
+	return runtime.StopRequest{Host: o.host, Grace: o.timeout, Force: o.force, WithDependents: o.withDependents, IgnoreDependents: o.ignoreDependents}
 }
 
 func newStopCommand(g *globalOptions) *cobra.Command {
@@ -87,7 +87,6 @@ func planStops(ctx context.Context, g *globalOptions, names []string, opts *stop
 	if err != nil {
 		return nil, nil, err
 	}
-	m.Host = opts.host
 	p, err := m.PlanStop(ctx, names, opts.request())
 	if err != nil {
 		return nil, nil, err

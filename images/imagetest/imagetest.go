@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 )
 
@@ -33,12 +34,7 @@ func Connect() (*images.Client, error) {
 // unless BERTH_REQUIRE_DOCKER=1, which makes it a failure.
 func Require(t testing.TB, c *images.Client, err error) *images.Client {
 	t.Helper()
-	if err != nil {
-		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but no Docker daemon: %v", err)
-		}
-		t.Skipf("skipping: no Docker daemon reachable (%v); set BERTH_REQUIRE_DOCKER=1 to make this a failure", err)
-	}
+	testkit.RequireDocker(t, err)
 	return c
 }
 

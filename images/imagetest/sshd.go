@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berthdev/berth/hack/testkit"
 )
 
 // SSHDPath is where Debian's openssh-server puts the daemon
@@ -43,11 +45,7 @@ func StartSSHD(t testing.TB) *SSHD {
 	t.Helper()
 	need := func(format string, args ...any) {
 		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("BERTH_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("BERTH_REQUIRE_DOCKER=1 but %s", msg)
-		}
-		t.Skipf("skipping: %s (hack/test.sh installs openssh-server)", msg)
+		testkit.Missing(t, fmt.Sprintf(format, args...), "hack/test.sh installs openssh-server")
 	}
 	if _, err := os.Stat(SSHDPath); err != nil {
 		need("%s is missing", SSHDPath)

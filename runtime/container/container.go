@@ -271,7 +271,7 @@ func (r *Runner) create(ctx context.Context, c *images.Client, svc *runtime.Serv
 		StdinOnce:   attach,
 	}
 	init := true
-	hc := &dcontainer.HostConfig{PortBindings: bindings, Binds: binds, RestartPolicy: restart, Init: &init}
+	hc := &dcontainer.HostConfig{PortBindings: bindings, Binds: binds, RestartPolicy: restart, Init: &init, Resources: resourcesOf(cs.Resources)}
 	resp, err := c.ContainerCreate(ctx, cfg, hc, nil, nil, Name(svc))
 	if cerrdefs.IsConflict(err) {
 		// Another berth created it between our check and now.
@@ -565,6 +565,23 @@ func (cs *Clients) Get(ctx context.Context, host string) (*images.Client, error)
 	}
 	cs.made[host] = c
 	return c, nil
+}
+
+// resourcesOf maps container.resources to the daemon's limits; a
+// container's memory reservation is a soft limit.
+func resourcesOf(r *metadata.Resources) dcontainer.Resources {
+	var out dcontainer.Resources
+	if r == nil {
+		return out
+	}
+	if l := r.Limits; l != nil {
+		out.NanoCPUs = int64(l.CPUs * 1e9)
+		out.Memory = int64(l.Memory)
+	}
+	if res := r.Reservations; res != nil {
+		out.MemoryReservation = int64(res.Memory)
+	}
+	return out
 }
 
 // parseRestart reads no, always, unless-stopped or on-failure[:N].

@@ -14,6 +14,7 @@ import (
 
 	dcontainer "github.com/docker/docker/api/types/container"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/images/imagetest"
 	"github.com/berthdev/berth/metadata"
@@ -55,19 +56,12 @@ func service(t *testing.T, image string, args ...string) *runtime.Service {
 	return svc
 }
 
-var behaviourArgs = map[runnertest.Behaviour][]string{
-	runnertest.Serve:        {},
-	runnertest.IgnoreTerm:   {"--ignore-term"},
-	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
-	runnertest.KilledByTerm: {"--kill-self", "TERM"},
-}
-
 func TestConformance(t *testing.T) {
 	r := newRunner(t)
 	runnertest.Run(t, runnertest.Harness{
 		Runner: r,
 		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
-			return service(t, testImg, behaviourArgs[b]...)
+			return service(t, testImg, b.Args()...)
 		},
 		Foreground: true,
 	})
@@ -186,11 +180,13 @@ func TestForegroundOutputAndSignal(t *testing.T) {
 	// its first line.
 	exit, err := r.Run(context.Background(), svc, runtime.Stdio{Stdout: out, Stderr: out, Signals: sigs}, func(runtime.Handle) {
 		go func() {
-			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-				if b, _ := os.ReadFile(out.Name()); strings.Contains(string(b), "hello") {
-					break
+			// Interrupt anyway when it stays silent: the exit code then fails the test.
+			testkit.Poll(10*time.Second, func() error {
+				if b, _ := os.ReadFile(out.Name()); !strings.Contains(string(b), "hello") {
+					return fmt.Errorf("output %q lacks hello", b)
 				}
-			}
+				return nil
+			})
 			sigs <- syscall.SIGINT
 		}()
 	})
@@ -248,5 +244,27 @@ func TestForegroundStdin(t *testing.T) {
 	b, _ := os.ReadFile(out.Name())
 	if exit.ExitCode() != 0 || !strings.Contains(string(b), "got hello") {
 		t.Fatalf("exit %+v, output %q; want 0 and got hello", exit, b)
+	}
+}
+
+func TestResourcesApplied(t *testing.T) {
+	r := newRunner(t)
+	ctx := context.Background()
+	svc := service(t, testImg)
+	svc.Spec.(*metadata.Service).Container.Resources = &metadata.Resources{
+		Limits:       &metadata.ResourceAmounts{CPUs: 0.5, Memory: 64 << 20},
+		Reservations: &metadata.ResourceAmounts{Memory: 32 << 20},
+	}
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second})
+	info, err := cli.ContainerInspect(ctx, h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := info.HostConfig.Resources; rs.NanoCPUs != 5e8 || rs.Memory != 64<<20 || rs.MemoryReservation != 32<<20 {
+		t.Errorf("resources = cpus %d, memory %d, reservation %d; want 5e8, 64MiB, 32MiB", rs.NanoCPUs, rs.Memory, rs.MemoryReservation)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
@@ -52,13 +53,6 @@ func newRunner() *process.Runner {
 	return process.New(process.Options{LogPipe: []string{os.Args[0], logPipeArg}})
 }
 
-var behaviourArgs = map[runnertest.Behaviour][]string{
-	runnertest.Serve:        {},
-	runnertest.IgnoreTerm:   {"--ignore-term"},
-	runnertest.Exit3:        {"--print", "boom", "--exit", "3"},
-	runnertest.KilledByTerm: {"--kill-self", "TERM"},
-}
-
 func service(t *testing.T, name string, args ...string) *runtime.Service {
 	dir := t.TempDir()
 	svc := &runtime.Service{
@@ -88,7 +82,7 @@ func TestConformance(t *testing.T) {
 		Runner:     r,
 		Foreground: true,
 		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
-			return service(t, fmt.Sprintf("svc%d", n.Add(1)), behaviourArgs[b]...)
+			return service(t, fmt.Sprintf("svc%d", n.Add(1)), b.Args()...)
 		},
 	})
 }
@@ -109,16 +103,15 @@ func TestStopKillsGrandchild(t *testing.T) {
 		t.Fatal(err)
 	}
 	var child int
-	deadline := time.Now().Add(5 * time.Second)
-	for child == 0 && time.Now().Before(deadline) {
+	testkit.Eventually(t, 5*time.Second, func() error {
 		b, _ := os.ReadFile(childFile)
-		child, _ = strconv.Atoi(string(b))
-		if child == 0 {
-			time.Sleep(5 * time.Millisecond)
+		if child, _ = strconv.Atoi(string(b)); child == 0 {
+			return fmt.Errorf("the grandchild wrote no PID to %s", childFile)
 		}
-	}
-	if child == 0 || !psAlive(child) {
-		t.Fatalf("grandchild did not start (pid %d)", child)
+		return nil
+	})
+	if !psAlive(child) {
+		t.Fatalf("grandchild %d is not alive", child)
 	}
 	if err := r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -237,17 +230,12 @@ func TestLogPipeRotatesWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Wait(ctx, h)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b, _ := os.ReadFile(svc.Log.Path)
-		if strings.Contains(string(b), "ready") || strings.Contains(string(b), "line-19") {
-			break
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if b, _ := os.ReadFile(svc.Log.Path); !strings.Contains(string(b), "ready") && !strings.Contains(string(b), "line-19") {
+			return fmt.Errorf("log never got line-19: %q", b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log never got line-19: %q", b)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	for _, suffix := range []string{"", ".1", ".2", ".3"} {
 		fi, err := os.Stat(svc.Log.Path + suffix)
 		if err != nil {

@@ -5,12 +5,15 @@ package runnertest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime"
 )
 
@@ -27,6 +30,20 @@ const (
 	// KilledByTerm kills itself with TERM at once.
 	KilledByTerm
 )
+
+// Args are the hack/testsvc arguments that make it behave as b.
+func (b Behaviour) Args() []string {
+	switch b {
+	case IgnoreTerm:
+		return []string{"--ignore-term"}
+	case Exit3:
+		return []string{"--print", "boom", "--exit", "3"}
+	case KilledByTerm:
+		return []string{"--kill-self", "TERM"}
+	default:
+		return nil
+	}
+}
 
 // Harness adapts a runner to the suite.
 type Harness struct {
@@ -79,7 +96,7 @@ func Run(t *testing.T, h Harness) {
 		waitForLog(t, h, svc, "ready")
 		err = h.Runner.Stop(ctx, svc, hd, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 200 * time.Millisecond})
 		var te *runtime.StopTimeoutError
-		if !asTimeout(err, &te) {
+		if !errors.As(err, &te) {
 			t.Fatalf("stop of a TERM-ignoring service: %v; want StopTimeoutError", err)
 		}
 		if st, _ := h.Runner.Inspect(ctx, svc); !st.IsRunning() {
@@ -167,37 +184,19 @@ func Run(t *testing.T, h Harness) {
 	})
 }
 
-func asTimeout(err error, target **runtime.StopTimeoutError) bool {
-	for err != nil {
-		if te, ok := err.(*runtime.StopTimeoutError); ok {
-			*target = te
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
-}
-
 // waitForLog polls the service's logs briefly under a deadline for want.
 func waitForLog(t *testing.T, h Harness, svc *runtime.Service, want string) {
 	t.Helper()
-	end := time.Now().Add(deadline)
-	var last string
-	for time.Now().Before(end) {
+	testkit.Eventually(t, deadline, func() error {
 		rc, err := h.Runner.Logs(context.Background(), svc, runtime.LogOptions{Tail: -1})
-		if err == nil {
-			b, _ := io.ReadAll(rc)
-			rc.Close()
-			last = string(b)
-			if strings.Contains(last, want) {
-				return
-			}
+		if err != nil {
+			return fmt.Errorf("logs of %s: %w", svc.Name, err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("log of %s never showed %q; it holds %q", svc.Name, want, last)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.Contains(string(b), want) {
+			return fmt.Errorf("log of %s holds %q, want %q", svc.Name, b, want)
+		}
+		return nil
+	})
 }

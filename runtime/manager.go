@@ -1,0 +1,133 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+// Manager carries out start, stop, restart and status for one environment.
+// It holds only what lives as long as the environment; what one command asks
+// for (host, parallelism, dependencies, grace) comes in its request.
+type Manager struct {
+	Env     *metadata.Env
+	Runners *Registry
+	// StartCheck overrides DefaultStartCheck; negative disables the check.
+	StartCheck time.Duration
+	// Ready, if set, is the readiness wait after each launch.
+	Ready ReadyFunc
+	// Progress, if set, receives notes such as skipped services.
+	Progress io.Writer
+	// Now is the clock for uptimes; time.Now if nil.
+	Now func() time.Time
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Manager) note(format string, args ...any) {
+	if m.Progress != nil {
+		fmt.Fprintf(m.Progress, format+"\n", args...)
+	}
+}
+
+// base is a service as far as inspecting and stopping it needs: no
+// expansion, so status and stop work before its component is installed.
+func (m *Manager) base(name string) (*Service, Runner, error) {
+	spec := m.Env.Manifest.Services[name]
+	if spec == nil {
+		return nil, nil, fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(m.Env.Manifest.ServiceOrder, ", "))
+	}
+	kind := spec.Runner
+	if kind == "" {
+		kind = metadata.RunnerProcess
+	}
+	svc := &Service{Name: name, Runner: kind, Dir: m.Env.Root, StopSignal: spec.StopSignalOf(),
+		StopGrace: spec.StopGrace(), StateDir: m.Env.Path("pids"), Spec: spec, Environment: m.Env.Name()}
+	run, err := m.Runners.Runner(kind)
+	if err != nil {
+		return nil, nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	return svc, run, nil
+}
+
+func (m *Manager) inspect(ctx context.Context, svc *Service, run Runner) (State, error) {
+	st, err := run.Inspect(ctx, svc)
+	if err != nil {
+		return st, fmt.Errorf("inspect %s: %w", svc.Name, err)
+	}
+	st.Name, st.Runner = svc.Name, svc.Runner
+	if st.IsRunning() && st.StartedAt != nil {
+		st.Uptime = m.now().Sub(*st.StartedAt).Truncate(time.Second).String()
+	}
+	return st, nil
+}
+
+// isRunning says whether the service runs; a service that cannot be
+// inspected counts as not running.
+func (m *Manager) isRunning(ctx context.Context, name string) bool {
+	svc, run, err := m.base(name)
+	if err != nil {
+		return false
+	}
+	st, err := m.inspect(ctx, svc, run)
+	return err == nil && st.IsRunning()
+}
+
+// StatusRequest says which services a status reports beyond their names.
+type StatusRequest struct {
+	// Host, if set, limits the status to the services on that manifest host.
+	Host string
+}
+
+// Status reports the named services (all when names is empty) in manifest
+// order. It reads records only and changes nothing.
+func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest) ([]State, error) {
+	sel, all := m.Env.Manifest.ServiceOrder, true
+	if len(names) > 0 {
+		var err error
+		if sel, all, err = Select(m.Env.Manifest, names, m.Env.Manifest.ServiceOrder); err != nil {
+			return nil, err
+		}
+	}
+	sel, err := m.onHost(sel, all, req.Host)
+	if err != nil {
+		return nil, err
+	}
+	// Inspections read files or ask a daemon: run them side by side, so a
+	// status of many services costs about what one of few does.
+	// Every service gets a state, so one unreachable daemon does not hide
+	// the others: one that cannot be inspected is Unknown, and the error
+	// names each of those.
+	out := make([]State, len(sel))
+	errs := make([]error, len(sel))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, n := range sel {
+		svc, run, err := m.base(n)
+		if err != nil {
+			return nil, err
+		}
+		g.Go(func() error {
+			st, err := m.inspect(ctx, svc, run)
+			if err != nil {
+				st = State{Name: n, Runner: svc.Runner, State: Unknown, Reason: err.Error()}
+			}
+			out[i], errs[i] = st, err
+			return nil
+		})
+	}
+	g.Wait()
+	return out, errors.Join(errs...)
+}

@@ -1,0 +1,158 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime/health"
+)
+
+// DefaultStartCheck is how long the services launched by one start are
+// watched, all together, for an immediate exit.
+const DefaultStartCheck = 250 * time.Millisecond
+
+// ReadyFunc waits until a launched service is ready. The lifecycle calls it
+// after each launch and before launching any service started after it; an
+// error fails the start. Health checks plug in here.
+type ReadyFunc func(ctx context.Context, svc *Service, h Handle) error
+
+// NotHealthyError means a started service did not become healthy in time.
+// It is left running.
+type NotHealthyError struct {
+	Service string
+	Err     error // the *health.WaitError
+}
+
+func (e *NotHealthyError) Error() string {
+	return fmt.Sprintf("%v; %s was left running: see berth logs %s and berth health %s, or stop it with berth stop %s", e.Err, e.Service, e.Service, e.Service, e.Service)
+}
+
+func (e *NotHealthyError) Unwrap() error { return e.Err }
+
+// ready waits for a launched service: the Ready hook if set, else its
+// health check (if any) until healthy within its start_timeout. The wait
+// ends at once if the service's process ends.
+func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle) (*health.Result, error) {
+	if m.Ready != nil {
+		return nil, m.Ready(ctx, svc, h)
+	}
+	spec := m.Env.Manifest.Services[svc.Name]
+	if spec == nil || spec.Health == nil {
+		return nil, nil
+	}
+	hc, err := m.healthCheck(svc.Name)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	exited := make(chan struct{})
+	go func() {
+		if _, err := run.Wait(wctx, h); err == nil {
+			close(exited)
+		}
+	}()
+	r, err := health.WaitHealthy(ctx, hc, health.WaitOptions{
+		Options: health.Options{Dir: svc.Dir, Env: svc.Env},
+		Service: svc.Name, Timeout: spec.StartWait(), Exited: exited,
+	})
+	if err != nil {
+		if errors.Is(err, health.ErrTimeout) {
+			return nil, &NotHealthyError{Service: svc.Name, Err: err}
+		}
+		return nil, err
+	}
+	return &r, nil
+}
+
+// confirmHealthy waits, within its start_timeout, until a dependency that
+// runs already passes its health check.
+func (m *Manager) confirmHealthy(ctx context.Context, name string) error {
+	hc, err := m.healthCheck(name)
+	if err != nil || hc == nil {
+		return err
+	}
+	_, err = health.WaitHealthy(ctx, hc, health.WaitOptions{
+		Options: m.checkOptions(name), Service: name,
+		Timeout: m.Env.Manifest.Services[name].StartWait(),
+	})
+	return err
+}
+
+// healthCheck is the service's health check with its variables expanded,
+// or nil when it has none.
+func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
+	spec := m.Env.Manifest.Services[name]
+	if spec == nil || spec.Health == nil {
+		return nil, nil
+	}
+	vars, err := m.Env.Vars(spec.Component)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	hc, err := health.Expand(spec.Health, vars)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	return hc, nil
+}
+
+// startCheck watches one launched service for the check window from its
+// launch; services launched by one start are watched at the same time, and
+// while others are still being launched or waited for. A service that ends
+// fails with its exit status and last log lines, and its record is removed.
+// It returns nil when the service still runs at the end of the window.
+func (m *Manager) startCheck(ctx context.Context, l launched) error {
+	window := m.StartCheck
+	if window == 0 {
+		window = DefaultStartCheck
+	}
+	if window < 0 {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, window)
+	defer cancel()
+	exit, err := l.run.Wait(cctx, l.h)
+	if err != nil {
+		return nil // still running when the window closed
+	}
+	l.run.Forget(ctx, l.svc, l.h)
+	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, 10)})
+}
+
+func lastLines(l LogSpec, n int) []string {
+	if l.To != metadata.LogFile || l.Path == "" {
+		return nil
+	}
+	f, err := os.Open(l.Path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const tail = 8 << 10
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := max(fi.Size()-tail, 0)
+	buf := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+		return nil
+	}
+	lines := strings.Split(string(bytes.TrimRight(buf, "\n")), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -1,0 +1,211 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+// DefaultParallel is how many services a start launches at once unless
+// StartRequest.Parallel says otherwise.
+const DefaultParallel = 4
+
+// StartRequest says how one start treats its services.
+type StartRequest struct {
+	// Host, if set, limits the start to the services on that manifest host.
+	Host string
+	// Parallel is how many services the start launches at once; 0 means
+	// DefaultParallel, 1 a strictly sequential start.
+	Parallel int
+	// NoDeps starts only the services named, not their stopped dependencies.
+	NoDeps bool
+}
+
+func (r StartRequest) parallel() int {
+	if r.Parallel > 0 {
+		return r.Parallel
+	}
+	return DefaultParallel
+}
+
+// StartPlan is what a start will do: the services to launch in start order,
+// what each waits for, and those skipped because they run already.
+type StartPlan struct {
+	Launch  []*Service
+	Skipped []State
+	// Pulled are the stopped dependencies added to the services named, in
+	// start order (none with --no-deps or all).
+	Pulled []string
+	// Waits maps a service of Launch to the services of Launch it waits
+	// for and on what condition (started: launched; healthy: ready).
+	// Dependencies that run already are in Confirm; those not started
+	// (--no-deps) are not waited for.
+	Waits map[string][]metadata.Dependency
+	// Confirm maps a service of Launch to the dependencies it needs healthy
+	// that run already: their health is checked (within their
+	// start_timeout) before it launches.
+	Confirm map[string][]string
+
+	req     StartRequest
+	mu      sync.Mutex
+	locks   map[string]*metadata.FileLock
+	runners map[string]Runner
+}
+
+func (p *StartPlan) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for n, l := range p.locks {
+		l.Unlock()
+		delete(p.locks, n)
+	}
+}
+
+func (p *StartPlan) unlock(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.locks[name]; l != nil {
+		l.Unlock()
+		delete(p.locks, name)
+	}
+}
+
+func (p *StartPlan) hold(name string, l *metadata.FileLock) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.locks[name] = l
+}
+
+// Abandon releases a plan's locks without starting anything.
+func (p *StartPlan) Abandon() { p.release() }
+
+// lockStart takes the service's start lock and records this process as holder.
+func lockStart(svc *Service) (*metadata.FileLock, error) {
+	path := filepath.Join(svc.StateDir, svc.Name+".lock")
+	l, err := metadata.TryLock(path)
+	if errors.Is(err, metadata.ErrLocked) {
+		holder, _ := os.ReadFile(path)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(holder)))
+		return nil, &BusyError{Service: svc.Name, Holder: pid}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start lock of %s: %w", svc.Name, err)
+	}
+	f := l.File()
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return l, nil
+}
+
+// PlanStart resolves and locks the selected services and their stopped
+// dependencies (unless req.NoDeps), finds which run already and refuses
+// conflicts. A named service that runs is an error and nothing is planned;
+// with all, running services are skipped. The caller must Execute or
+// Abandon the plan to release its locks.
+func (m *Manager) PlanStart(ctx context.Context, names []string, req StartRequest) (*StartPlan, error) {
+	man := m.Env.Manifest
+	graph := man.Graph()
+	sel, all, err := Select(man, names, graph.StartOrder())
+	if err != nil {
+		return nil, err
+	}
+	if sel, err = m.onHost(sel, all, req.Host); err != nil {
+		return nil, err
+	}
+	named := map[string]bool{}
+	for _, n := range sel {
+		named[n] = true
+	}
+	if !all && !req.NoDeps {
+		sel = graph.WithDependencies(sel)
+	}
+	p := &StartPlan{req: req, locks: map[string]*metadata.FileLock{}, runners: map[string]Runner{},
+		Waits: map[string][]metadata.Dependency{}, Confirm: map[string][]string{}}
+	ok := false
+	defer func() {
+		if !ok {
+			p.release()
+		}
+	}()
+	launching := map[string]bool{}
+	for _, n := range sel {
+		launch, err := m.planOne(ctx, p, n, named[n], all)
+		if err != nil {
+			return nil, err
+		}
+		launching[n] = launch
+	}
+	for _, svc := range p.Launch {
+		for _, d := range man.Services[svc.Name].DependsOn {
+			if launching[d.Service] {
+				p.Waits[svc.Name] = append(p.Waits[svc.Name], d)
+			} else if d.Condition == metadata.ConditionHealthy && m.isRunning(ctx, d.Service) {
+				p.Confirm[svc.Name] = append(p.Confirm[svc.Name], d.Service)
+			}
+		}
+	}
+	if err := m.checkConflicts(ctx, p, launching); err != nil {
+		return nil, err
+	}
+	ok = true
+	return p, nil
+}
+
+// planOne resolves and locks service n for p and says whether it is to be
+// launched: one that runs already is skipped (named with all) or refused
+// (named), and its lock released.
+func (m *Manager) planOne(ctx context.Context, p *StartPlan, n string, named, all bool) (bool, error) {
+	_, run, err := m.base(n)
+	if err != nil {
+		return false, err
+	}
+	svc, err := Resolve(m.Env, n)
+	if err != nil {
+		if !named {
+			err = fmt.Errorf("%w (a dependency; --no-deps starts only the services named)", err)
+		}
+		return false, err
+	}
+	l, err := lockStart(svc)
+	if err != nil {
+		return false, err
+	}
+	p.hold(n, l)
+	st, err := m.inspect(ctx, svc, run)
+	if err != nil {
+		return false, err
+	}
+	if st.IsRunning() {
+		if named && !all {
+			return false, &AlreadyRunningError{Service: n, PID: st.PID}
+		}
+		if named {
+			p.Skipped = append(p.Skipped, st)
+		}
+		p.unlock(n)
+		return false, nil
+	}
+	if !named {
+		p.Pulled = append(p.Pulled, n)
+	}
+	p.Launch = append(p.Launch, svc)
+	p.runners[n] = run
+	return true, nil
+}
+
+// Start plans and executes a start.
+func (m *Manager) Start(ctx context.Context, names []string, req StartRequest) ([]State, error) {
+	p, err := m.PlanStart(ctx, names, req)
+	if err != nil {
+		return nil, err
+	}
+	return m.Execute(ctx, p)
+}

@@ -1,0 +1,265 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+// StopRequest says how stop treats every service.
+type StopRequest struct {
+	// Host, if set, limits the stop to the services on that manifest host.
+	Host string
+	// Grace overrides each service's stop_timeout when not zero.
+	Grace time.Duration
+	// Force sends KILL when the grace period ends.
+	Force bool
+	// WithDependents also stops the running services that depend on those
+	// named, first; IgnoreDependents stops the named ones regardless.
+	// Without either, a named service with running dependents is refused.
+	WithDependents   bool
+	IgnoreDependents bool
+}
+
+// StopPlan is what a stop will do.
+type StopPlan struct {
+	// Stop is every service to stop, in stop order: those named and, with
+	// WithDependents, their running dependents.
+	Stop []string
+	// Added are the dependents added, in stop order.
+	Added []string
+	// All says all was named.
+	All bool
+	// Running holds the state of each service of Stop that runs.
+	Running map[string]State
+	// Affected maps each running service of Stop to the running services
+	// that depend on it, directly or not (what its stop affects).
+	Affected map[string][]string
+	req      StopRequest
+}
+
+// DependentsRunningError means a service named to stop has running
+// dependents and neither --with-dependents nor --ignore-dependents was given.
+type DependentsRunningError struct {
+	Service    string
+	Dependents []string
+}
+
+func (e *DependentsRunningError) Error() string {
+	return fmt.Sprintf("cannot stop %s: running services depend on it: %s (use --with-dependents to stop them first, or --ignore-dependents to stop %s anyway)",
+		e.Service, strings.Join(e.Dependents, ", "), e.Service)
+}
+
+// stopPlanner inspects each service at most once while a stop is planned.
+type stopPlanner struct {
+	m      *Manager
+	ctx    context.Context
+	graph  *metadata.Graph
+	states map[string]State
+}
+
+func (s *stopPlanner) state(n string) (State, error) {
+	if st, ok := s.states[n]; ok {
+		return st, nil
+	}
+	svc, run, err := s.m.base(n)
+	if err != nil {
+		return State{}, err
+	}
+	st, err := s.m.inspect(s.ctx, svc, run)
+	if err != nil {
+		return State{}, err
+	}
+	s.states[n] = st
+	return st, nil
+}
+
+// runningDependents is every running service that depends on n, directly
+// or not, in stop order.
+func (s *stopPlanner) runningDependents(n string) ([]string, error) {
+	var out []string
+	for _, d := range s.graph.AllDependents(n) {
+		st, err := s.state(d)
+		if err != nil {
+			return nil, err
+		}
+		if st.IsRunning() {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// PlanStop selects the services to stop and finds what runs. It refuses a
+// named service whose dependents run unless req says what to do about them;
+// all needs neither.
+func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest) (*StopPlan, error) {
+	man := m.Env.Manifest
+	sp := &stopPlanner{m: m, ctx: ctx, graph: man.Graph(), states: map[string]State{}}
+	sel, all, err := Select(man, names, sp.graph.StopOrder())
+	if err != nil {
+		return nil, err
+	}
+	if sel, err = m.onHost(sel, all, req.Host); err != nil {
+		return nil, err
+	}
+	p := &StopPlan{All: all, Running: map[string]State{}, Affected: map[string][]string{}, req: req}
+	selected := map[string]bool{}
+	for _, n := range sel {
+		selected[n] = true
+	}
+	if !all && !req.IgnoreDependents {
+		if err := sp.addDependents(p, sel, selected); err != nil {
+			return nil, err
+		}
+	}
+	p.Stop = sp.graph.InStopOrder(slices.Collect(maps.Keys(selected)))
+	p.Added = sp.graph.InStopOrder(p.Added)
+	for _, n := range p.Stop {
+		st, err := sp.state(n)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsRunning() {
+			continue
+		}
+		p.Running[n] = st
+		deps, err := sp.runningDependents(n)
+		if err != nil {
+			return nil, err
+		}
+		p.Affected[n] = deps
+	}
+	return p, nil
+}
+
+// addDependents finds, for each running service of sel, its running
+// dependents outside the selection: with WithDependents they join it (and
+// p.Added); otherwise the stop is refused, naming them.
+func (s *stopPlanner) addDependents(p *StopPlan, sel []string, selected map[string]bool) error {
+	var refused []error
+	for _, n := range sel {
+		st, err := s.state(n)
+		if err != nil {
+			return err
+		}
+		if !st.IsRunning() {
+			continue
+		}
+		deps, err := s.runningDependents(n)
+		if err != nil {
+			return err
+		}
+		var outside []string
+		for _, d := range deps {
+			if !selected[d] {
+				outside = append(outside, d)
+			}
+		}
+		if len(outside) == 0 {
+			continue
+		}
+		if !p.req.WithDependents {
+			refused = append(refused, &DependentsRunningError{Service: n, Dependents: outside})
+			continue
+		}
+		for _, d := range outside {
+			selected[d] = true
+			p.Added = append(p.Added, d)
+		}
+	}
+	return errors.Join(refused...)
+}
+
+// StopResult is what stop did to one service.
+type StopResult struct {
+	Name       string
+	WasRunning bool
+	PID        int
+	Err        error
+}
+
+// Stop plans and executes a stop.
+func (m *Manager) Stop(ctx context.Context, names []string, req StopRequest) ([]StopResult, error) {
+	p, err := m.PlanStop(ctx, names, req)
+	if err != nil {
+		return nil, err
+	}
+	return m.ExecuteStop(ctx, p)
+}
+
+// ExecuteStop stops the plan's services in reverse start order: a service
+// is stopped once every service of the plan depending on it has stopped,
+// and services that do not depend on each other stop at the same time. It
+// goes on past failures and returns them joined, each naming its service.
+func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, error) {
+	type target struct {
+		svc *Service
+		run Runner
+	}
+	targets := map[string]target{}
+	index := map[string]int{}
+	for i, n := range p.Stop {
+		svc, run, err := m.base(n)
+		if err != nil {
+			return nil, err
+		}
+		targets[n] = target{svc, run}
+		index[n] = i
+	}
+	gates := map[string][]gate{}
+	graph := m.Env.Manifest.Graph()
+	for _, n := range p.Stop {
+		for _, d := range graph.Dependents(n) {
+			gates[n] = append(gates[n], gate{node: d, done: true})
+		}
+	}
+	results := make([]StopResult, len(p.Stop))
+	walk(ctx, p.Stop, gates, walkOptions{keepGoing: true, slotUntilDone: true}, func(_ context.Context, n string, _ func()) error {
+		t := targets[n]
+		results[index[n]] = m.stopOne(ctx, t.svc, t.run, p.req)
+		return results[index[n]].Err
+	})
+	var errs []error
+	for _, r := range results {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req StopRequest) StopResult {
+	res := StopResult{Name: svc.Name}
+	fail := func(err error) StopResult {
+		res.Err = fmt.Errorf("failed to stop '%s': %w", svc.Name, err)
+		return res
+	}
+	st, err := m.inspect(ctx, svc, run)
+	if err != nil {
+		return fail(err)
+	}
+	if !st.IsRunning() {
+		if st.Handle != nil {
+			if err := run.Forget(ctx, svc, *st.Handle); err != nil {
+				return fail(err)
+			}
+		}
+		return res
+	}
+	res.WasRunning, res.PID = true, st.PID
+	opts := StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace, Kill: req.Force}
+	if req.Grace > 0 {
+		opts.Grace = req.Grace
+	}
+	if err := run.Stop(ctx, svc, *st.Handle, opts); err != nil {
+		return fail(err)
+	}
+	return res
+}
