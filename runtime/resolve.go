@@ -78,6 +78,22 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		expanded.Container = &cs
 		svc.Spec = &expanded
 	}
+	if spec.Compose != nil && strings.Contains(spec.Compose.File, "$") {
+		// compose.file may name a component's own file:
+		// ${COMPONENT_DIR}/backend/compose.yaml (cloud-local's db).
+		file, err := metadata.Expand(spec.Compose.File, vars)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: compose.file: %w", name, err)
+		}
+		expanded := *spec
+		if cur, ok := svc.Spec.(*metadata.Service); ok {
+			expanded = *cur
+		}
+		cs := *spec.Compose
+		cs.File = file
+		expanded.Compose = &cs
+		svc.Spec = &expanded
+	}
 	if spec.Dir != "" {
 		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
 	}

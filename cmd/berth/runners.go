@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/berthdev/berth/compose"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/process"
 	"github.com/spf13/cobra"
 )
@@ -43,7 +45,28 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr, Exec: execIn(env)}, nil
+}
+
+// execIn runs hook steps and command checks that name in: inside the
+// container or compose service, through the Engine API of its daemon.
+func execIn(env *metadata.Env) health.InExec {
+	clients := container.ForEnv(env).Client
+	return func(ctx context.Context, in string, argv, vars []string, dir string, out io.Writer) (int, error) {
+		t, err := compose.TargetOf(env.Manifest, env.Name(), in)
+		if err != nil {
+			return -1, err
+		}
+		host := ""
+		if name, _ := metadata.SplitIn(in); env.Manifest.Services[name] != nil {
+			host = env.Manifest.Services[name].Host
+		}
+		c, err := clients(ctx, host)
+		if err != nil {
+			return -1, err
+		}
+		return compose.Exec(ctx, c, t, argv, vars, dir, out)
+	}
 }
 
 func addHostFlag(c *cobra.Command, host *string) {
