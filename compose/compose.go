@@ -26,10 +26,9 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
-	"github.com/berthdev/berth/runtime/container"
 	"github.com/berthdev/berth/runtime/logs"
 )
 
@@ -45,7 +44,7 @@ const DefaultStartTimeout = 60 * time.Second
 // Options configure a Runner.
 type Options struct {
 	// Client returns the client of the daemon compose talks to.
-	Client func(ctx context.Context) (*images.Client, error)
+	Client func(ctx context.Context) (*engine.Client, error)
 	// Command is compose's argv prefix; empty means detect it once.
 	Command []string
 	// Root is the directory compose.file is relative to; svc.Dir when empty.
@@ -158,7 +157,7 @@ func (r *Runner) run(ctx context.Context, svc *runtime.Service, t *target, args 
 }
 
 // containers are the project's containers of t's services, by service.
-func (r *Runner) containers(ctx context.Context, t *target) (*images.Client, map[string]dcontainer.Summary, error) {
+func (r *Runner) containers(ctx context.Context, t *target) (*engine.Client, map[string]dcontainer.Summary, error) {
 	c, err := r.opts.Client(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -284,7 +283,7 @@ func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handl
 
 // notReady lists the compose services not yet running and healthy; none
 // when one has exited (the start check reports that).
-func notReady(ctx context.Context, c *images.Client, t *target, found map[string]dcontainer.Summary) ([]string, error) {
+func notReady(ctx context.Context, c *engine.Client, t *target, found map[string]dcontainer.Summary) ([]string, error) {
 	var waiting []string
 	for _, n := range t.names {
 		s, ok := found[n]
@@ -431,7 +430,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 // remove removes the stopped containers of found, then the project's
 // networks once no container of the project is left: what compose down
 // does, through the Engine API, which is much faster than compose v1.
-func (r *Runner) remove(ctx context.Context, c *images.Client, t *target, found map[string]dcontainer.Summary) error {
+func (r *Runner) remove(ctx context.Context, c *engine.Client, t *target, found map[string]dcontainer.Summary) error {
 	var errs []error
 	for n, s := range found {
 		if err := c.ContainerRemove(ctx, s.ID, dcontainer.RemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
@@ -460,7 +459,7 @@ func (r *Runner) remove(ctx context.Context, c *images.Client, t *target, found 
 
 // signalAll signals the named services' containers and returns those still
 // running after grace.
-func signalAll(ctx context.Context, c *images.Client, found map[string]dcontainer.Summary, names []string, sig func(string) string, grace time.Duration) []string {
+func signalAll(ctx context.Context, c *engine.Client, found map[string]dcontainer.Summary, names []string, sig func(string) string, grace time.Duration) []string {
 	wctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	alive := make([]bool, len(names))
@@ -530,7 +529,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	// The daemon has already cut each stream to opts' tail and since.
 	var sources []logs.Source
 	for _, n := range names {
-		rc, err := container.DemuxLogs(ctx, c, found[n].ID, opts)
+		rc, err := engine.Logs(ctx, c, found[n].ID, engine.LogOptions(opts))
 		if err != nil {
 			for _, s := range sources {
 				s.Reader.(io.Closer).Close()

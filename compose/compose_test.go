@@ -16,7 +16,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/berthdev/berth/compose"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/imagetest"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
@@ -24,7 +24,7 @@ import (
 )
 
 var (
-	cli     *images.Client
+	cli     *engine.Client
 	cliErr  error
 	testImg string
 )
@@ -51,7 +51,7 @@ func composeCommands(t *testing.T) map[string][]string {
 
 func newRunner(t *testing.T, command []string) *compose.Runner {
 	c := imagetest.Require(t, cli, cliErr)
-	return compose.New(compose.Options{Client: func(context.Context) (*images.Client, error) { return c, nil }, Command: command})
+	return compose.New(compose.Options{Client: func(context.Context) (*engine.Client, error) { return c, nil }, Command: command})
 }
 
 var envSeq atomic.Int64

@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
 
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -45,7 +45,7 @@ func TargetOf(m *metadata.Manifest, envName, in string) (ExecTarget, error) {
 // API (as docker exec / compose exec -T do), copying its output to out, and
 // returns its exit code. When ctx ends first the call returns ctx's error;
 // the daemon has no call to stop an exec, so the command may run on.
-func Exec(ctx context.Context, c *images.Client, t ExecTarget, argv, env []string, dir string, out io.Writer) (int, error) {
+func Exec(ctx context.Context, c *engine.Client, t ExecTarget, argv, env []string, dir string, out io.Writer) (int, error) {
 	id := t.Container
 	if id == "" {
 		list, err := c.ContainerList(ctx, dcontainer.ListOptions{Filters: filters.NewArgs(

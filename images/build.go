@@ -1,3 +1,7 @@
+// Package images owns berth's runtime images: build contexts, builds through
+// the classic builder or BuildKit, the labels that make builds reproducible
+// to check, and the current/stale/missing state of each manifest image. It
+// reaches the daemon through images/engine.
 package images
 
 import (
@@ -12,8 +16,9 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/berthdev/berth/images/engine"
 )
 
 // Builder chooses the daemon's builder.
@@ -102,15 +107,8 @@ func (e *BuildKitUnavailableError) Error() string {
 	return fmt.Sprintf("image %s: %s, but the daemon at %s (API %s, %s) has no BuildKit: use Docker 18.09 or later on Linux, or remove the BuildKit-only syntax", e.Image, why, e.Endpoint, e.APIVersion, e.OSType)
 }
 
-// HasBuildKit says whether the daemon can build with BuildKit through the
-// API: Linux daemons from API 1.39 (Docker 18.09) on.
-func (c *Client) HasBuildKit() bool {
-	os := c.Ping.OSType
-	return (os == "" || os == "linux") && !versions.LessThan(c.ClientVersion(), "1.39")
-}
-
 // chooseBuilder picks the builder for a Dockerfile.
-func (c *Client) chooseBuilder(name string, want Builder, dockerfile []byte) (Builder, error) {
+func chooseBuilder(c *engine.Client, name string, want Builder, dockerfile []byte) (Builder, error) {
 	needs, line := needsBuildKit(dockerfile)
 	unavailable := &BuildKitUnavailableError{Image: name, Endpoint: c.Endpoint, APIVersion: c.ClientVersion(), OSType: c.Ping.OSType, Line: line}
 	switch want {
@@ -141,7 +139,7 @@ func (c *Client) chooseBuilder(name string, want Builder, dockerfile []byte) (Bu
 }
 
 // Build builds spec unless its image is current (same version, same inputs).
-func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Result, error) {
+func Build(ctx context.Context, c *engine.Client, spec *Spec, opts BuildOptions) (*Result, error) {
 	start := time.Now()
 	bc, err := scanContext(spec.Context, spec.Dockerfile, spec.Args)
 	if err != nil {
@@ -158,7 +156,7 @@ func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Resu
 			return res, nil
 		}
 	}
-	if res.Builder, err = c.chooseBuilder(spec.Name, opts.Builder, bc.dockerText); err != nil {
+	if res.Builder, err = chooseBuilder(c, spec.Name, opts.Builder, bc.dockerText); err != nil {
 		return nil, err
 	}
 	out := opts.Out
@@ -188,7 +186,7 @@ func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Resu
 	if res.Builder == BuilderBuildKit {
 		bopts.Version = build.BuilderBuildKit
 	}
-	previous := c.replaceable(ctx, spec.Tag)
+	previous := replaceable(ctx, c, spec.Tag)
 	resp, err := c.ImageBuild(ctx, tarStream, bopts)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "buildkit") && res.Builder == BuilderBuildKit {
@@ -221,7 +219,7 @@ func Build(ctx context.Context, c *Client, spec *Spec, opts BuildOptions) (*Resu
 
 // replaceable is the ID of the image tag names now, if berth built it and
 // that tag is its only name, so that a rebuild may remove it afterwards.
-func (c *Client) replaceable(ctx context.Context, tag string) string {
+func replaceable(ctx context.Context, c *engine.Client, tag string) string {
 	insp, err := c.ImageInspect(ctx, tag)
 	if err != nil || insp.Config == nil || insp.Config.Labels[LabelImage] == "" || len(insp.RepoTags) != 1 {
 		return ""

@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/berthdev/berth/hack/testkit"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/metadata/component"
 )
@@ -44,11 +45,11 @@ func TestMain(m *testing.M) {
 
 // dockerClient connects to the machine's daemon, or skips the test when
 // there is none, unless BERTH_REQUIRE_DOCKER=1.
-func dockerClient(t *testing.T) *Client {
+func dockerClient(t *testing.T) *engine.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := NewClient(ctx, Endpoint{})
+	c, err := engine.NewClient(ctx, engine.Endpoint{})
 	testkit.RequireDocker(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -58,7 +59,7 @@ var tagSeq atomic.Int64
 
 // uniqueTag is a tag no other test or run uses; the image is removed when
 // the test ends.
-func uniqueTag(t *testing.T, c *Client) string {
+func uniqueTag(t *testing.T, c *engine.Client) string {
 	tag := fmt.Sprintf("berth-test-%d-%d-%d:latest", os.Getpid(), time.Now().UnixNano(), tagSeq.Add(1))
 	if c != nil {
 		t.Cleanup(func() {
@@ -124,31 +125,6 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-func TestNewClientUnreachable(t *testing.T) {
-	missing := "unix://" + filepath.Join(t.TempDir(), "missing.sock")
-	tests := []struct {
-		name       string
-		dockerHost string
-		ep         Endpoint
-	}{
-		{"DOCKER_HOST", missing, Endpoint{}},
-		{"explicit endpoint", "", Endpoint{Host: missing}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("DOCKER_HOST", tt.dockerHost)
-			_, err := NewClient(context.Background(), tt.ep)
-			var ue *UnreachableError
-			if !errors.As(err, &ue) {
-				t.Fatalf("NewClient: got %v, want an UnreachableError", err)
-			}
-			if ue.Endpoint != missing || !strings.Contains(err.Error(), missing) {
-				t.Errorf("error %q does not name endpoint %s", err, missing)
-			}
-		})
-	}
-}
-
 func TestSpecVariables(t *testing.T) {
 	files := map[string]string{"Dockerfile": "FROM scratch\n"}
 	t.Run("missing tag variable", func(t *testing.T) {
@@ -180,7 +156,7 @@ func TestSpecVariables(t *testing.T) {
 	})
 	t.Run("component not installed", func(t *testing.T) {
 		env := testEnv(t, "SSE_CONTAINER_IMAGE=x/y:1\n", files)
-		os.RemoveAll(filepath.Join(env.InstallRoot(), "engine-v1.0.0"))
+		os.RemoveAll(filepath.Join(installRoot(t, env), "engine-v1.0.0"))
 		_, err := SpecFor(env, "sse-runtime")
 		if err == nil || !strings.Contains(err.Error(), "berth install engine v1.0.0") {
 			t.Fatalf("got %v, want an error telling to install engine v1.0.0", err)
@@ -439,7 +415,7 @@ func TestBuildKitOnlySyntax(t *testing.T) {
 	// A daemon without BuildKit is told apart from a failing build.
 	old := *c
 	old.Ping.OSType = "windows"
-	_, err := old.chooseBuilder("sse-runtime", BuilderAuto, []byte(dockerfile))
+	_, err := chooseBuilder(&old, "sse-runtime", BuilderAuto, []byte(dockerfile))
 	var bke *BuildKitUnavailableError
 	if !errors.As(err, &bke) || !strings.Contains(err.Error(), "has no BuildKit") {
 		t.Errorf("got %v, want BuildKitUnavailableError", err)
@@ -451,7 +427,7 @@ func TestBuildForComponent(t *testing.T) {
 	tag := uniqueTag(t, c)
 	env := testEnv(t, "SSE_CONTAINER_IMAGE="+tag+"\n", map[string]string{"Dockerfile": "FROM scratch\nCOPY Dockerfile /\n"})
 	// A new release not yet bound: built from its own directory and labelled with its version.
-	dir := filepath.Join(env.InstallRoot(), "engine-v2.0.0")
+	dir := filepath.Join(installRoot(t, env), "engine-v2.0.0")
 	writeFiles(t, filepath.Join(dir, "sse_runtime"), map[string]string{"Dockerfile": "FROM scratch\nCOPY Dockerfile /new\n"})
 	if got := VersionFromDir(env, "engine", dir); got != "v2.0.0" {
 		t.Fatalf("VersionFromDir = %q", got)
@@ -477,4 +453,13 @@ func TestBuildForComponent(t *testing.T) {
 	if err := InstallHook(&out, BuildOptions{})(context.Background(), env, "engine", dir); err == nil || !strings.Contains(err.Error(), "--skip-sse-build") {
 		t.Errorf("hook without a daemon: %v, want an error suggesting --skip-sse-build", err)
 	}
+}
+
+func installRoot(t testing.TB, env *metadata.Env) string {
+	t.Helper()
+	root, err := env.InstallRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -39,7 +40,7 @@ type Status struct {
 
 // stateOf inspects the spec's tag and compares its labels with the version
 // and inputs digest.
-func stateOf(ctx context.Context, c *Client, spec *Spec, digest string) (*Status, error) {
+func stateOf(ctx context.Context, c *engine.Client, spec *Spec, digest string) (*Status, error) {
 	st := &Status{Image: spec.Name, Component: spec.Component, Tag: spec.Tag, Version: spec.Version}
 	inspect, err := c.ImageInspect(ctx, spec.Tag)
 	if isNotFound(err) {
@@ -69,7 +70,7 @@ func stateOf(ctx context.Context, c *Client, spec *Spec, digest string) (*Status
 }
 
 // StatusOf tells the state of one resolved image.
-func StatusOf(ctx context.Context, c *Client, spec *Spec) (*Status, error) {
+func StatusOf(ctx context.Context, c *engine.Client, spec *Spec) (*Status, error) {
 	bc, err := scanContext(spec.Context, spec.Dockerfile, spec.Args)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", spec.Name, err)
@@ -80,7 +81,7 @@ func StatusOf(ctx context.Context, c *Client, spec *Spec) (*Status, error) {
 // Statuses tells the state of every manifest image, in manifest order. An
 // image that cannot be resolved is StateUnknown with the reason; only a
 // daemon error fails the whole call.
-func Statuses(ctx context.Context, c *Client, env *metadata.Env) ([]Status, error) {
+func Statuses(ctx context.Context, c *engine.Client, env *metadata.Env) ([]Status, error) {
 	var out []Status
 	for _, name := range env.Manifest.ImageOrder {
 		img := env.Manifest.Images[name]
@@ -110,7 +111,7 @@ func Statuses(ctx context.Context, c *Client, env *metadata.Env) ([]Status, erro
 // build_on_install for component from the tree at dir (which may be a
 // release just installed and not yet bound), labelled with version. It is
 // what `berth install` calls after the setup steps.
-func BuildForComponent(ctx context.Context, c *Client, env *metadata.Env, component, version, dir string, opts BuildOptions) ([]*Result, error) {
+func BuildForComponent(ctx context.Context, c *engine.Client, env *metadata.Env, component, version, dir string, opts BuildOptions) ([]*Result, error) {
 	var results []*Result
 	for _, name := range env.Manifest.ImageOrder {
 		img := env.Manifest.Images[name]
@@ -150,7 +151,7 @@ func InstallHook(out io.Writer, opts BuildOptions) func(ctx context.Context, env
 		if !NeedsBuildOnInstall(env.Manifest, component) {
 			return nil
 		}
-		c, err := NewClient(ctx, Endpoint{})
+		c, err := engine.NewClient(ctx, engine.Endpoint{})
 		if err != nil {
 			return fmt.Errorf("installing %s builds its image, which needs Docker: %w (or pass --skip-sse-build)", component, err)
 		}
@@ -173,7 +174,8 @@ func InstallHook(out io.Writer, opts BuildOptions) func(ctx context.Context, env
 
 // VersionFromDir is the version a component tree at dir stands for.
 func VersionFromDir(env *metadata.Env, component, dir string) string {
-	if v, ok := strings.CutPrefix(filepath.Base(dir), component+"-"); ok && filepath.Dir(filepath.Clean(dir)) == filepath.Clean(env.InstallRoot()) {
+	root, rerr := env.InstallRoot()
+	if v, ok := strings.CutPrefix(filepath.Base(dir), component+"-"); ok && rerr == nil && filepath.Dir(filepath.Clean(dir)) == filepath.Clean(root) {
 		return v
 	}
 	if head, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD")); err == nil {

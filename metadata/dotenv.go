@@ -15,6 +15,10 @@ var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 type DotEnv struct {
 	Keys   []string
 	Values map[string]string
+	// Skipped lists the lines the OQTOPUS CLI does not export and berth
+	// skips too (a key that does not start the line, or a blank before
+	// '='), each as "path:line: why", for validate to report.
+	Skipped []string
 }
 
 // Get returns the value of key and whether it is set.
@@ -42,8 +46,11 @@ func (d *DotEnv) Environ() []string {
 // lines are skipped; keys match [A-Za-z_][A-Za-z0-9_]*; a quoted value is what
 // stands inside its quotes (no escapes); an unquoted value loses a trailing
 // " # comment" (a '#' with no blank before it is kept); a trailing CR is
-// dropped. A later assignment of a key wins, as in a shell. path is used in
-// error messages only.
+// dropped. A later assignment of a key wins, as in a shell. A line whose key
+// does not start at the beginning of the line ("  KEY=value"), or that has a
+// blank before '=', is no variable for the CLI and is skipped. path is used in
+// error messages only. On errors the variables of the good lines are
+// returned too, for commands that can go on with a warning.
 func ParseDotEnv(path string, data []byte) (*DotEnv, error) {
 	d := &DotEnv{Values: map[string]string{}}
 	var errs []error
@@ -64,7 +71,10 @@ func ParseDotEnv(path string, data []byte) (*DotEnv, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: expected KEY=value, found %q", path, n, clip(trimmed)))
 			continue
 		}
-		key = strings.TrimSpace(key)
+		if line[0] == ' ' || line[0] == '\t' || strings.TrimRight(key, " \t") != key {
+			d.Skipped = append(d.Skipped, fmt.Sprintf("%s:%d: %q is not a variable (the key must start the line and touch '='), so it is skipped as the OQTOPUS CLI skips it", path, n, clip(trimmed)))
+			continue
+		}
 		if !envKeyRE.MatchString(key) {
 			errs = append(errs, fmt.Errorf("%s:%d: invalid variable name %q (use letters, digits and '_', not starting with a digit)", path, n, clip(key)))
 			continue
@@ -80,7 +90,7 @@ func ParseDotEnv(path string, data []byte) (*DotEnv, error) {
 		d.Values[key] = value
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return d, errors.Join(errs...)
 	}
 	return d, nil
 }

@@ -25,7 +25,11 @@ func TestParseDotEnv(t *testing.T) {
 		{"only a comment", "A= # nothing\n", map[string]string{"A": ""}, ""},
 		{"value starting with hash", "A=#x\n", map[string]string{"A": "#x"}, ""},
 		{"CRLF", "A=1\r\nB=\"q\"\r\n", map[string]string{"A": "1", "B": "q"}, ""},
-		{"spaces around", "  A = 1  \n", map[string]string{"A": "1"}, ""},
+		{"blanks after the value", "A=1  \n", map[string]string{"A": "1"}, ""},
+		// The OQTOPUS CLI exports only a key that starts the line and
+		// touches '=': these are no variables for it, so not for berth.
+		{"key not at the line start", "  A=1\n\tB=2\nC=3\n", map[string]string{"C": "3"}, ""},
+		{"blank before equals", "A =1\nB= 2\n", map[string]string{"B": "2"}, ""},
 		{"later wins", "A=1\nA=2\n", map[string]string{"A": "2"}, ""},
 		{"equals in value", "A=b=c\n", map[string]string{"A": "b=c"}, ""},
 		{"unterminated quote", "A=1\nB=\"open\n", nil, ".env:2: B: unterminated \" quote"},
@@ -86,4 +90,28 @@ func FuzzParseDotEnv(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseDotEnvSkipsIndentedKeys(t *testing.T) {
+	d, err := ParseDotEnv("config/.env", []byte("A=1\n  SECRET=x\nB =2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Get("SECRET"); ok {
+		t.Fatal("an indented key was exported")
+	}
+	if len(d.Environ()) != 1 || len(d.Skipped) != 2 ||
+		!strings.HasPrefix(d.Skipped[0], "config/.env:2: ") || !strings.HasPrefix(d.Skipped[1], "config/.env:3: ") {
+		t.Fatalf("environ %v, skipped %q", d.Environ(), d.Skipped)
+	}
+}
+
+func TestParseDotEnvKeepsGoodLinesOnError(t *testing.T) {
+	d, err := ParseDotEnv(".env", []byte("A=1\nB=\"open\nC=3\n"))
+	if err == nil || d == nil {
+		t.Fatalf("d = %v, err = %v: want the good lines and an error", d, err)
+	}
+	if v, _ := d.Get("C"); v != "3" {
+		t.Fatalf("C = %q", v)
+	}
 }

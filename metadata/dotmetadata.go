@@ -32,22 +32,29 @@ var legacyKeys = map[string]string{
 var metadataKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 // Metadata is the parsed .metadata file. It keeps every line, including keys
-// berth does not know, comments and blank lines, in their order, so that a
-// rewrite changes only what berth meant to change.
+// berth does not know, comments, blank lines and lines it could not read, in
+// their order, so that a rewrite changes only what berth meant to change.
 type Metadata struct {
 	lines []metaLine
-	// Migrated lists legacy keys renamed on load; they reach the disk on the
-	// next Save.
+	// Migrated lists the legacy keys (env_root, env_name) still in the file;
+	// reads fall back to them, and MigrateLegacyKeys renames them.
 	Migrated []string
+	// Warnings are problems berth reads past, such as a key set twice
+	// (the first value counts, as for the OQTOPUS CLI).
+	Warnings []string
 }
 
 type metaLine struct {
 	key, value string
-	raw        string // for comments and blank lines
+	raw        string // the line as read, for comments, blank and bad lines
+	dup        bool   // a later line of a key set before: kept, never read
 }
 
 // ParseMetadata parses .metadata content. path is used in error messages only.
-// Every malformed line is reported, each with its line number.
+// Every malformed line is reported, each with its line number; the returned
+// Metadata then still holds the good lines (and keeps the bad ones as they
+// are), for commands that can go on with a warning. A key set twice keeps its
+// first value, with a warning.
 func ParseMetadata(path string, data []byte) (*Metadata, error) {
 	m := &Metadata{}
 	var errs []error
@@ -65,6 +72,7 @@ func ParseMetadata(path string, data []byte) (*Metadata, error) {
 		line = strings.TrimSuffix(line, "\r")
 		if !utf8.ValidString(line) {
 			errs = append(errs, fmt.Errorf("%s:%d: not valid UTF-8", path, n))
+			m.lines = append(m.lines, metaLine{raw: line})
 			continue
 		}
 		trimmed := strings.TrimSpace(line)
@@ -76,35 +84,36 @@ func ParseMetadata(path string, data []byte) (*Metadata, error) {
 		key = strings.TrimSpace(key)
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s:%d: expected key=value, found %q", path, n, clip(line)))
+			m.lines = append(m.lines, metaLine{raw: line})
 			continue
 		}
 		if !metadataKeyRE.MatchString(key) {
 			errs = append(errs, fmt.Errorf("%s:%d: invalid key %q (keys are letters, digits, '_', '.' and '-')", path, n, clip(key)))
+			m.lines = append(m.lines, metaLine{raw: line})
 			continue
 		}
+		ml := metaLine{key: key, value: strings.TrimSpace(value), raw: line}
 		if first, dup := seen[key]; dup {
-			errs = append(errs, fmt.Errorf("%s:%d: key %q already set on line %d", path, n, key, first))
-			continue
+			m.Warnings = append(m.Warnings, fmt.Sprintf("%s:%d: key %q is already set on line %d; berth uses the first value, as the OQTOPUS CLI does: delete one of the lines", path, n, key, first))
+			ml.dup = true
+		} else {
+			seen[key] = n
 		}
-		seen[key] = n
-		m.lines = append(m.lines, metaLine{key: key, value: strings.TrimSpace(value)})
+		m.lines = append(m.lines, ml)
+	}
+	for _, old := range legacyOrder {
+		if _, has := seen[old]; has {
+			m.Migrated = append(m.Migrated, old)
+		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	for old, now := range legacyKeys {
-		if _, has := m.Get(now); has {
-			continue
-		}
-		for i := range m.lines {
-			if m.lines[i].key == old {
-				m.lines[i].key = now
-				m.Migrated = append(m.Migrated, old)
-			}
-		}
+		return m, errors.Join(errs...)
 	}
 	return m, nil
 }
+
+// legacyOrder is the order in which the OQTOPUS CLI renames legacy keys.
+var legacyOrder = []string{"env_root", "env_name"}
 
 func clip(s string) string {
 	if len(s) > 60 {
@@ -113,43 +122,90 @@ func clip(s string) string {
 	return s
 }
 
-// Get returns the value of key and whether it is set.
+// Get returns the value of key and whether it is set: the first line that
+// sets it, else, for environment_root and environment_name, the legacy key
+// (env_root, env_name) a file not yet migrated holds.
 func (m *Metadata) Get(key string) (string, bool) {
+	if v, ok := m.get(key); ok {
+		return v, true
+	}
+	for old, now := range legacyKeys {
+		if now == key {
+			return m.get(old)
+		}
+	}
+	return "", false
+}
+
+func (m *Metadata) get(key string) (string, bool) {
 	for _, l := range m.lines {
-		if l.key == key {
+		if l.key == key && !l.dup {
 			return l.value, true
 		}
 	}
 	return "", false
 }
 
-// Set sets key to value, in place if the key exists, else at the end.
+// Set sets key to value, in place if the key exists (later lines of the same
+// key are removed), else at the end.
 func (m *Metadata) Set(key, value string) {
-	for i := range m.lines {
-		if m.lines[i].key == key {
-			m.lines[i].value = value
-			return
+	set := false
+	out := m.lines[:0]
+	for _, l := range m.lines {
+		if l.key == key {
+			if set {
+				continue
+			}
+			l = metaLine{key: key, value: value}
+			set = true
 		}
+		out = append(out, l)
 	}
-	m.lines = append(m.lines, metaLine{key: key, value: value})
+	m.lines = out
+	if !set {
+		m.lines = append(m.lines, metaLine{key: key, value: value})
+	}
 }
 
-// Delete removes key; it reports whether the key was set.
+// Delete removes every line of key; it reports whether the key was set.
 func (m *Metadata) Delete(key string) bool {
-	for i := range m.lines {
-		if m.lines[i].key == key {
-			m.lines = append(m.lines[:i], m.lines[i+1:]...)
-			return true
+	found := false
+	out := m.lines[:0]
+	for _, l := range m.lines {
+		if l.key == key {
+			found = true
+			continue
 		}
+		out = append(out, l)
 	}
-	return false
+	m.lines = out
+	return found
+}
+
+// MigrateLegacy renames the legacy keys as the OQTOPUS CLI does: env_root
+// then env_name; each sets its new key to the old key's (first) value,
+// overwriting any value the new key had, then deletes the old key. It
+// reports whether anything changed.
+func (m *Metadata) MigrateLegacy() bool {
+	changed := false
+	for _, old := range legacyOrder {
+		v, ok := m.get(old)
+		if !ok {
+			continue
+		}
+		m.Set(legacyKeys[old], v)
+		m.Delete(old)
+		changed = true
+	}
+	m.Migrated = nil
+	return changed
 }
 
 // Pairs returns the key=value pairs in file order.
 func (m *Metadata) Pairs() [][2]string {
 	var out [][2]string
 	for _, l := range m.lines {
-		if l.key != "" {
+		if l.key != "" && !l.dup {
 			out = append(out, [2]string{l.key, l.value})
 		}
 	}
@@ -160,7 +216,7 @@ func (m *Metadata) Pairs() [][2]string {
 func (m *Metadata) Bytes() []byte {
 	var b bytes.Buffer
 	for _, l := range m.lines {
-		if l.key == "" {
+		if l.key == "" || l.dup {
 			b.WriteString(l.raw)
 		} else {
 			b.WriteString(l.key + "=" + l.value)

@@ -43,9 +43,16 @@ func TestParseMetadata(t *testing.T) {
 			want: [][2]string{{"template", "demo"}},
 		},
 		{
-			name: "legacy keys migrated",
+			name: "legacy keys read as they are",
 			in:   "env_root=/old\nenv_name=dev\n",
-			want: [][2]string{{"environment_root", "/old"}, {"environment_name", "dev"}},
+			want: [][2]string{{"env_root", "/old"}, {"env_name", "dev"}},
+			out:  "env_root=/old\nenv_name=dev\n",
+		},
+		{
+			name: "a key set twice keeps its first value and its lines",
+			in:   "a=1\nb=2\na=3\n",
+			want: [][2]string{{"a", "1"}, {"b", "2"}},
+			out:  "a=1\nb=2\na=3\n",
 		},
 		{
 			name:    "garbage lines reported with their numbers",
@@ -56,11 +63,6 @@ func TestParseMetadata(t *testing.T) {
 			name:    "invalid utf-8",
 			in:      "template=backend\nname=\xff\xfe\n",
 			wantErr: []string{".metadata:2: not valid UTF-8"},
-		},
-		{
-			name:    "duplicate key",
-			in:      "a=1\na=2\n",
-			wantErr: []string{".metadata:2: key \"a\" already set on line 1"},
 		},
 	}
 	for _, tt := range tests {

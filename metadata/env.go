@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // EnvVar overrides where berth looks for the environment, like --env.
@@ -67,25 +69,42 @@ type Env struct {
 	// FromTemplate: the environment has no berth.yaml (the OQTOPUS CLI made
 	// it) and Manifest is its template's.
 	FromTemplate bool
+	// Warnings are problems read past: a key set twice in .metadata and,
+	// for an environment opened with OpenTolerant, bad lines.
+	Warnings []string
 }
 
 // Open reads the environment at root: .metadata, berth.yaml and config/.env.
 // The manifest is validated; an environment moved from where it was made is
-// refused with a MovedError.
-func Open(root string) (*Env, error) {
-	e, err := OpenUnchecked(root)
-	if err != nil {
+// refused with a MovedError; a bad line in .metadata or config/.env is an
+// error.
+func Open(root string) (*Env, error) { return open(root, false) }
+
+// OpenTolerant reads the environment as Open does, but a bad line in
+// .metadata or config/.env becomes a warning in Env.Warnings: inspecting and
+// stopping services need none of those values, so a typo there must not keep
+// anyone from stopping what runs.
+func OpenTolerant(root string) (*Env, error) { return open(root, true) }
+
+func open(root string, tolerant bool) (*Env, error) {
+	meta, err := ReadMetadata(filepath.Join(root, MetadataFile))
+	if err != nil && (!tolerant || meta == nil) {
 		return nil, err
 	}
+	e := &Env{Root: root, Meta: meta}
+	e.warn(err)
+	e.Warnings = append(e.Warnings, meta.Warnings...)
 	if recorded, ok := e.Meta.Get(KeyEnvironmentRoot); ok && !samePath(recorded, e.Root) {
 		return nil, &MovedError{Recorded: recorded, Actual: e.Root}
 	}
 	if e.Manifest, err = e.loadManifest(); err != nil {
 		return nil, err
 	}
-	if e.DotEnv, err = ReadDotEnv(e.Path("config", ".env")); err != nil {
+	e.DotEnv, err = ReadDotEnv(e.Path("config", ".env"))
+	if err != nil && (!tolerant || e.DotEnv == nil) {
 		return nil, err
 	}
+	e.warn(err)
 	return e, nil
 }
 
@@ -103,7 +122,21 @@ func (e *Env) loadManifest() (*Manifest, error) {
 		return nil, err
 	}
 	e.FromTemplate = true
-	return manifestOfTemplate(t, templateData{Name: e.Name(), Root: e.Root, InstallRoot: e.InstallRoot(), Template: t}, path)
+	ir, ierr := e.InstallRoot()
+	if ierr != nil {
+		ir = DefaultInstallRoot(t)
+	}
+	return manifestOfTemplate(t, templateData{Name: e.Name(), Root: e.Root, InstallRoot: ir, Template: t}, path)
+}
+
+// warn records the lines of a tolerated parse error.
+func (e *Env) warn(err error) {
+	if err == nil {
+		return
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		e.Warnings = append(e.Warnings, line+" (read past: fix the line)")
+	}
 }
 
 // OpenUnchecked reads only .metadata, for commands that repair an environment.
@@ -112,7 +145,37 @@ func OpenUnchecked(root string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Root: root, Meta: meta}, nil
+	return &Env{Root: root, Meta: meta, Warnings: meta.Warnings}, nil
+}
+
+// MigrateLegacyKeys renames the legacy keys env_root and env_name of the
+// .metadata at root to environment_root and environment_name in place, as the
+// OQTOPUS CLI does at the start of every environment command. It is best
+// effort: a file that is not writable, or that cannot be read, is left alone
+// (reads fall back to the old names). It returns the keys renamed.
+func MigrateLegacyKeys(root string) []string {
+	path := filepath.Join(root, MetadataFile)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o200 == 0 || unix.Access(path, unix.W_OK) != nil {
+		return nil
+	}
+	m, err := ReadMetadata(path)
+	if err != nil || len(m.Migrated) == 0 {
+		return nil
+	}
+	l, err := Lock(filepath.Join(root, ".metadata.lock"))
+	if err != nil {
+		return nil
+	}
+	defer l.Unlock()
+	if m, err = ReadMetadata(path); err != nil {
+		return nil
+	}
+	renamed := m.Migrated
+	if !m.MigrateLegacy() || WriteMetadata(path, m) != nil {
+		return nil
+	}
+	return renamed
 }
 
 func samePath(a, b string) bool {
@@ -137,13 +200,38 @@ func (e *Env) Name() string {
 	return filepath.Base(e.Root)
 }
 
-// InstallRoot is where release installs live, shared across environments.
-func (e *Env) InstallRoot() string {
+// MissingKeyError means .metadata lacks a key a command needs.
+type MissingKeyError struct{ Path, Key, Fix string }
+
+func (e *MissingKeyError) Error() string {
+	return fmt.Sprintf("%s is missing from %s: %s", e.Key, e.Path, e.Fix)
+}
+
+// InstallRoot is where release installs live, shared across environments:
+// install_root in .metadata. An empty or missing value is an error naming the
+// key (the OQTOPUS CLI counts an empty value as unset), so installs never go
+// quietly to another directory.
+func (e *Env) InstallRoot() (string, error) {
 	if r, ok := e.Meta.Get(KeyInstallRoot); ok && r != "" {
-		return r
+		return r, nil
 	}
 	t, _ := e.Meta.Get(KeyTemplate)
-	return DefaultInstallRoot(t)
+	return "", &MissingKeyError{Path: e.Path(MetadataFile), Key: KeyInstallRoot,
+		Fix: fmt.Sprintf("add the line install_root=%s (the default for template %q), or the directory that holds this environment's releases", DefaultInstallRoot(t), t)}
+}
+
+// Problems are what is wrong with .metadata beyond its syntax: keys the
+// environment needs that are missing or empty (install_root, once the
+// manifest declares components). validate reports them.
+func (e *Env) Problems() []string {
+	var ps []string
+	if v, _ := e.Meta.Get(KeyTemplate); v == "" {
+		ps = append(ps, fmt.Sprintf("%s is missing from %s: add template=NAME (backend, cloud-local, manager or demo)", KeyTemplate, e.Path(MetadataFile)))
+	}
+	if _, err := e.InstallRoot(); err != nil && (e.Manifest == nil || len(e.Manifest.ComponentOrder) > 0) {
+		ps = append(ps, err.Error())
+	}
+	return ps
 }
 
 // DefaultInstallRoot is $XDG_DATA_HOME/<tool>/<template>/releases. The
@@ -206,8 +294,12 @@ func (e *Env) Binding(component string) (Binding, error) {
 }
 
 // ReleaseDir is where a release of a component is installed.
-func (e *Env) ReleaseDir(component, version string) string {
-	return filepath.Join(e.InstallRoot(), component+"-"+version)
+func (e *Env) ReleaseDir(component, version string) (string, error) {
+	root, err := e.InstallRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, component+"-"+version), nil
 }
 
 // BranchDir is where a branch install of a component lives.
@@ -222,7 +314,7 @@ func (e *Env) ComponentDir(component string) (string, error) {
 	if b.Branch != "" {
 		return e.BranchDir(component), nil
 	}
-	return e.ReleaseDir(component, b.Version), nil
+	return e.ReleaseDir(component, b.Version)
 }
 
 // UpdateMetadata re-reads .metadata under a lock, applies fn and writes the
@@ -253,11 +345,15 @@ func (e *Env) UpdateMetadata(fn func(*Metadata) error) error {
 // own environment. component, if not empty, adds COMPONENT_DIR.
 func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 	own := map[string]string{
-		"ENV_ROOT":     e.Root,
-		"ENV_NAME":     e.Name(),
-		"INSTALL_ROOT": e.InstallRoot(),
-		"UID":          strconv.Itoa(os.Getuid()),
-		"GID":          strconv.Itoa(os.Getgid()),
+		"ENV_ROOT": e.Root,
+		"ENV_NAME": e.Name(),
+		"UID":      strconv.Itoa(os.Getuid()),
+		"GID":      strconv.Itoa(os.Getgid()),
+	}
+	// INSTALL_ROOT is there when .metadata has it; a command that uses it
+	// without it fails naming the variable.
+	if r, err := e.InstallRoot(); err == nil {
+		own["INSTALL_ROOT"] = r
 	}
 	if exe, err := os.Executable(); err == nil {
 		own["BERTH"] = exe

@@ -170,7 +170,7 @@ func TestInitBackendSemantics(t *testing.T) {
 		}
 		return strings.Join(argv, " ")
 	}
-	rel := env.ReleaseDir("engine", "v2.1.1")
+	rel := releaseDir(t, env, "engine", "v2.1.1")
 	want := map[string]string{
 		"core":       "uv run --project " + rel + "/core python -m oqtopus_engine_core.app -c " + root + "/config/core/config.yaml -l " + root + "/config/core/logging.yaml",
 		"sse_engine": "uv run --project " + rel + "/core python -m oqtopus_engine_core.app -c " + root + "/config/sse_engine/config.yaml -l " + root + "/config/sse_engine/logging.yaml",
@@ -295,4 +295,13 @@ func TestExpand(t *testing.T) {
 	if _, err := Expand("${NOPE}", vars); err == nil || !strings.Contains(err.Error(), "${NOPE}") {
 		t.Errorf("missing variable: %v", err)
 	}
+}
+
+func releaseDir(t testing.TB, env *Env, component, version string) string {
+	t.Helper()
+	dir, err := env.ReleaseDir(component, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

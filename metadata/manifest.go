@@ -22,6 +22,13 @@ const ManifestFile = "berth.yaml"
 // NameRE is what environment, component, image, service and host names match.
 var NameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
+// reservedNames are the entries of an environment's root that berth and the
+// OQTOPUS CLI make: a component or service may not be named like one.
+var reservedNames = map[string]bool{
+	"config": true, "logs": true, "pids": true, "sse_work": true,
+	ManifestFile: true, MetadataFile: true, ".metadata.lock": true, ".locks": true,
+}
+
 // Runner kinds a service may name.
 const (
 	RunnerProcess   = "process"
@@ -493,6 +500,9 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		add("version", "version must be 1 (found %d)", m.Version)
 	}
 	checkName := func(section, name string) {
+		if reservedNames[name] && (section == "components" || section == "services") {
+			add(section+"."+name, "%s name %q is taken by the environment's own %s: rename the %s (a branch install of a component lives in $ENV_ROOT/<name>, and would replace it)", strings.TrimSuffix(section, "s"), name, name, strings.TrimSuffix(section, "s"))
+		}
 		if !NameRE.MatchString(name) {
 			add(section+"."+name, "invalid %s name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit", strings.TrimSuffix(section, "s"), name)
 		}

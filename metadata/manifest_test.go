@@ -84,6 +84,9 @@ func TestParseManifestProblems(t *testing.T) {
 		{"duplicate service", "version: 1\nservices:\n  a: {command: [x]}\n  a: {command: [y]}\n", []string{`"a" already defined`}},
 		{"invalid and reserved names", "version: 1\nservices:\n  Bad: {command: [x]}\n  all: {command: [y]}\n", []string{
 			`berth.yaml:3: invalid service name "Bad"`, `berth.yaml:4: "all" is reserved`}},
+		{"names of the environment's own entries", "version: 1\ncomponents:\n  config: {repo: /r}\n  pids: {repo: /r}\n  berth.yaml: {repo: /r}\nservices:\n  logs: {command: [x]}\n  sse_work: {command: [x]}\n  web: {command: [x]}\n", []string{
+			`berth.yaml:3: component name "config" is taken by the environment's own config`, `berth.yaml:4: component name "pids"`,
+			`berth.yaml:5: component name "berth.yaml"`, `berth.yaml:7: service name "logs"`, `berth.yaml:8: service name "sse_work"`}},
 		{"unknown references", `version: 1
 images:
   img: {component: nope, context: ., tag: t}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ type Registry struct {
 	mu        sync.Mutex
 	factories map[string]Factory
 	made      map[string]Runner
+	closers   []func() error
 }
 
 // NewRegistry returns an empty registry.
@@ -55,4 +57,34 @@ func (r *Registry) Runner(kind string) (Runner, error) {
 	}
 	r.made[kind] = run
 	return run, nil
+}
+
+// OnClose adds f to what Close runs: the connections the runners share
+// (Docker clients, whose ssh:// connections are ssh processes).
+func (r *Registry) OnClose(f func() error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closers = append(r.closers, f)
+}
+
+// Close releases what the runners hold. The registry may be used again
+// afterwards; the runners reconnect.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	closers := r.closers
+	r.mu.Unlock()
+	var errs []error
+	for _, f := range closers {
+		errs = append(errs, f())
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases what the manager's runners hold (their Docker
+// connections). Every command that makes a Manager closes it.
+func (m *Manager) Close() error {
+	if m.Runners == nil {
+		return nil
+	}
+	return m.Runners.Close()
 }

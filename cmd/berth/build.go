@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
-	"github.com/moby/term"
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 )
 
 type buildOptions struct {
@@ -17,8 +16,6 @@ type buildOptions struct {
 	builder string
 	output  string
 }
-
-func init() { registerCommand(newBuildCommand) }
 
 func newBuildCommand(g *globalOptions) *cobra.Command {
 	opts := &buildOptions{}
@@ -59,7 +56,7 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		}
 		specs = append(specs, spec)
 	}
-	cli, err := images.NewClient(ctx, images.Endpoint{})
+	cli, err := engine.NewClient(ctx, engine.Endpoint{})
 	if err != nil {
 		return err
 	}
@@ -71,8 +68,7 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 	if outputFormat(opts.output) == outputJSON {
 		progress = g.stderr
 	}
-	fd, isTerm := terminalOf(progress)
-	bopts := images.BuildOptions{Force: opts.force, NoCache: opts.noCache, Builder: builder, Out: progress, Terminal: isTerm, TerminalFd: fd}
+	bopts := images.BuildOptions{Force: opts.force, NoCache: opts.noCache, Builder: builder, Out: progress, Terminal: progress.IsTerminal(), TerminalFd: progress.FD()}
 	var results []*images.Result
 	for _, spec := range specs {
 		res, err := images.Build(ctx, cli, spec, bopts)
@@ -92,12 +88,4 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		return writeJSON(g.stdout, results)
 	}
 	return nil
-}
-
-// terminalOf says whether w is a terminal, for live progress.
-func terminalOf(w io.Writer) (uintptr, bool) {
-	if _, ok := w.(interface{ Fd() uintptr }); !ok {
-		return 0, false
-	}
-	return term.GetFdInfo(w)
 }

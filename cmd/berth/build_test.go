@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata/component"
 )
 
@@ -57,13 +58,13 @@ images:
 // berthInProcess runs berth inside the test process (no binary to build).
 func berthInProcess(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	code := run(args, newStreams(nil, &out, &errb))
 	return code, out.String(), errb.String()
 }
 
-func requireDaemon(t *testing.T) *images.Client {
+func requireDaemon(t *testing.T) *engine.Client {
 	t.Helper()
-	c, err := images.NewClient(context.Background(), images.Endpoint{})
+	c, err := engine.NewClient(context.Background(), engine.Endpoint{})
 	testkit.RequireDocker(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c

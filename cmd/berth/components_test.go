@@ -73,7 +73,7 @@ func newComponentFixture(t *testing.T, setup string) *componentFixture {
 func (f *componentFixture) berth(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(append([]string{"--env", f.env}, args...), &stdout, &stderr)
+	code := run(append([]string{"--env", f.env}, args...), newStreams(nil, &stdout, &stderr))
 	return code, stdout.String(), stderr.String()
 }
 

@@ -3,10 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"strings"
-
-	"github.com/moby/term"
 
 	"github.com/berthdev/berth/runtime"
 )
@@ -28,11 +25,11 @@ func confirmStops(g *globalOptions, m *runtime.Manager, p *runtime.StopPlan, yes
 		if len(p.Affected[n]) > 0 {
 			affects = strings.Join(p.Affected[n], ", ")
 		}
-		if !term.IsTerminal(os.Stdin.Fd()) {
+		if !g.stdin.IsTerminal() {
 			return fmt.Errorf("%s is critical (critical: true in berth.yaml) and stopping it affects %s: stdin is not a terminal to confirm on, so pass --yes to stop it", n, affects)
 		}
 		if in == nil {
-			in = bufio.NewReader(os.Stdin)
+			in = bufio.NewReader(g.stdin)
 		}
 		fmt.Fprintf(g.stderr, "Stop %s? This affects: %s [y/N] ", n, affects)
 		answer, _ := in.ReadString('\n')

@@ -23,20 +23,20 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/hack/testkit"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/imagetest"
 )
 
 var (
 	imgOnce sync.Once
-	imgCli  *images.Client
+	imgCli  *engine.Client
 	imgErr  error
 	imgTag  string
 )
 
 // testImage is hack/testsvc in an image FROM scratch, built once per test
 // binary; the test is skipped when there is no daemon.
-func testImage(t *testing.T) (*images.Client, string) {
+func testImage(t *testing.T) (*engine.Client, string) {
 	imgOnce.Do(func() {
 		imgCli, imgErr = imagetest.Connect()
 		if imgErr != nil {
@@ -128,7 +128,7 @@ func tlsProxy(t *testing.T, dir string) string {
 			}
 			go func() {
 				defer c.Close()
-				d, err := net.Dial("unix", images.DefaultSocket)
+				d, err := net.Dial("unix", engine.DefaultSocket)
 				if err != nil {
 					return
 				}
@@ -142,8 +142,8 @@ func tlsProxy(t *testing.T, dir string) string {
 }
 
 func TestCLIContainersOnHosts(t *testing.T) {
-	if _, err := os.Stat(images.DefaultSocket); err != nil {
-		t.Skip("skipping: the TLS proxy forwards to " + images.DefaultSocket + ", which is absent")
+	if _, err := os.Stat(engine.DefaultSocket); err != nil {
+		t.Skip("skipping: the TLS proxy forwards to " + engine.DefaultSocket + ", which is absent")
 	}
 	_, tag := testImage(t)
 	root := t.TempDir()

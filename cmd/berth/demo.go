@@ -18,7 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
@@ -29,8 +29,6 @@ type demoOptions struct {
 	dir  string
 	keep bool
 }
-
-func init() { registerCommand(newDemoCommand) }
 
 func newDemoCommand(g *globalOptions) *cobra.Command {
 	opts := &demoOptions{}
@@ -87,7 +85,9 @@ func runDemo(ctx context.Context, g *globalOptions, opts *demoOptions) (err erro
 	}()
 	root := filepath.Join(base, "env")
 	indent := &prefixWriter{w: g.stdout, prefix: "    "}
-	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, stdout: indent, stderr: indent}}
+	// The inner commands write indented, never to a terminal of their own.
+	inner := &streams{stdin: g.stdin, stdout: &outStream{Writer: indent}, stderr: &outStream{Writer: indent}}
+	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, streams: inner}}
 
 	name := "demo-" + randomSuffix()
 	res, err := metadata.Init(metadata.InitOptions{Dir: root, Template: "demo", Name: name, InstallRoot: filepath.Join(base, "releases")})
@@ -249,7 +249,7 @@ func (d *demo) build(ctx context.Context) bool {
 	if err == nil {
 		return true
 	}
-	var unreachable *images.UnreachableError
+	var unreachable *engine.UnreachableError
 	if errors.As(err, &unreachable) {
 		fmt.Fprintf(d.inner.stdout, "skipped: no Docker daemon answers (%v); the demo goes on with the host processes\n", err)
 	} else {
@@ -265,6 +265,7 @@ func (d *demo) start(ctx context.Context, built bool) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	if built {
 		names, box = append(names, "box"), ""
 	} else {
@@ -287,6 +288,7 @@ func (d *demo) status(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	states, err := m.Status(ctx, d.started, runtime.StatusRequest{})
 	if err != nil {
 		return err
@@ -303,6 +305,7 @@ func (d *demo) health(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	reports, err := m.Health(ctx, d.started)
 	if err != nil {
 		return err

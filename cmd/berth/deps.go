@@ -13,8 +13,6 @@ import (
 
 type depsOptions struct{ output string }
 
-func init() { registerCommand(newDepsCommand) }
-
 func newDepsCommand(g *globalOptions) *cobra.Command {
 	opts := &depsOptions{}
 	c := &cobra.Command{

@@ -14,12 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 )
 
 type doctorOptions struct{ output string }
-
-func init() { registerCommand(newDoctorCommand) }
 
 func newDoctorCommand(g *globalOptions) *cobra.Command {
 	opts := &doctorOptions{}
@@ -118,7 +117,7 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 		checks = append(checks, c)
 	}
 
-	cli, err := images.NewClient(ctx, images.Endpoint{})
+	cli, err := engine.NewClient(ctx, engine.Endpoint{})
 	if err != nil {
 		add(check{Name: "docker", Detail: err.Error(), Hint: "start the Docker daemon, or set DOCKER_HOST"}, n.docker)
 		add(check{Name: "buildkit", Detail: "unknown: the daemon is unreachable", Hint: "start the Docker daemon"}, n.buildkit)
@@ -149,7 +148,9 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 	add(toolCheck(ctx, "uv", "install uv: https://docs.astral.sh/uv/getting-started/installation/", "--version"), n.uv)
 	installRoot := metadata.DefaultInstallRoot("")
 	if env != nil {
-		installRoot = env.InstallRoot()
+		if r, err := env.InstallRoot(); err == nil {
+			installRoot = r
+		}
 	}
 	add(diskCheck(installRoot), n.disk)
 

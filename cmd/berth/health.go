@@ -18,8 +18,6 @@ type healthOptions struct {
 	interval time.Duration
 }
 
-func init() { registerCommand(newHealthCommand) }
-
 func newHealthCommand(g *globalOptions) *cobra.Command {
 	opts := &healthOptions{}
 	c := &cobra.Command{
@@ -56,6 +54,7 @@ func runHealth(ctx context.Context, g *globalOptions, names []string, opts *heal
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	if opts.watch {
 		enc := json.NewEncoder(g.stdout)
 		return m.WatchHealth(ctx, names, opts.interval, func(at time.Time, r health.Report) {

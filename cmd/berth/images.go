@@ -7,11 +7,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 )
 
 type imagesOptions struct{ output string }
-
-func init() { registerCommand(newImagesCommand) }
 
 func newImagesCommand(g *globalOptions) *cobra.Command {
 	opts := &imagesOptions{}
@@ -32,7 +31,7 @@ func runImages(ctx context.Context, g *globalOptions, opts *imagesOptions) error
 	}
 	sts := []images.Status{}
 	if len(env.Manifest.ImageOrder) > 0 {
-		cli, err := images.NewClient(ctx, images.Endpoint{})
+		cli, err := engine.NewClient(ctx, engine.Endpoint{})
 		if err != nil {
 			return err
 		}

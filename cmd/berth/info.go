@@ -16,8 +16,6 @@ type infoOptions struct {
 	raw    bool
 }
 
-func init() { registerCommand(newInfoCommand) }
-
 func newInfoCommand(g *globalOptions) *cobra.Command {
 	opts := &infoOptions{}
 	c := &cobra.Command{
@@ -63,7 +61,7 @@ func runInfo(_ context.Context, g *globalOptions, opts *infoOptions) error {
 		fmt.Fprintf(g.stdout, "%s=%s\n", p[0], p[1])
 	}
 	for _, old := range env.Meta.Migrated {
-		fmt.Fprintf(g.stderr, "note: legacy key %s in %s is read as its new name; berth writes the new name on its next change\n", old, env.Path(metadata.MetadataFile))
+		fmt.Fprintf(g.stderr, "note: legacy key %s in %s is read as its new name; berth renames it once the file is writable\n", old, env.Path(metadata.MetadataFile))
 	}
 	return nil
 }

@@ -27,8 +27,6 @@ type initOptions struct {
 	templatePath string
 }
 
-func init() { registerCommand(newInitCommand) }
-
 func newInitCommand(g *globalOptions) *cobra.Command {
 	opts := &initOptions{}
 	c := &cobra.Command{

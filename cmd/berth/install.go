@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/moby/term"
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/images"
@@ -22,8 +20,6 @@ type installOptions struct {
 	adopt        bool
 	output       string
 }
-
-func init() { registerCommand(newInstallCommand) }
 
 func addInstallFlags(c *cobra.Command, opts *installOptions) {
 	c.Flags().BoolVar(&opts.skipSSEBuild, "skip-sse-build", false, "do not build the component's runtime images (sse-runtime); build them later with `berth build`")
@@ -58,8 +54,7 @@ order, each at its latest version, and stops at the first failure.`,
 // engine's sse-runtime) after its setup steps, with progress on stderr so that
 // -o json stays clean.
 func installImageBuilder(g *globalOptions) component.BuildImagesFunc {
-	fd, isTerm := terminalOf(g.stderr)
-	return images.InstallHook(g.stderr, images.BuildOptions{Terminal: isTerm, TerminalFd: fd})
+	return images.InstallHook(g.stderr, images.BuildOptions{Terminal: g.stderr.IsTerminal(), TerminalFd: g.stderr.FD()})
 }
 
 func runInstall(ctx context.Context, g *globalOptions, name, version string, opts *installOptions) error {
@@ -88,7 +83,7 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 		SkipImageBuild: opts.skipSSEBuild,
 		Adopt:          opts.adopt,
 		BuildImages:    installImageBuilder(g),
-		Progress:       newProgress(g.stdout, g.stderr),
+		Progress:       newProgress(g.stderr),
 	}
 	var results []*component.Result
 	if name == "all" {
@@ -137,15 +132,12 @@ func printInstallResult(w io.Writer, r *component.Result) {
 	}
 }
 
-// newProgress reports long steps: on a terminal a line that counts the
-// seconds and ends in done or failed; otherwise one plain line per step.
-// It writes to stderr so that stdout stays what -o json or a script reads.
-func newProgress(stdout, stderr io.Writer) component.Progress {
-	tty := false
-	if f, ok := stdout.(*os.File); ok {
-		tty = term.IsTerminal(f.Fd())
-	}
-	if !tty {
+// newProgress reports long steps on stderr, so that stdout stays what -o
+// json or a script reads: when stderr is a terminal, a line redrawn in place
+// that counts the seconds and ends in done or failed; otherwise (a log file,
+// a pipe) one plain line per step, whatever stdout is.
+func newProgress(stderr *outStream) component.Progress {
+	if !stderr.IsTerminal() {
 		return func(comp, step string) func(error) {
 			fmt.Fprintf(stderr, "%s: %s\n", comp, step)
 			return func(error) {}

@@ -77,7 +77,7 @@ images:
 		return v
 	}
 	imageVersion := func() string {
-		insp, _, err := cli.ImageInspectWithRaw(context.Background(), tag)
+		insp, err := cli.ImageInspect(context.Background(), tag)
 		if err != nil {
 			return "missing"
 		}

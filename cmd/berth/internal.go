@@ -17,8 +17,6 @@ import (
 
 // newInternalCommand holds berth's own small programs, such as the demo
 // template's services, so that the demo needs nothing but the berth binary.
-func init() { registerCommand(newInternalCommand) }
-
 func newInternalCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:    "internal",
@@ -51,13 +49,13 @@ func newInternalCommand(g *globalOptions) *cobra.Command {
 			return nil
 		},
 	})
-	c.AddCommand(newLogPipeCommand())
+	c.AddCommand(newLogPipeCommand(g))
 	return c
 }
 
 // newLogPipeCommand is the log writer a process service with `log: {to: file}`
 // writes through; it outlives berth so that rotation by size goes on.
-func newLogPipeCommand() *cobra.Command {
+func newLogPipeCommand(g *globalOptions) *cobra.Command {
 	var path string
 	var maxSize int64
 	var maxFiles int
@@ -66,7 +64,7 @@ func newLogPipeCommand() *cobra.Command {
 		Short: "Copy stdin into a log file rotated by size, until EOF",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return process.LogPipe(os.Stdin, path, maxSize, maxFiles)
+			return process.LogPipe(g.stdin, path, maxSize, maxFiles)
 		},
 	}
 	c.Flags().StringVar(&path, "path", "", "log file")

@@ -21,8 +21,6 @@ type logsOptions struct {
 	stdout bool
 }
 
-func init() { registerCommand(newLogsCommand) }
-
 func newLogsCommand(g *globalOptions) *cobra.Command {
 	opts := &logsOptions{}
 	c := &cobra.Command{
@@ -63,6 +61,7 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	env := m.Env
 	// source is a service's log: its file for host processes, the daemon's
 	// stream (already cut to --tail and --since) for containers and compose.
@@ -116,7 +115,7 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 	for _, s := range sources {
 		sourceNames = append(sourceNames, s.Name)
 	}
-	p := logs.NewPrinter(g.stdout, sourceNames, logs.ColorEnabled(g.stdout))
+	p := logs.NewPrinter(g.stdout, sourceNames, g.stdout.colorEnabled())
 	return logs.Stream(ctx, sources, lo, p.Print)
 }
 

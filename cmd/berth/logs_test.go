@@ -91,7 +91,7 @@ func TestLogsCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(append([]string{"--env", dir}, tt.args...), &out, &errb)
+			code := run(append([]string{"--env", dir}, tt.args...), newStreams(nil, &out, &errb))
 			if code != tt.code || out.String() != tt.stdout || !strings.Contains(errb.String(), tt.stderrIn) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr containing %q",
 					code, out.String(), errb.String(), tt.code, tt.stdout, tt.stderrIn)
@@ -144,7 +144,7 @@ func (s *syncBuffer) String() string {
 func TestLogsFollowStopsOnCancel(t *testing.T) {
 	dir := logsEnv(t)
 	out := newSyncBuffer()
-	root := newRootCommand(out, out)
+	root := newRootCommand(newStreams(nil, out, out))
 	root.SetArgs([]string{"--env", dir, "logs", "web", "-f", "-n", "0"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

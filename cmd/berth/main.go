@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,7 +14,7 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], newStreams(os.Stdin, os.Stdout, os.Stderr)))
 }
 
 // Exit codes: 0 success, 1 failure, 2 usage error; a foreground service's own
@@ -50,10 +49,10 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, s *streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCommand(stdout, stderr)
+	root := newRootCommand(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -62,15 +61,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", ee.Err)
+			fmt.Fprintf(s.stderr, "Error: %v\n", ee.Err)
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(stderr, "Error: %v\n", err)
+	fmt.Fprintf(s.stderr, "Error: %v\n", err)
 	var ue usageError
 	// cobra reports an unknown command with a plain error.
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ") {
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", commandPathFor(root, args))
+		fmt.Fprintf(s.stderr, "Run '%s --help' for usage.\n", commandPathFor(root, args))
 		return exitUsage
 	}
 	return exitFailure

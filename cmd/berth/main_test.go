@@ -30,6 +30,11 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	// BERTH_TEST_BERTH runs the tests against another build of berth, such
+	// as one of an older commit, to see a new test fail there.
+	if b := os.Getenv("BERTH_TEST_BERTH"); b != "" {
+		berthBin = b
+	}
 	code := m.Run()
 	removeTestImage()
 	os.RemoveAll(dir)

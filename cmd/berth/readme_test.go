@@ -38,7 +38,7 @@ func TestREADMENamesRealCommandsAndFlags(t *testing.T) {
 			code = append(code, m[1])
 		}
 	}
-	root := newRootCommand(io.Discard, io.Discard)
+	root := newRootCommand(newStreams(nil, io.Discard, io.Discard))
 	root.InitDefaultCompletionCmd()
 	invocation := regexp.MustCompile(`(?:^|[\s(;&])berth\s+([^#;&()]*)`)
 	checked := 0

@@ -9,8 +9,6 @@ import (
 	"github.com/berthdev/berth/metadata"
 )
 
-func init() { registerCommand(newRelocateCommand) }
-
 func newRelocateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "relocate",
@@ -27,6 +25,7 @@ func runRelocate(_ context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	metadata.MigrateLegacyKeys(root)
 	env, err := metadata.OpenUnchecked(root)
 	if err != nil {
 		return err

@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { registerCommand(newRestartCommand) }
-
 func newRestartCommand(g *globalOptions) *cobra.Command {
 	opts := &stopOptions{}
 	c := &cobra.Command{
@@ -26,10 +24,11 @@ Dependents and critical services are handled as by stop; with
 }
 
 func runRestart(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, names, opts)
+	m, p, err := planStops(ctx, g, g.newManager, names, opts)
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	stopped, started, err := m.ExecuteRestart(ctx, p)
 	if outputFormat(opts.output) == outputJSON {
 		if jerr := writeJSON(g.stdout, nonNil(started)); jerr != nil && err == nil {

@@ -15,29 +15,68 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// commands are the top-level commands; each command's file adds its own
-// constructor in an init function, so adding a command touches one file.
-var commands []func(*globalOptions) *cobra.Command
-
-func registerCommand(newCommand func(*globalOptions) *cobra.Command) {
-	commands = append(commands, newCommand)
+// commands are berth's top-level commands, in one place. cobra lists them
+// sorted in help; here they are grouped by what they work on.
+func commands() []func(*globalOptions) *cobra.Command {
+	return []func(*globalOptions) *cobra.Command{
+		// the environment
+		newInitCommand, newValidateCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
+		// components
+		newVersionsCommand, newInstallCommand, newUpdateCommand, newUninstallCommand,
+		// runtime images
+		newBuildCommand, newImagesCommand,
+		// services
+		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
+		newHealthCommand, newDepsCommand, newLogsCommand,
+		// a tour, and berth's own helper programs
+		newDemoCommand, newInternalCommand,
+	}
 }
 
-// globalOptions are the flags every command shares.
+// globalOptions is what every command is given: the shared flags and the
+// standard streams.
 type globalOptions struct {
 	envDir string
-	stdout io.Writer
-	stderr io.Writer
+	*streams
 }
 
 // openEnv finds and opens the environment: --env, then BERTH_ENV, then the
-// working directory upward.
+// working directory upward. Like the OQTOPUS CLI at the start of every
+// environment command, it first renames the legacy keys of .metadata (best
+// effort). Warnings (a key set twice) go to stderr.
 func (g *globalOptions) openEnv() (*metadata.Env, error) {
+	return g.open(metadata.Open, true)
+}
+
+// openEnvAsIs is openEnv without the rename, for versions (which the CLI
+// runs anywhere and which leaves .metadata as it is).
+func (g *globalOptions) openEnvAsIs() (*metadata.Env, error) {
+	return g.open(metadata.Open, false)
+}
+
+// openEnvTolerant is openEnv for commands that only inspect or stop
+// services: a bad line in .metadata or config/.env is a warning, not an
+// error, since they need none of those values.
+func (g *globalOptions) openEnvTolerant() (*metadata.Env, error) {
+	return g.open(metadata.OpenTolerant, true)
+}
+
+func (g *globalOptions) open(open func(string) (*metadata.Env, error), migrate bool) (*metadata.Env, error) {
 	root, err := g.findRoot()
 	if err != nil {
 		return nil, err
 	}
-	return metadata.Open(root)
+	if migrate {
+		metadata.MigrateLegacyKeys(root)
+	}
+	env, err := open(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range env.Warnings {
+		fmt.Fprintf(g.stderr, "Warning: %s\n", w)
+	}
+	return env, nil
 }
 
 func (g *globalOptions) findRoot() (string, error) {
@@ -52,8 +91,8 @@ func (g *globalOptions) findRoot() (string, error) {
 	return metadata.FindRoot(wd, override)
 }
 
-func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
-	g := &globalOptions{stdout: stdout, stderr: stderr}
+func newRootCommand(s *streams) *cobra.Command {
+	g := &globalOptions{streams: s}
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "Manage containerized development environments",
@@ -64,11 +103,12 @@ processes, containers or docker compose projects.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(s.stdin)
+	root.SetOut(s.stdout)
+	root.SetErr(s.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.envDir, "env", "", "environment directory (default: $BERTH_ENV, else the nearest directory upward holding .metadata)")
-	for _, newCommand := range commands {
+	for _, newCommand := range commands() {
 		root.AddCommand(newCommand(g))
 	}
 	for _, c := range root.Commands() {

@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/berthdev/berth/compose"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/runtime/container"
 
 	"github.com/berthdev/berth/metadata"
@@ -27,13 +27,16 @@ func newRegistry(env *metadata.Env) *runtime.Registry {
 		}
 		return process.New(process.Options{LogPipe: pipe}), nil
 	})
+	// One client per Docker host, shared by the runners and closed with
+	// the registry.
+	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
+	reg.OnClose(clients.Close)
 	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
-		return container.New(container.ForEnv(env)), nil
+		return container.New(container.ForEnv(env, clients)), nil
 	})
 	reg.Register(metadata.RunnerCompose, func() (runtime.Runner, error) {
-		clients := container.ForEnv(env).Client
-		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*images.Client, error) {
-			return clients(ctx, "")
+		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*engine.Client, error) {
+			return clients.Get(ctx, "")
 		}}), nil
 	})
 	return reg
@@ -45,13 +48,16 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr, Exec: execIn(env)}, nil
+	reg := newRegistry(env)
+	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 
 // execIn runs hook steps and command checks that name in: inside the
-// container or compose service, through the Engine API of its daemon.
-func execIn(env *metadata.Env) health.InExec {
-	clients := container.ForEnv(env).Client
+// container or compose service, through the Engine API of its daemon (a
+// client made on first use and closed with the registry).
+func execIn(env *metadata.Env, reg *runtime.Registry) health.InExec {
+	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
+	reg.OnClose(clients.Close)
 	return func(ctx context.Context, in string, argv, vars []string, dir string, out io.Writer) (int, error) {
 		t, err := compose.TargetOf(env.Manifest, env.Name(), in)
 		if err != nil {
@@ -61,12 +67,22 @@ func execIn(env *metadata.Env) health.InExec {
 		if name, _ := metadata.SplitIn(in); env.Manifest.Services[name] != nil {
 			host = env.Manifest.Services[name].Host
 		}
-		c, err := clients(ctx, host)
+		c, err := clients.Get(ctx, host)
 		if err != nil {
 			return -1, err
 		}
 		return compose.Exec(ctx, c, t, argv, vars, dir, out)
 	}
+}
+
+// newInspectManager is newManager for status and stop, which read past a bad
+// line in .metadata or config/.env with a warning.
+func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
+	env, err := g.openEnvTolerant()
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/hack/testkit"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/imagetest"
 )
 
@@ -18,12 +18,12 @@ import (
 // ssh://root@127.0.0.1:PORT: a real sshd started by the test, whose
 // `docker system dial-stdio` reaches the machine's own daemon.
 func TestCLIContainersOverSSH(t *testing.T) {
-	if _, err := os.Stat(images.DefaultSocket); err != nil {
-		t.Skip("skipping: docker run by sshd reaches " + images.DefaultSocket + ", which is absent")
+	if _, err := os.Stat(engine.DefaultSocket); err != nil {
+		t.Skip("skipping: docker run by sshd reaches " + engine.DefaultSocket + ", which is absent")
 	}
 	_, tag := testImage(t)
 	sshd := imagetest.StartSSHD(t)
-	t.Setenv(images.SSHEnv, sshd.BerthSSH(sshd.Key))
+	t.Setenv(engine.SSHEnv, sshd.BerthSSH(sshd.Key))
 
 	root := t.TempDir()
 	name := uniqueEnvName("bssh")
@@ -70,7 +70,7 @@ services:
 
 	// A key the host does not accept: a clear error, quickly, and the
 	// running container is left as it was.
-	t.Setenv(images.SSHEnv, sshd.BerthSSH(sshd.WrongKey))
+	t.Setenv(engine.SSHEnv, sshd.BerthSSH(sshd.WrongKey))
 	for _, args := range [][]string{{"stop", "web"}, {"status"}} {
 		start := time.Now()
 		out, code = berthEnv(t, root, args...)
@@ -81,7 +81,7 @@ services:
 			t.Errorf("berth %v with a wrong key took %s", args, d)
 		}
 	}
-	t.Setenv(images.SSHEnv, sshd.BerthSSH(sshd.Key))
+	t.Setenv(engine.SSHEnv, sshd.BerthSSH(sshd.Key))
 
 	if out, code := berthEnv(t, root, "stop", "--host", "far", "all"); code != 0 || !strings.Contains(out, "web: Stopped") {
 		t.Fatalf("stop --host far all: %d\n%s", code, out)

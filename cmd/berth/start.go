@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -18,8 +17,6 @@ type startOptions struct {
 	output     string
 	host       string
 }
-
-func init() { registerCommand(newStartCommand) }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
 	opts := &startOptions{}
@@ -61,9 +58,10 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps}
 	if opts.foreground {
-		return runForeground(ctx, m, names[0], req)
+		return runForeground(ctx, g.streams, m, names[0], req)
 	}
 	p, err := m.PlanStart(ctx, names, req)
 	if err != nil {
@@ -83,10 +81,15 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 	return err
 }
 
-func runForeground(ctx context.Context, m *runtime.Manager, name string, req runtime.StartRequest) error {
+func runForeground(ctx context.Context, s *streams, m *runtime.Manager, name string, req runtime.StartRequest) error {
+	in, out, errOut, release, err := s.files()
+	if err != nil {
+		return err
+	}
+	defer release()
 	sigs, stop := process.NotifyForeground()
 	defer stop()
-	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs}, req)
+	exit, err := m.Foreground(ctx, name, runtime.Stdio{Stdin: in, Stdout: out, Stderr: errOut, Signals: sigs}, req)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,6 @@ import (
 
 type statusOptions struct{ output, host string }
 
-func init() { registerCommand(newStatusCommand) }
-
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	opts := &statusOptions{}
 	c := &cobra.Command{
@@ -39,10 +37,11 @@ once) in columns; -o json has health and health_detail for running services.`,
 }
 
 func runStatus(ctx context.Context, g *globalOptions, names []string, opts *statusOptions) error {
-	m, err := g.newManager()
+	m, err := g.newInspectManager()
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
 	states, err := m.Status(ctx, names, runtime.StatusRequest{Host: opts.host})

@@ -20,8 +20,6 @@ type stopOptions struct {
 	host             string
 }
 
-func init() { registerCommand(newStopCommand) }
-
 func addStopFlags(c *cobra.Command, opts *stopOptions) {
 	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "grace period after the stop signal (default: each service's stop_timeout, 5s)")
 	c.Flags().BoolVar(&opts.force, "force", false, "send KILL to a service still running when the grace period ends")
@@ -69,29 +67,33 @@ type stopReport struct {
 }
 
 func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, names, opts)
+	m, p, err := planStops(ctx, g, g.newInspectManager, names, opts)
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	results, err := m.ExecuteStop(ctx, p)
 	return reportStops(g, results, err, opts.output)
 }
 
 // planStops plans the stops of stop and restart and asks before stopping a
 // critical service.
-func planStops(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
+// newManager is g.newManager, or g.newInspectManager for a plain stop,
+// which reads past a bad line in .metadata or config/.env.
+func planStops(ctx context.Context, g *globalOptions, newManager func() (*runtime.Manager, error), names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
 	if opts.timeout < 0 {
 		return nil, nil, usagef("--timeout cannot be negative")
 	}
-	m, err := g.newManager()
+	m, err := newManager()
 	if err != nil {
 		return nil, nil, err
 	}
 	p, err := m.PlanStop(ctx, names, opts.request())
-	if err != nil {
-		return nil, nil, err
+	if err == nil {
+		err = confirmStops(g, m, p, opts.yes)
 	}
-	if err := confirmStops(g, m, p, opts.yes); err != nil {
+	if err != nil {
+		m.Close()
 		return nil, nil, err
 	}
 	return m, p, nil

@@ -8,11 +8,10 @@ import (
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/metadata/component"
+	"github.com/berthdev/berth/runtime"
 )
 
 type uninstallOptions struct{ output string }
-
-func init() { registerCommand(newUninstallCommand) }
 
 func newUninstallCommand(g *globalOptions) *cobra.Command {
 	opts := &uninstallOptions{}
@@ -43,7 +42,11 @@ func runUninstall(ctx context.Context, g *globalOptions, name, version string, o
 	if err != nil {
 		return err
 	}
-	res, err := component.Uninstall(ctx, env, name, target)
+	// A tree a running service of this environment uses is not deleted
+	// under it.
+	m := &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}
+	inUse := func(dir string) ([]string, error) { return m.UsersOf(ctx, name, dir) }
+	res, err := component.Uninstall(ctx, env, name, target, inUse)
 	if err != nil {
 		return err
 	}

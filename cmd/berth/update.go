@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { registerCommand(newUpdateCommand) }
-
 func newUpdateCommand(g *globalOptions) *cobra.Command {
 	opts := &installOptions{}
 	c := &cobra.Command{

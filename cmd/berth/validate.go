@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
-)
 
-func init() { registerCommand(newValidateCommand) }
+	"github.com/berthdev/berth/metadata"
+)
 
 func newValidateCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
@@ -25,6 +26,12 @@ func runValidate(_ context.Context, g *globalOptions) error {
 	env, err := g.openEnv()
 	if err != nil {
 		return err
+	}
+	for _, skipped := range env.DotEnv.Skipped {
+		fmt.Fprintf(g.stderr, "Warning: %s\n", skipped)
+	}
+	if ps := env.Problems(); len(ps) > 0 {
+		return fmt.Errorf("%s: %d problem(s):\n  %s", env.Path(metadata.MetadataFile), len(ps), strings.Join(ps, "\n  "))
 	}
 	m := env.Manifest
 	fmt.Fprintf(g.stdout, "%s is valid: %d component(s), %d image(s), %d service(s)\n",

@@ -16,8 +16,6 @@ type versionsOptions struct {
 	output string
 }
 
-func init() { registerCommand(newVersionsCommand) }
-
 func newVersionsCommand(g *globalOptions) *cobra.Command {
 	opts := &versionsOptions{}
 	c := &cobra.Command{
@@ -49,7 +47,7 @@ func runVersions(ctx context.Context, g *globalOptions, name string, opts *versi
 	if err := component.ValidateName(name); err != nil {
 		return usageError{err}
 	}
-	env, err := g.openEnv()
+	env, err := g.openEnvAsIs()
 	var manifest *metadata.Manifest
 	switch {
 	case err == nil:

@@ -20,19 +20,19 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/berthdev/berth/hack/testkit"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 )
 
 // Connect reaches the default daemon.
-func Connect() (*images.Client, error) {
+func Connect() (*engine.Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return images.NewClient(ctx, images.Endpoint{})
+	return engine.NewClient(ctx, engine.Endpoint{})
 }
 
 // Require returns c, or skips t when there is no daemon (err != nil),
 // unless BERTH_REQUIRE_DOCKER=1, which makes it a failure.
-func Require(t testing.TB, c *images.Client, err error) *images.Client {
+func Require(t testing.TB, c *engine.Client, err error) *engine.Client {
 	t.Helper()
 	testkit.RequireDocker(t, err)
 	return c
@@ -40,7 +40,7 @@ func Require(t testing.TB, c *images.Client, err error) *images.Client {
 
 // BuildTestsvc builds hack/testsvc (CGO_ENABLED=0) and an image tagged tag
 // holding it as /testsvc, its entrypoint. It returns the binary's path too.
-func BuildTestsvc(ctx context.Context, c *images.Client, tag, dir string) (string, error) {
+func BuildTestsvc(ctx context.Context, c *engine.Client, tag, dir string) (string, error) {
 	bin := filepath.Join(dir, "testsvc")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/berthdev/berth/hack/testsvc")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -79,17 +79,18 @@ func BuildTestsvc(ctx context.Context, c *images.Client, tag, dir string) (strin
 }
 
 // Remove removes the image tag.
-func Remove(c *images.Client, tag string) {
+func Remove(c *engine.Client, tag string) {
 	c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true})
 }
 
 // WithTestsvc runs a package's tests (run is m.Run) with the testsvc image
 // built as PREFIX-PID:latest into *img when a daemon answers (connectErr is
 // nil), and removes the image afterwards. It returns the exit code.
-func WithTestsvc(c *images.Client, connectErr error, prefix string, img *string, run func() int) int {
+func WithTestsvc(c *engine.Client, connectErr error, prefix string, img *string, run func() int) int {
 	if connectErr != nil {
 		return run()
 	}
+	defer c.Close()
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -25,7 +25,7 @@ func TestCheckInstalledAndAdopt(t *testing.T) {
 		t.Fatalf("unbound: %v", err)
 	}
 	env.UpdateMetadata(func(m *metadata.Metadata) error { m.Set("engine_version", "v2.1.1"); return nil })
-	dir := env.ReleaseDir("engine", "v2.1.1")
+	dir := releaseDir(t, env, "engine", "v2.1.1")
 	if err := Adopt(dir, "engine", "v2.1.1"); err == nil {
 		t.Fatal("adopted a missing directory")
 	}
@@ -51,7 +51,7 @@ func TestCheckInstalledAndAdopt(t *testing.T) {
 func TestInstallAdopt(t *testing.T) {
 	repo := newRepo(t, "v1.0.0", "v1.1.0")
 	env := newEnv(t, "", map[string]*metadata.Component{"app": {Repo: repo.Bare}}, "app")
-	dir := env.ReleaseDir("app", "v1.1.0")
+	dir := releaseDir(t, env, "app", "v1.1.0")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "precious"), []byte("keep me"), 0o644)
 	res, err := Install(context.Background(), env, "app", Target{Version: "v1.1.0"}, Options{Adopt: true})
@@ -67,7 +67,7 @@ func TestInstallAdopt(t *testing.T) {
 	if err := CheckInstalled(env, "app"); err != nil {
 		t.Fatal(err)
 	}
-	link := env.ReleaseDir("app", "v1.0.0")
+	link := releaseDir(t, env, "app", "v1.0.0")
 	os.Symlink(env.Root, link)
 	if _, err := Install(context.Background(), env, "app", Target{Version: "v1.0.0"}, Options{Adopt: true}); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Fatalf("adopt of a symlink: %v", err)

@@ -26,7 +26,7 @@ func TestCLIReleaseCountsAsInstalled(t *testing.T) {
 	repo := newRepo(t, "v1.0.0", "v1.1.0")
 	rule := []string{"core/.venv", "combiner/.venv"}
 	env := newEnv(t, "", map[string]*metadata.Component{"engine": {Repo: repo.Bare, InstalledWhen: rule}}, "engine")
-	dir := env.ReleaseDir("engine", "v1.1.0")
+	dir, _ := env.ReleaseDir("engine", "v1.1.0")
 
 	// Half of the CLI's rule: not installed, and berth leaves it alone.
 	cliRelease(t, dir, "core/.venv")
@@ -48,7 +48,7 @@ func TestCLIReleaseCountsAsInstalled(t *testing.T) {
 	if !strings.Contains(l.Format(), "* v1.1.0 (installed)") {
 		t.Errorf("versions:\n%s", l.Format())
 	}
-	if _, err := Uninstall(context.Background(), env, "engine", Target{Version: "v1.1.0"}); err != nil {
+	if _, err := Uninstall(context.Background(), env, "engine", Target{Version: "v1.1.0"}, nil); err != nil {
 		t.Fatalf("uninstall of the CLI's release: %v", err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
@@ -74,7 +74,7 @@ func TestBerthInstallSatisfiesCLIRule(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "left no .venv") {
 		t.Fatalf("setup without .venv: %v", err)
 	}
-	if IsInstalled(env.ReleaseDir("bad", "v1.0.0"), false) || binding(t, env, "bad") != "" {
+	if bad, _ := env.ReleaseDir("bad", "v1.0.0"); IsInstalled(bad, false) || binding(t, env, "bad") != "" {
 		t.Error("an install failing the rule counts as installed or got bound")
 	}
 }

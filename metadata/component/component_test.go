@@ -89,7 +89,7 @@ func TestListVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for v, state := range map[string]string{"v0.9.0": "complete", "v1.0.0": "incomplete"} {
-		dir := env.ReleaseDir("app", v)
+		dir := releaseDir(t, env, "app", v)
 		os.MkdirAll(dir, 0o755)
 		if err := writeMarker(releaseMarker(dir), marker{State: state, Component: "app", Version: v}); err != nil {
 			t.Fatal(err)
@@ -140,7 +140,7 @@ func TestInstallRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := env.ReleaseDir("app", "v1.2.0")
+	dir := releaseDir(t, env, "app", "v1.2.0")
 	if res.Binding != "v1.2.0" || res.Dir != dir || res.Reused || res.Previous != "" {
 		t.Fatalf("latest install: %+v", res)
 	}
@@ -193,7 +193,7 @@ func TestFailedSetupKeepsBindingAndIsRedone(t *testing.T) {
 	if string(before) != string(after) {
 		t.Fatalf(".metadata changed:\n%s\n->\n%s", before, after)
 	}
-	dir := env.ReleaseDir("app", "v1.2.0")
+	dir := releaseDir(t, env, "app", "v1.2.0")
 	if IsInstalled(dir, false) {
 		t.Fatal("a release whose setup failed counts as installed")
 	}
@@ -260,7 +260,7 @@ func TestBuildImagesHook(t *testing.T) {
 			if b := binding(t, env, "app"); b != want {
 				t.Fatalf("binding %q, want %q", b, want)
 			}
-			if tt.wantCalls > 0 && calls[0] != "app "+env.ReleaseDir("app", "v1.1.0") {
+			if tt.wantCalls > 0 && calls[0] != "app "+releaseDir(t, env, "app", "v1.1.0") {
 				t.Fatalf("hook got %q", calls[0])
 			}
 		})
@@ -290,9 +290,13 @@ func TestBranchInstall(t *testing.T) {
 		t.Fatalf("the marker shows in git status: %q", st)
 	}
 
-	// Re-install: removed and cloned again, so a new commit arrives and a
-	// file left in the old checkout is gone.
+	// Re-install: refused while the checkout holds a file of the user's;
+	// then removed and cloned again, so a new commit arrives.
 	os.WriteFile(filepath.Join(dir, "scratch"), []byte("x"), 0o644)
+	if _, err := Install(ctx, env, "app", Target{Branch: "develop"}, Options{}); err == nil || !strings.Contains(err.Error(), "?? scratch") {
+		t.Fatalf("re-install over an untracked file: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "scratch"))
 	git(t, repo.Work, "checkout", "-q", "develop")
 	repo.commit(t, "DEVELOP", "two")
 	git(t, repo.Work, "push", "-q", repo.Bare, "develop")
@@ -301,9 +305,6 @@ func TestBranchInstall(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "DEVELOP")); string(data) != "two\n" {
 		t.Fatalf("re-install did not fetch the new head: DEVELOP = %q", data)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "scratch")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatal("re-install kept the old checkout's files")
 	}
 	if got := lines(t, log); len(got) != 3 || got[2] != dir+" "+dir+" "+env.Root {
 		t.Fatalf("setup log %q", got)
@@ -320,10 +321,10 @@ func TestBranchInstall(t *testing.T) {
 		t.Fatal("a failed branch clone touched the existing branch install")
 	}
 
-	if _, err := Uninstall(ctx, env, "app", Target{Branch: "other"}); err == nil {
+	if _, err := Uninstall(ctx, env, "app", Target{Branch: "other"}, nil); err == nil {
 		t.Fatal("uninstall of a branch that is not installed succeeded")
 	}
-	ures, err := Uninstall(ctx, env, "app", Target{Branch: "develop"})
+	ures, err := Uninstall(ctx, env, "app", Target{Branch: "develop"}, nil)
 	if err != nil || !ures.Unbound {
 		t.Fatalf("uninstall: %+v, %v", ures, err)
 	}
@@ -348,20 +349,20 @@ func TestUpdateThenUninstallKeepsBinding(t *testing.T) {
 	if err != nil || res.Binding != "v1.1.0" || res.Previous != "v1.0.0" {
 		t.Fatalf("update: %+v, %v", res, err)
 	}
-	ures, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"})
+	ures, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"}, nil)
 	if err != nil || !ures.StillBound {
 		t.Fatalf("uninstall: %+v, %v", ures, err)
 	}
-	if _, err := os.Stat(env.ReleaseDir("app", "v1.1.0")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(releaseDir(t, env, "app", "v1.1.0")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("release directory still there")
 	}
 	if b := binding(t, env, "app"); b != "v1.1.0" {
 		t.Fatalf("binding %q, want it kept", b)
 	}
-	if !IsInstalled(env.ReleaseDir("app", "v1.0.0"), false) {
+	if !IsInstalled(releaseDir(t, env, "app", "v1.0.0"), false) {
 		t.Fatal("uninstall removed another version")
 	}
-	if _, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"}); err == nil || !strings.Contains(err.Error(), "not installed") {
+	if _, err := Uninstall(ctx, env, "app", Target{Version: "v1.1.0"}, nil); err == nil || !strings.Contains(err.Error(), "not installed") {
 		t.Fatalf("second uninstall: %v", err)
 	}
 }
@@ -446,13 +447,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"missing remote, pinned", "/nonexistent/repo.git", "app", Target{Version: "v1.0.0"}, nil, "/nonexistent/repo.git"},
 		{"hanging remote", "ssh://example.invalid/repo.git", "app", Target{}, nil, "no answer within"},
 		{"release directory not berth's", repo.Bare, "app", Target{Version: "v1.1.0"}, func(env *metadata.Env) {
-			dir := env.ReleaseDir("app", "v1.1.0")
+			dir := releaseDir(t, env, "app", "v1.1.0")
 			os.MkdirAll(dir, 0o755)
 			os.WriteFile(filepath.Join(dir, "precious"), []byte("keep me"), 0o644)
 		}, "not a berth install"},
 		{"release path is a symlink", repo.Bare, "app", Target{Version: "v1.1.0"}, func(env *metadata.Env) {
-			os.MkdirAll(env.InstallRoot(), 0o755)
-			os.Symlink(env.Root, env.ReleaseDir("app", "v1.1.0"))
+			os.MkdirAll(installRoot(t, env), 0o755)
+			os.Symlink(env.Root, releaseDir(t, env, "app", "v1.1.0"))
 		}, "not a berth install"},
 		{"branch directory not a checkout", repo.Bare, "app", Target{Branch: "develop"}, func(env *metadata.Env) {
 			os.MkdirAll(env.BranchDir("app"), 0o755)
@@ -470,8 +471,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if tt.prepare != nil {
 				tt.prepare(env)
 			}
-			os.MkdirAll(env.InstallRoot(), 0o755) // berth may make its own root
-			before := snapshot(t, env.Root, env.InstallRoot())
+			os.MkdirAll(installRoot(t, env), 0o755) // berth may make its own root
+			before := snapshot(t, env.Root, installRoot(t, env))
 			meta, _ := os.ReadFile(env.Path(metadata.MetadataFile))
 			start := time.Now()
 			_, err := Install(context.Background(), env, tt.comp, tt.target, Options{Git: Git{Timeout: 300 * time.Millisecond}})
@@ -485,7 +486,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if string(meta) != string(after) {
 				t.Fatalf(".metadata changed")
 			}
-			sameSnapshot(t, before, snapshot(t, env.Root, env.InstallRoot()))
+			sameSnapshot(t, before, snapshot(t, env.Root, installRoot(t, env)))
 		})
 	}
 }

@@ -166,3 +166,29 @@ func (g Git) CloneBranch(ctx context.Context, repo, branch, dir string) (string,
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// LocalWork reports what the checkout in dir holds that its remote does not:
+// changed and untracked files (ignored ones are not work), commits on no
+// remote-tracking branch, and a stash.
+func (g Git) LocalWork(ctx context.Context, dir string) (LocalWork, error) {
+	var w LocalWork
+	out, err := g.run(ctx, DefaultListTimeout, dir, "status", "--porcelain", "--untracked-files=normal")
+	if err != nil {
+		return w, err
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if strings.TrimSpace(line) != "" {
+			w.Changes = append(w.Changes, strings.TrimSpace(line))
+		}
+	}
+	if _, err := g.run(ctx, DefaultListTimeout, dir, "rev-parse", "-q", "--verify", "HEAD"); err == nil {
+		out, err := g.run(ctx, DefaultListTimeout, dir, "rev-list", "--count", "HEAD", "--branches", "--not", "--remotes")
+		if err != nil {
+			return w, err
+		}
+		fmt.Sscan(strings.TrimSpace(string(out)), &w.Unpushed)
+	}
+	_, err = g.run(ctx, DefaultListTimeout, dir, "rev-parse", "-q", "--verify", "refs/stash")
+	w.Stash = err == nil
+	return w, nil
+}

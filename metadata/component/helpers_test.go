@@ -153,3 +153,21 @@ func sameSnapshot(t testing.TB, before, after map[string]int64) {
 		}
 	}
 }
+
+func releaseDir(t testing.TB, env *metadata.Env, component, version string) string {
+	t.Helper()
+	dir, err := env.ReleaseDir(component, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func installRoot(t testing.TB, env *metadata.Env) string {
+	t.Helper()
+	root, err := env.InstallRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}

@@ -158,7 +158,10 @@ func buildImages(ctx context.Context, env *metadata.Env, component string, opts 
 // directory is "incomplete", and the next install removes and redoes it.
 // A lock per release keeps two environments from installing it at once.
 func installRelease(ctx context.Context, env *metadata.Env, component string, c *metadata.Component, version string, opts Options, res *Result) error {
-	root := env.InstallRoot()
+	root, err := env.InstallRoot()
+	if err != nil {
+		return err
+	}
 	if !filepath.IsAbs(root) {
 		return fmt.Errorf("install_root %q in %s is not an absolute path: fix it there", root, env.Path(metadata.MetadataFile))
 	}
@@ -214,78 +217,14 @@ func installRelease(ctx context.Context, env *metadata.Env, component string, c 
 	if err := os.Rename(staging, dir); err != nil {
 		return fmt.Errorf("move %s %s into place at %s: %w", component, version, dir, err)
 	}
-	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
-		return err
-	}
-	if err := checkRule(component, c, dir); err != nil {
+	if err := setupChecked(ctx, env, component, c, dir, opts); err != nil {
+		if se, ok := err.(*SetupError); ok {
+			se.Then = "the install is left unfinished in " + dir + " and redone by the next install"
+		}
 		return err
 	}
 	mk.State = "complete"
 	return writeMarker(releaseMarker(dir), mk)
-}
-
-// installBranch makes $ENV_ROOT/<component> a fresh shallow clone of the
-// branch. The old directory is replaced only once the new clone succeeded.
-func installBranch(ctx context.Context, env *metadata.Env, component string, c *metadata.Component, branch string, opts Options, res *Result) error {
-	dir := env.BranchDir(component)
-	res.Dir = dir
-	lock, err := metadata.Lock(env.Path(".locks", component+".branch.lock"))
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	stagingPrefix := "." + component + ".staging-"
-	removeStale(env.Root, stagingPrefix)
-	if err := checkBranchDir(dir, c.InstalledWhen); err != nil {
-		return err
-	}
-	staging, err := os.MkdirTemp(env.Root, stagingPrefix)
-	if err != nil {
-		return fmt.Errorf("install %s branch %s: %w", component, branch, err)
-	}
-	defer os.RemoveAll(staging)
-	done := opts.step(component, "cloning branch "+branch+" from "+c.Repo)
-	commit, err := opts.Git.CloneBranch(ctx, c.Repo, branch, staging)
-	done(err)
-	if err != nil {
-		return fmt.Errorf("clone %s branch %s from %s: %w", component, branch, c.Repo, err)
-	}
-	res.Commit = commit
-	mk := marker{State: "incomplete", Component: component, Branch: branch, Repo: c.Repo, Commit: commit}
-	if err := writeMarker(branchMarker(staging), mk); err != nil {
-		return err
-	}
-	if err := removeDir(dir, env.Root, stagingPrefix); err != nil {
-		return fmt.Errorf("remove the previous branch install %s: %w", dir, err)
-	}
-	if err := os.Rename(staging, dir); err != nil {
-		return fmt.Errorf("move %s branch %s into place at %s: %w", component, branch, dir, err)
-	}
-	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
-		return err
-	}
-	if err := checkRule(component, c, dir); err != nil {
-		return err
-	}
-	mk.State = "complete"
-	return writeMarker(branchMarker(dir), mk)
-}
-
-// checkBranchDir refuses to replace a directory that is neither a berth
-// branch install, a git checkout nor a tree that passes the component's
-// installed_when rule (the OQTOPUS CLI's branch download), so that a
-// component named like config/ never costs the user their files.
-func checkBranchDir(dir string, rule []string) error {
-	st, _ := readMarker(branchMarker(dir))
-	if st == stateAbsent || st == stateComplete || st == stateIncomplete || ruleHolds(dir, rule) {
-		return nil
-	}
-	if fi, err := os.Lstat(filepath.Join(dir, ".git")); err == nil && fi.IsDir() {
-		if dfi, err := os.Lstat(dir); err == nil && dfi.IsDir() {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s exists but is not a branch install (no git checkout there): berth leaves it alone; move it away, then install again", dir)
 }
 
 // removeDir removes dir by first renaming it to a staging name in parent,
@@ -339,6 +278,25 @@ func (t *outputTail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// SetupError is a setup step that failed; Then says what became of the tree.
+type SetupError struct {
+	Step, Dir, Output, Then string
+	Err                     error
+}
+
+func (e *SetupError) Error() string {
+	msg := fmt.Sprintf("%s failed: %v", e.Step, e.Err)
+	if e.Then != "" {
+		msg += "; " + e.Then
+	}
+	if e.Output != "" {
+		msg += "\n" + e.Output
+	}
+	return msg
+}
+
+func (e *SetupError) Unwrap() error { return e.Err }
+
 // runSetup runs the component's setup steps in dir, in order. Their argv may
 // use ${COMPONENT_DIR} (dir), ${ENV_ROOT} and config/.env variables.
 func runSetup(ctx context.Context, env *metadata.Env, component string, c *metadata.Component, dir string, opts Options) error {
@@ -368,11 +326,7 @@ func runSetup(ctx context.Context, env *metadata.Env, component string, c *metad
 		done(err)
 		if err != nil {
 			msg := strings.TrimSpace(string(out))
-			if msg != "" {
-				msg = "\n" + msg
-			}
-			return fmt.Errorf("%s setup step %d (%s) failed: %w; the install is left unfinished in %s and redone by the next install%s",
-				component, i+1, strings.Join(argv, " "), err, dir, msg)
+			return &SetupError{Step: fmt.Sprintf("%s setup step %d (%s)", component, i+1, strings.Join(argv, " ")), Dir: dir, Output: msg, Err: err}
 		}
 	}
 	return nil
@@ -432,7 +386,9 @@ type UninstallResult struct {
 // Uninstall removes a release directory (keeping any binding to it, as the
 // OQTOPUS CLI does; StillBound says so) or a branch install together with
 // its binding. It removes only what berth installed.
-func Uninstall(ctx context.Context, env *metadata.Env, component string, target Target) (*UninstallResult, error) {
+// inUse, if not nil, names the running services that use a directory;
+// Uninstall refuses to remove a tree one of them uses.
+func Uninstall(ctx context.Context, env *metadata.Env, component string, target Target, inUse InUseFunc) (*UninstallResult, error) {
 	if _, err := lookupComponent(env, component); err != nil {
 		return nil, err
 	}
@@ -442,9 +398,12 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	res := &UninstallResult{Component: component, Target: target.String()}
 	bound, _ := env.Binding(component)
 	if target.Branch != "" {
-		return res, uninstallBranch(env, component, target.Branch, bound, res)
+		return res, uninstallBranch(env, component, target.Branch, bound, res, inUse)
 	}
-	root := env.InstallRoot()
+	root, err := env.InstallRoot()
+	if err != nil {
+		return nil, err
+	}
 	name := component + "-" + target.Version
 	dir := filepath.Join(root, name)
 	res.Dir = dir
@@ -462,6 +421,9 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 		}
 		// The OQTOPUS CLI's release: its uninstall removes it, and so does berth's.
 	}
+	if err := checkNotInUse(inUse, component, target, dir); err != nil {
+		return nil, err
+	}
 	if err := removeDir(dir, root, "."+name+".staging-"); err != nil {
 		return nil, fmt.Errorf("remove %s: %w", dir, err)
 	}
@@ -469,47 +431,31 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	return res, nil
 }
 
-func uninstallBranch(env *metadata.Env, component, branch string, bound metadata.Binding, res *UninstallResult) error {
-	dir := env.BranchDir(component)
-	res.Dir = dir
-	lock, err := metadata.Lock(env.Path(".locks", component+".branch.lock"))
+// InUseFunc names the running services of the environment that use dir.
+type InUseFunc func(dir string) ([]string, error)
+
+func checkNotInUse(inUse InUseFunc, component string, target Target, dir string) error {
+	if inUse == nil {
+		return nil
+	}
+	users, err := inUse(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %s is not removed: %w", component, target, err)
 	}
-	defer lock.Unlock()
-	st, m := readMarker(branchMarker(dir))
-	isBound := bound.Branch == branch
-	switch {
-	case st == stateAbsent && !isBound:
-		return fmt.Errorf("%s branch %s is not installed in this environment (no %s)", component, branch, dir)
-	case (st == stateComplete || st == stateIncomplete) && m.Branch != branch:
-		return fmt.Errorf("%s holds branch %s of %s, not %s: run `berth uninstall %s branch:%s`", dir, m.Branch, component, branch, component, m.Branch)
-	case st == stateForeign:
-		if err := checkBranchDir(dir, ruleOf(env, component)); err != nil || !isBound {
-			return fmt.Errorf("%s is not a berth branch install of %s: berth leaves it alone", dir, branch)
-		}
-	}
-	if err := removeDir(dir, env.Root, "."+component+".staging-"); err != nil {
-		return fmt.Errorf("remove %s: %w", dir, err)
-	}
-	if isBound {
-		err := env.UpdateMetadata(func(m *metadata.Metadata) error {
-			if b, ok := m.Get(metadata.BindingKey(component)); ok && b == metadata.BranchPrefix+branch {
-				m.Delete(metadata.BindingKey(component))
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s was removed but its binding was not: %w", dir, err)
-		}
-		res.Unbound = true
+	if len(users) > 0 {
+		return fmt.Errorf("%s %s (%s) is in use by running service(s) %s: stop them first (berth stop %s), then uninstall",
+			component, target, dir, strings.Join(users, ", "), strings.Join(users, " "))
 	}
 	return nil
 }
 
-// checkRule makes sure that what berth installed is one the OQTOPUS CLI
-// accepts too: every installed_when path must exist after the setup steps.
-func checkRule(component string, c *metadata.Component, dir string) error {
+// setupChecked runs the setup steps, then makes sure that what berth
+// installed is one the OQTOPUS CLI accepts too: every installed_when path
+// must exist afterwards.
+func setupChecked(ctx context.Context, env *metadata.Env, component string, c *metadata.Component, dir string, opts Options) error {
+	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
+		return err
+	}
 	if missing := missingRule(dir, c.InstalledWhen); len(missing) > 0 {
 		return fmt.Errorf("%s: the setup steps left no %s in %s (installed_when in %s names it; the OQTOPUS CLI needs it to call the install complete): the install is left unfinished and redone by the next install",
 			component, strings.Join(missing, ", "), dir, metadata.ManifestFile)

@@ -88,13 +88,20 @@ func ListVersions(ctx context.Context, git Git, env *metadata.Env, component, re
 	for _, t := range StableTags(tags) {
 		remote[t] = true
 	}
+	if err == nil && len(remote) == 0 {
+		// As the OQTOPUS CLI: a remote without a stable tag is an error, not
+		// an empty list.
+		l.RemoteErr = fmt.Errorf("no stable versions were found for %s in %s (no vX.Y.Z tag among its %d tag(s)): install a branch with `berth install %s branch:NAME`", component, repo, len(tags), component)
+	}
 	var bound metadata.Binding
 	installed := map[string]bool{}
 	var branches []string
 	if env != nil {
 		bound, _ = env.Binding(component)
-		for _, v := range installedReleases(env.InstallRoot(), component, ruleOf(env, component)) {
-			installed[v] = true
+		if root, err := env.InstallRoot(); err == nil {
+			for _, v := range installedReleases(root, component, ruleOf(env, component)) {
+				installed[v] = true
+			}
 		}
 		if st, m := readMarker(branchMarker(env.BranchDir(component))); st == stateComplete && m.Branch != "" {
 			branches = append(branches, m.Branch)
@@ -130,7 +137,7 @@ func ListVersions(ctx context.Context, git Git, env *metadata.Env, component, re
 }
 
 // installedReleases are the versions of component with a complete install
-// under root, berth's or (by rule) the OQTOPUS CLI's.
+// under root.
 func installedReleases(root, component string, rule []string) []string {
 	entries, err := os.ReadDir(root)
 	if err != nil {

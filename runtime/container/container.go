@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
@@ -34,7 +33,7 @@ const (
 
 // ClientFunc returns the Docker client of a manifest host ("" is the
 // default endpoint).
-type ClientFunc func(ctx context.Context, host string) (*images.Client, error)
+type ClientFunc func(ctx context.Context, host string) (*engine.Client, error)
 
 // ImageFunc maps a service's container.image to a local image reference,
 // and says how the user makes it when it is missing.
@@ -71,7 +70,7 @@ func hostOf(svc *runtime.Service) string {
 	return ""
 }
 
-func (r *Runner) client(ctx context.Context, svc *runtime.Service) (*images.Client, error) {
+func (r *Runner) client(ctx context.Context, svc *runtime.Service) (*engine.Client, error) {
 	c, err := r.opts.Client(ctx, hostOf(svc))
 	if err != nil {
 		if h := hostOf(svc); h != "" {
@@ -97,7 +96,7 @@ func owned(svc *runtime.Service, labels map[string]string) bool {
 }
 
 // find inspects the container named for svc: nil when there is none.
-func (r *Runner) find(ctx context.Context, c *images.Client, svc *runtime.Service) (*dcontainer.InspectResponse, error) {
+func (r *Runner) find(ctx context.Context, c *engine.Client, svc *runtime.Service) (*dcontainer.InspectResponse, error) {
 	name := Name(svc)
 	info, err := c.ContainerInspect(ctx, name)
 	if cerrdefs.IsNotFound(err) {
@@ -110,13 +109,6 @@ func (r *Runner) find(ctx context.Context, c *images.Client, svc *runtime.Servic
 		return &info, &ForeignContainerError{Service: svc.Name, Container: name}
 	}
 	return &info, nil
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // Inspect reports the service's container from the daemon.
@@ -143,7 +135,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	st.ContainerID = info.ID
 	if info.State.Running {
 		st.State = runtime.Running
-		st.Detail = "container " + shortID(info.ID)
+		st.Detail = "container " + engine.ShortID(info.ID)
 		if st.Host != "" {
 			st.Detail += " on " + st.Host
 		}
@@ -153,7 +145,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 		}
 		return st, nil
 	}
-	st.Reason = fmt.Sprintf("container %s %s", shortID(info.ID), exitOf(int64(info.State.ExitCode)))
+	st.Reason = fmt.Sprintf("container %s %s", engine.ShortID(info.ID), exitOf(int64(info.State.ExitCode)))
 	return st, nil
 }
 
@@ -175,7 +167,7 @@ func (e *MissingImageError) Error() string {
 	return fmt.Sprintf("service %s: image %s is not on the Docker daemon at %s: %s", e.Service, e.Image, e.Endpoint, e.Hint)
 }
 
-func (r *Runner) imageRef(ctx context.Context, c *images.Client, svc *runtime.Service, cs *metadata.ContainerSpec) (string, error) {
+func (r *Runner) imageRef(ctx context.Context, c *engine.Client, svc *runtime.Service, cs *metadata.ContainerSpec) (string, error) {
 	ref, hint := cs.Image, ""
 	if r.opts.Image != nil {
 		var err error
@@ -197,7 +189,7 @@ func (r *Runner) imageRef(ctx context.Context, c *images.Client, svc *runtime.Se
 
 // prepare removes a stopped container of the service and refuses a
 // running one or one berth did not create.
-func (r *Runner) prepare(ctx context.Context, c *images.Client, svc *runtime.Service) error {
+func (r *Runner) prepare(ctx context.Context, c *engine.Client, svc *runtime.Service) error {
 	info, err := r.find(ctx, c, svc)
 	if err != nil || info == nil {
 		return err
@@ -219,7 +211,7 @@ func signalName(s syscall.Signal) string {
 }
 
 // create makes the service's container (not started).
-func (r *Runner) create(ctx context.Context, c *images.Client, svc *runtime.Service, attach bool) (string, error) {
+func (r *Runner) create(ctx context.Context, c *engine.Client, svc *runtime.Service, attach bool) (string, error) {
 	_, cs, err := specOf(svc)
 	if err != nil {
 		return "", err
@@ -283,7 +275,7 @@ func (r *Runner) create(ctx context.Context, c *images.Client, svc *runtime.Serv
 	return resp.ID, nil
 }
 
-func (r *Runner) start(ctx context.Context, c *images.Client, svc *runtime.Service, id string) (runtime.Handle, error) {
+func (r *Runner) start(ctx context.Context, c *engine.Client, svc *runtime.Service, id string) (runtime.Handle, error) {
 	if err := c.ContainerStart(ctx, id, dcontainer.StartOptions{}); err != nil {
 		c.ContainerRemove(context.WithoutCancel(ctx), id, dcontainer.RemoveOptions{Force: true})
 		return runtime.Handle{}, fmt.Errorf("start container %s: %w", Name(svc), err)
@@ -437,7 +429,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 	return nil
 }
 
-func (r *Runner) signalAndWait(ctx context.Context, c *images.Client, id string, sig syscall.Signal, grace time.Duration) (bool, error) {
+func (r *Runner) signalAndWait(ctx context.Context, c *engine.Client, id string, sig syscall.Signal, grace time.Duration) (bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	waitCh, errCh := c.ContainerWait(wctx, id, dcontainer.WaitConditionNotRunning)
@@ -445,7 +437,7 @@ func (r *Runner) signalAndWait(ctx context.Context, c *images.Client, id string,
 		if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
 			// Gone or no longer running: the wait below says which.
 		} else {
-			return false, fmt.Errorf("send %d to container %s: %w", int(sig), shortID(id), err)
+			return false, fmt.Errorf("send %d to container %s: %w", int(sig), engine.ShortID(id), err)
 		}
 	}
 	select {
@@ -464,7 +456,7 @@ func (r *Runner) signalAndWait(ctx context.Context, c *images.Client, id string,
 
 // handled inspects the container of h; a container that is gone gives a
 // nil info and no error.
-func (r *Runner) handled(ctx context.Context, svc *runtime.Service, h runtime.Handle) (*images.Client, *dcontainer.InspectResponse, error) {
+func (r *Runner) handled(ctx context.Context, svc *runtime.Service, h runtime.Handle) (*engine.Client, *dcontainer.InspectResponse, error) {
 	c, err := r.client(ctx, svc)
 	if err != nil {
 		return nil, nil, err
@@ -507,64 +499,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	if info == nil {
 		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
 	}
-	return DemuxLogs(ctx, c, info.ID, opts)
-}
-
-// DemuxLogs returns the stdout and stderr a container wrote, as the daemon keeps them
-// and opts selects (with Follow, until ctx ends or the container stops),
-// without the stream headers of a non-TTY container.
-func DemuxLogs(ctx context.Context, c *images.Client, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
-	lo := dcontainer.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: "all"}
-	if opts.Tail >= 0 {
-		lo.Tail = strconv.Itoa(opts.Tail)
-	}
-	if !opts.Since.IsZero() {
-		lo.Since = strconv.FormatInt(opts.Since.Unix(), 10)
-	}
-	rc, err := c.ContainerLogs(ctx, id, lo)
-	if err != nil {
-		return nil, fmt.Errorf("logs of container %s: %w", shortID(id), err)
-	}
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := stdcopy.StdCopy(pw, pw, rc)
-		rc.Close()
-		pw.CloseWithError(err)
-	}()
-	return pr, nil
-}
-
-// Clients caches one client per host, made on first use.
-type Clients struct {
-	mu   sync.Mutex
-	made map[string]*images.Client
-	// Endpoint gives a host's endpoint.
-	Endpoint func(host string) (images.Endpoint, error)
-}
-
-// Get returns the client of host.
-func (cs *Clients) Get(ctx context.Context, host string) (*images.Client, error) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if c, ok := cs.made[host]; ok {
-		return c, nil
-	}
-	ep := images.Endpoint{}
-	if cs.Endpoint != nil {
-		var err error
-		if ep, err = cs.Endpoint(host); err != nil {
-			return nil, err
-		}
-	}
-	c, err := images.NewClient(ctx, ep)
-	if err != nil {
-		return nil, err
-	}
-	if cs.made == nil {
-		cs.made = map[string]*images.Client{}
-	}
-	cs.made[host] = c
-	return c, nil
+	return engine.Logs(ctx, c, info.ID, engine.LogOptions(opts))
 }
 
 // resourcesOf maps container.resources to the daemon's limits; a

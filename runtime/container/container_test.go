@@ -15,7 +15,7 @@ import (
 	dcontainer "github.com/docker/docker/api/types/container"
 
 	"github.com/berthdev/berth/hack/testkit"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/imagetest"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
@@ -24,7 +24,7 @@ import (
 )
 
 var (
-	cli     *images.Client
+	cli     *engine.Client
 	cliErr  error
 	testImg string
 )
@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 func newRunner(t *testing.T) *container.Runner {
 	c := imagetest.Require(t, cli, cliErr)
-	return container.New(container.Options{Client: func(context.Context, string) (*images.Client, error) { return c, nil }})
+	return container.New(container.Options{Client: func(context.Context, string) (*engine.Client, error) { return c, nil }})
 }
 
 var envSeq atomic.Int64
@@ -157,7 +157,7 @@ func TestMissingImage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := imagetest.Require(t, cli, cliErr)
-			r := container.New(container.Options{Client: func(context.Context, string) (*images.Client, error) { return c, nil }, Image: tc.image})
+			r := container.New(container.Options{Client: func(context.Context, string) (*engine.Client, error) { return c, nil }, Image: tc.image})
 			svc := service(t, "berth-absent-image:v1")
 			_, err := r.Start(context.Background(), svc)
 			var me *container.MissingImageError

@@ -5,22 +5,31 @@ import (
 	"path/filepath"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 )
 
-// ForEnv configures a runner for an environment: clients for the
-// manifest's hosts (TLS files relative to the environment root), and
+// ForEnv configures a runner for an environment: the clients of the
+// manifest's hosts from clients (which the caller closes), and
 // container.image read as a manifest image name when there is one.
-func ForEnv(env *metadata.Env) Options {
-	clients := &Clients{Endpoint: func(host string) (images.Endpoint, error) {
+func ForEnv(env *metadata.Env, clients *engine.Clients) Options {
+	return Options{Client: clients.Get, Image: func(image string) (string, string, error) {
+		return ImageRef(env, image)
+	}}
+}
+
+// Endpoints maps the manifest's host names to their Docker endpoints, TLS
+// files relative to the environment root; "" is the default daemon.
+func Endpoints(env *metadata.Env) func(host string) (engine.Endpoint, error) {
+	return func(host string) (engine.Endpoint, error) {
 		if host == "" {
-			return images.Endpoint{}, nil
+			return engine.Endpoint{}, nil
 		}
 		h := env.Manifest.Hosts[host]
 		if h == nil {
-			return images.Endpoint{}, fmt.Errorf("unknown host %q: declare it under hosts in berth.yaml", host)
+			return engine.Endpoint{}, fmt.Errorf("unknown host %q: declare it under hosts in berth.yaml", host)
 		}
-		ep := images.EndpointFor(h)
+		ep := engine.EndpointFor(h)
 		if h.TLS != nil {
 			t := *h.TLS
 			for _, p := range []*string{&t.CA, &t.Cert, &t.Key} {
@@ -31,10 +40,7 @@ func ForEnv(env *metadata.Env) Options {
 			ep.TLS = &t
 		}
 		return ep, nil
-	}}
-	return Options{Client: clients.Get, Image: func(image string) (string, string, error) {
-		return ImageRef(env, image)
-	}}
+	}
 }
 
 // ImageRef is the local reference of a container.image: the tag of the
@@ -50,14 +56,4 @@ func ImageRef(env *metadata.Env, image string) (ref, hint string, err error) {
 		return "", "", err
 	}
 	return spec.Tag, fmt.Sprintf("build it with berth build %s (or berth install %s, which builds it)", image, img.Component), nil
-}
-
-// Close closes the clients made so far.
-func (cs *Clients) Close() {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	for _, c := range cs.made {
-		c.Close()
-	}
-	cs.made = nil
 }

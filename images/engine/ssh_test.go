@@ -1,4 +1,4 @@
-package images_test
+package engine_test
 
 import (
 	"context"
@@ -17,30 +17,30 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/berthdev/berth/hack/testkit"
-	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/imagetest"
 )
 
 func TestParseSSH(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    images.SSHTarget
+		want    engine.SSHTarget
 		wantErr string
 	}{
-		{"ssh://lab", images.SSHTarget{Host: "lab"}, ""},
-		{"ssh://me@lab.example.com:2222", images.SSHTarget{User: "me", Host: "lab.example.com", Port: "2222"}, ""},
-		{"ssh://root@127.0.0.1/", images.SSHTarget{User: "root", Host: "127.0.0.1"}, ""},
-		{"ssh://[::1]:22", images.SSHTarget{Host: "::1", Port: "22"}, ""},
-		{"ssh://me:secret@lab", images.SSHTarget{}, "password in the endpoint"},
-		{"ssh://lab/var/run/docker.sock", images.SSHTarget{}, "path or query"},
-		{"ssh://lab?socket=x", images.SSHTarget{}, "path or query"},
-		{"ssh://", images.SSHTarget{}, "no host"},
-		{"ssh://-oProxyCommand=x", images.SSHTarget{}, "must not start with '-'"},
-		{"tcp://lab:2375", images.SSHTarget{}, "not an ssh:// endpoint"},
+		{"ssh://lab", engine.SSHTarget{Host: "lab"}, ""},
+		{"ssh://me@lab.example.com:2222", engine.SSHTarget{User: "me", Host: "lab.example.com", Port: "2222"}, ""},
+		{"ssh://root@127.0.0.1/", engine.SSHTarget{User: "root", Host: "127.0.0.1"}, ""},
+		{"ssh://[::1]:22", engine.SSHTarget{Host: "::1", Port: "22"}, ""},
+		{"ssh://me:secret@lab", engine.SSHTarget{}, "password in the endpoint"},
+		{"ssh://lab/var/run/docker.sock", engine.SSHTarget{}, "path or query"},
+		{"ssh://lab?socket=x", engine.SSHTarget{}, "path or query"},
+		{"ssh://", engine.SSHTarget{}, "no host"},
+		{"ssh://-oProxyCommand=x", engine.SSHTarget{}, "must not start with '-'"},
+		{"tcp://lab:2375", engine.SSHTarget{}, "not an ssh:// endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := images.ParseSSH(tt.in)
+			got, err := engine.ParseSSH(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseSSH(%q) = %v, %v; want error with %q", tt.in, got, err, tt.wantErr)
@@ -69,18 +69,18 @@ func TestSSHArgv(t *testing.T) {
 	}
 	tests := []struct {
 		name, env string
-		target    images.SSHTarget
+		target    engine.SSHTarget
 		want      []string
 	}{
-		{"default", "", images.SSHTarget{Host: "lab"}, cat([]string{"ssh"}, opts, []string{"--", "lab"}, tail)},
-		{"user and port", "", images.SSHTarget{User: "me", Host: "lab", Port: "2222"},
+		{"default", "", engine.SSHTarget{Host: "lab"}, cat([]string{"ssh"}, opts, []string{"--", "lab"}, tail)},
+		{"user and port", "", engine.SSHTarget{User: "me", Host: "lab", Port: "2222"},
 			cat([]string{"ssh"}, opts, []string{"-l", "me", "-p", "2222", "--", "lab"}, tail)},
-		{"BERTH_SSH prefix", "  /opt/ssh  -i key\t-o X=y ", images.SSHTarget{Host: "lab"},
+		{"BERTH_SSH prefix", "  /opt/ssh  -i key\t-o X=y ", engine.SSHTarget{Host: "lab"},
 			cat([]string{"/opt/ssh", "-i", "key", "-o", "X=y"}, opts, []string{"--", "lab"}, tail)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(images.SSHEnv, tt.env)
+			t.Setenv(engine.SSHEnv, tt.env)
 			if got := tt.target.Argv(); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Argv() = %q\nwant %q", got, tt.want)
 			}
@@ -116,11 +116,11 @@ func TestSSHDialFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(images.SSHEnv, tt.berthSSH)
+			t.Setenv(engine.SSHEnv, tt.berthSSH)
 			ep := "ssh://me@lab:2222"
 			start := time.Now()
-			_, err := images.NewClient(context.Background(), images.Endpoint{Host: ep})
-			var ue *images.UnreachableError
+			_, err := engine.NewClient(context.Background(), engine.Endpoint{Host: ep})
+			var ue *engine.UnreachableError
 			if !errors.As(err, &ue) || ue.Endpoint != ep {
 				t.Fatalf("NewClient: %v; want an UnreachableError for %s", err, ep)
 			}
@@ -141,8 +141,8 @@ func TestSSHDialFailures(t *testing.T) {
 // docker's dial-stdio: requests work, and every ssh process started is gone
 // once the client is closed.
 func TestSSHConnectionsEndWithClient(t *testing.T) {
-	if _, err := os.Stat(images.DefaultSocket); err != nil {
-		t.Skip("skipping: the stand-in ssh runs docker against " + images.DefaultSocket + ", which is absent")
+	if _, err := os.Stat(engine.DefaultSocket); err != nil {
+		t.Skip("skipping: the stand-in ssh runs docker against " + engine.DefaultSocket + ", which is absent")
 	}
 	if _, err := exec.LookPath("docker"); err != nil {
 		t.Skip("skipping: no docker command for the stand-in ssh to run")
@@ -157,8 +157,8 @@ echo "$@" > `+filepath.Join(dir, "args")+`
 unset DOCKER_HOST
 exec docker system dial-stdio
 `)
-	t.Setenv(images.SSHEnv, fake)
-	c, err := images.NewClient(context.Background(), images.Endpoint{Host: "ssh://me@lab"})
+	t.Setenv(engine.SSHEnv, fake)
+	c, err := engine.NewClient(context.Background(), engine.Endpoint{Host: "ssh://me@lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +187,8 @@ exec docker system dial-stdio
 
 // TestSSHEndpoint reaches the machine's daemon through a real sshd.
 func TestSSHEndpoint(t *testing.T) {
-	if _, err := os.Stat(images.DefaultSocket); err != nil {
-		t.Skip("skipping: sshd's docker reaches " + images.DefaultSocket + ", which is absent")
+	if _, err := os.Stat(engine.DefaultSocket); err != nil {
+		t.Skip("skipping: sshd's docker reaches " + engine.DefaultSocket + ", which is absent")
 	}
 	c0, err := imagetest.Connect()
 	imagetest.Require(t, c0, err).Close()
@@ -203,9 +203,9 @@ func TestSSHEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(images.SSHEnv, sshd.BerthSSH(tt.key))
+			t.Setenv(engine.SSHEnv, sshd.BerthSSH(tt.key))
 			start := time.Now()
-			c, err := images.NewClient(context.Background(), images.Endpoint{Host: sshd.Endpoint})
+			c, err := engine.NewClient(context.Background(), engine.Endpoint{Host: sshd.Endpoint})
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("NewClient(%s): %v", sshd.Endpoint, err)
@@ -252,14 +252,14 @@ func BenchmarkNewClient(b *testing.B) {
 		exec.Command("ssh", "-o", "ControlPath="+control, "-O", "exit", "127.0.0.1").Run()
 	})
 	for _, bc := range []struct{ name, host, berthSSH string }{
-		{"unix", "unix://" + images.DefaultSocket, ""},
+		{"unix", "unix://" + engine.DefaultSocket, ""},
 		{"ssh", sshd.Endpoint, plain},
 		{"ssh-controlmaster", sshd.Endpoint, shared},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			b.Setenv(images.SSHEnv, bc.berthSSH)
+			b.Setenv(engine.SSHEnv, bc.berthSSH)
 			for b.Loop() {
-				c, err := images.NewClient(context.Background(), images.Endpoint{Host: bc.host})
+				c, err := engine.NewClient(context.Background(), engine.Endpoint{Host: bc.host})
 				if err != nil {
 					b.Fatal(err)
 				}

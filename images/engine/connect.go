@@ -2,7 +2,7 @@
 // Engine API: finding and reaching the daemon, build contexts, builds through
 // the classic builder or BuildKit, the labels that make builds reproducible
 // to check, and the current/stale/missing state of each manifest image.
-package images
+package engine
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/tlsconfig"
 
@@ -60,15 +59,6 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Client is a connected Docker client and what the daemon said about itself
-// when first reached.
-type Client struct {
-	*client.Client
-	// Endpoint is the daemon's address as berth resolved it.
-	Endpoint string
-	Ping     types.Ping
-}
-
 // NewClient connects to the daemon at ep and negotiates the API version, so
 // berth works with old daemons (API 1.41) as well as new ones. It pings the
 // daemon once: an unreachable daemon is an *UnreachableError naming it.
@@ -89,7 +79,7 @@ func NewClient(ctx context.Context, ep Endpoint) (*Client, error) {
 		return nil, &UnreachableError{Endpoint: host, Err: unwrapDial(err)}
 	}
 	cli.NegotiateAPIVersionPing(ping)
-	return &Client{Client: cli, Endpoint: host, Ping: ping}, nil
+	return &Client{API: cli, Endpoint: host, Ping: ping}, nil
 }
 
 // clientOptions resolves the endpoint to a host and the client options for it.

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// appendTo adds text to the file at path.
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A bad line in .metadata or config/.env must not keep anyone from seeing
+// and stopping what runs: status and stop (even --force) warn and go on;
+// start, which needs those values, still refuses, naming the line.
+func TestCLIBadLinesDoNotBlockStatusAndStop(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""})
+	if out, code := berthEnv(t, root, "start", "core"); code != 0 {
+		t.Fatalf("start: %d\n%s", code, out)
+	}
+	appendTo(t, filepath.Join(root, ".metadata"), "this is not a pair\n")
+	os.MkdirAll(filepath.Join(root, "config"), 0o755)
+	appendTo(t, filepath.Join(root, "config", ".env"), "GOOD=1\nBAD=\"unterminated\n")
+
+	out, code := berthEnv(t, root, "status")
+	if code != 0 || !strings.Contains(out, "core: Running (PID ") ||
+		!strings.Contains(out, "Warning: "+filepath.Join(root, ".metadata")+":3: expected key=value") ||
+		!strings.Contains(out, "Warning: "+filepath.Join(root, "config", ".env")+":2: BAD: unterminated") {
+		t.Fatalf("status with bad lines: %d\n%s", code, out)
+	}
+	if out, code := berthEnv(t, root, "start", "core"); code != 1 || !strings.Contains(out, ".metadata:3: expected key=value") {
+		t.Fatalf("start with a bad line: %d\n%s", code, out)
+	}
+	out, code = berthEnv(t, root, "stop", "core", "--force")
+	if code != 0 || !strings.Contains(out, "core: Stopped") {
+		t.Fatalf("stop --force with bad lines: %d\n%s", code, out)
+	}
+	if n := psServices(root); n != 0 {
+		t.Fatalf("%d service process(es) left after stop", n)
+	}
+	if data, _ := os.ReadFile(filepath.Join(root, ".metadata")); !strings.Contains(string(data), "this is not a pair\n") {
+		t.Fatalf(".metadata lost its bad line: %q", data)
+	}
+}
+
+// "  KEY=value" is no variable for the OQTOPUS CLI; berth must not export it.
+func TestCLIIndentedDotEnvKeyIsSkipped(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"show", `, --print-env, SECRET, --print-env, GOOD, --exit, "0"`})
+	os.MkdirAll(filepath.Join(root, "config"), 0o755)
+	os.WriteFile(filepath.Join(root, "config", ".env"), []byte("  SECRET=x\nGOOD=y\n"), 0o644)
+	out, code := berthEnv(t, root, "start", "show", "--foreground")
+	if code != 0 || !strings.Contains(out, "SECRET unset") || !strings.Contains(out, "GOOD=y") {
+		t.Fatalf("foreground: %d\n%s", code, out)
+	}
+	out, code = berthEnv(t, root, "validate")
+	if code != 0 || !strings.Contains(out, "Warning: "+filepath.Join(root, "config", ".env")+`:1: "SECRET=x" is not a variable`) {
+		t.Fatalf("validate: %d\n%s", code, out)
+	}
+}
+
+// The OQTOPUS CLI renames env_root/env_name in place on every environment
+// command, overwriting the new keys; a read-only file is left alone.
+func TestCLILegacyKeysRewritten(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""})
+	path := filepath.Join(root, ".metadata")
+	os.WriteFile(path, []byte("template=test\nenv_root="+root+"\nenvironment_name=stale\nenv_name=lab\n"), 0o644)
+	if out, code := berthEnv(t, root, "status"); code != 0 || out != "core: Stopped\n" {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	want := "template=test\nenvironment_name=lab\nenvironment_root=" + root + "\n"
+	if data, _ := os.ReadFile(path); string(data) != want {
+		t.Fatalf(".metadata = %q, want %q", data, want)
+	}
+
+	ro := "template=test\nenv_root=" + root + "\n"
+	os.WriteFile(path, []byte(ro), 0o444)
+	os.Chmod(path, 0o444)
+	if out, code := berthEnv(t, root, "status"); code != 0 || out != "core: Stopped\n" {
+		t.Fatalf("status with a read-only .metadata: %d\n%s", code, out)
+	}
+	if data, _ := os.ReadFile(path); string(data) != ro {
+		t.Fatalf("read-only .metadata changed to %q", data)
+	}
+}
+
+// A key written twice: the first value counts, with a warning.
+func TestCLIDuplicateMetadataKey(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""})
+	path := filepath.Join(root, ".metadata")
+	os.WriteFile(path, []byte("template=test\nenvironment_root="+root+"\nenvironment_name=first\nenvironment_name=second\n"), 0o644)
+	out, code := berthEnv(t, root, "info", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"environment_name": "first"`) ||
+		!strings.Contains(out, `Warning: `+path+`:4: key "environment_name" is already set on line 3`) {
+		t.Fatalf("info: %d\n%s", code, out)
+	}
+	if out, code := berthEnv(t, root, "status"); code != 0 || !strings.Contains(out, "core: Stopped") {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+}
+
+// Names of the environment's own entries are refused: a branch install of
+// a component named config would replace config/.
+func TestCLIReservedNamesRefused(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""})
+	appendTo(t, filepath.Join(root, "berth.yaml"), "components:\n  config:\n    repo: /nowhere\n")
+	out, code := berthEnv(t, root, "validate")
+	if code != 1 || !strings.Contains(out, `component name "config" is taken by the environment's own config`) {
+		t.Fatalf("validate: %d\n%s", code, out)
+	}
+}
+
+// A .metadata without install_root: validate says so, and an install fails
+// naming the key instead of going quietly to another directory.
+func TestCLIMissingInstallRoot(t *testing.T) {
+	f := newComponentFixture(t, "")
+	path := filepath.Join(f.env, ".metadata")
+	data, _ := os.ReadFile(path)
+	var kept []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if !strings.HasPrefix(l, "install_root=") {
+			kept = append(kept, l)
+		}
+	}
+	os.WriteFile(path, []byte(strings.Join(kept, "\n")+"\n"), 0o644)
+	xdg := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{{"validate"}, {"install", "app", "v1.0.0"}} {
+		r := berth(t, f.env, []string{"XDG_DATA_HOME=" + xdg}, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "install_root is missing from "+path) {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	if _, err := os.Stat(xdg); !os.IsNotExist(err) {
+		t.Fatalf("something was installed under %s: %v", xdg, err)
+	}
+}
+
+// A repository with no stable vX.Y.Z tag is an error, as for the CLI.
+func TestCLIVersionsWithoutStableTags(t *testing.T) {
+	base := t.TempDir()
+	bare, work := filepath.Join(base, "r.git"), filepath.Join(base, "w")
+	git := func(dir string, args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@x")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git(base, "init", "-q", "--bare", bare)
+	git(base, "init", "-q", work)
+	git(work, "commit", "-q", "--allow-empty", "-m", "x")
+	git(work, "tag", "v1.0.0-rc.1")
+	git(work, "tag", "release-3")
+	git(work, "push", "-q", "--tags", bare)
+	r := berth(t, base, nil, "versions", "tranqu", "--repo", bare)
+	if r.code != 1 || !strings.Contains(r.stderr, "no stable versions were found for tranqu") {
+		t.Fatalf("versions: %+v", r)
+	}
+}
+
+// A release a running service of this environment uses is not deleted
+// under it; once the service stops, it is.
+func TestCLIUninstallInUseRefused(t *testing.T) {
+	f := newComponentFixture(t, "")
+	appendTo(t, filepath.Join(f.env, "berth.yaml"), "services:\n  web:\n    component: app\n    command: [\""+testsvcBin+"\", --print, \"${COMPONENT_DIR}\"]\n")
+	for _, v := range []string{"v1.0.0", "v1.2.0"} {
+		if r := berth(t, f.env, nil, "install", "app", v); r.code != 0 {
+			t.Fatalf("install %s: %+v", v, r)
+		}
+	}
+	t.Cleanup(func() { berth(t, f.env, nil, "stop", "all", "--force") })
+	if r := berth(t, f.env, nil, "start", "web"); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	dir := filepath.Join(f.installRoot, "app-v1.2.0")
+	r := berth(t, f.env, nil, "uninstall", "app", "v1.2.0")
+	if r.code != 1 || !strings.Contains(r.stderr, "app v1.2.0 ("+dir+") is in use by running service(s) web: stop them first") {
+		t.Fatalf("uninstall of the release in use: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "VERSION")); err != nil {
+		t.Fatalf("the release in use was touched: %v", err)
+	}
+	if r := berth(t, f.env, nil, "uninstall", "app", "v1.0.0"); r.code != 0 {
+		t.Fatalf("uninstall of a release no one uses: %+v", r)
+	}
+	if r := berth(t, f.env, nil, "stop", "web"); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	if r := berth(t, f.env, nil, "uninstall", "app", "v1.2.0"); r.code != 0 {
+		t.Fatalf("uninstall after stop: %+v", r)
+	}
+}

@@ -1,0 +1,104 @@
+package compose_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dcontainer "github.com/docker/docker/api/types/container"
+
+	"github.com/berthdev/berth/compose"
+	"github.com/berthdev/berth/images/engine"
+	"github.com/berthdev/berth/images/engine/enginetest"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+)
+
+// These tests run the compose runner on a fake engine: what berth reads
+// back from the daemon, without compose or a daemon.
+
+func fakeService() *runtime.Service {
+	return &runtime.Service{
+		Name: "db", Runner: metadata.RunnerCompose, Environment: "Lab.1", Dir: "/nowhere",
+		StopSignal: syscall.SIGTERM, StopGrace: time.Second,
+		Spec: &metadata.Service{Runner: metadata.RunnerCompose, Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}}},
+	}
+}
+
+func fakeRunner(f *enginetest.Fake) *compose.Runner {
+	c := f.Client()
+	return compose.New(compose.Options{Client: func(context.Context) (*engine.Client, error) { return c, nil }, Command: []string{"false"}})
+}
+
+func TestFakeDaemonDown(t *testing.T) {
+	down := &engine.UnreachableError{Endpoint: "unix:///var/run/docker.sock", Err: syscall.ENOENT}
+	r := compose.New(compose.Options{Client: func(context.Context) (*engine.Client, error) { return nil, down }})
+	svc := fakeService()
+	var ue *engine.UnreachableError
+	if _, err := r.Inspect(context.Background(), svc); !errors.As(err, &ue) {
+		t.Errorf("Inspect: got %v, want the UnreachableError", err)
+	}
+	if err := r.Stop(context.Background(), svc, runtime.Handle{}, runtime.StopOptions{Grace: time.Second}); !errors.As(err, &ue) {
+		t.Errorf("Stop: got %v, want the UnreachableError", err)
+	}
+}
+
+// TestFakeInspect: the project is found by compose's labels, with the
+// project name compose v1 would use, and a running container of a service
+// wins over an exited one.
+func TestFakeInspect(t *testing.T) {
+	var filter string
+	f := &enginetest.Fake{
+		ContainerListFunc: func(_ context.Context, o dcontainer.ListOptions) ([]dcontainer.Summary, error) {
+			filter = strings.Join(o.Filters.Get("label"), ",")
+			return []dcontainer.Summary{
+				{ID: "a1", State: "running", Created: 200, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "a"}},
+				{ID: "b0", State: "running", Created: 100, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
+				{ID: "b1", State: "exited", Created: 300, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
+				{ID: "x1", State: "running", Created: 50, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "other"}},
+			}, nil
+		},
+	}
+	st, err := fakeRunner(f).Inspect(context.Background(), fakeService())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filter != compose.LabelProject+"=lab1" {
+		t.Errorf("listed containers by %q, want the project label lab1", filter)
+	}
+	if st.State != runtime.Running || st.Detail != "a, b" || st.Reason != "" {
+		t.Errorf("state %+v, want running a, b with no reason", st)
+	}
+	if st.Handle == nil || st.Handle.ID != "a1,b0" || !st.Handle.StartedAt.Equal(time.Unix(100, 0)) {
+		t.Errorf("handle %+v, want ids a1,b0 started at the oldest container's creation", st.Handle)
+	}
+}
+
+func TestFakeNotFound(t *testing.T) {
+	f := &enginetest.Fake{
+		ContainerListFunc: func(context.Context, dcontainer.ListOptions) ([]dcontainer.Summary, error) { return nil, nil },
+		ContainerWaitFunc: func(context.Context, string, dcontainer.WaitCondition) (<-chan dcontainer.WaitResponse, <-chan error) {
+			errCh := make(chan error, 1)
+			errCh <- enginetest.NotFound("container")
+			return nil, errCh
+		},
+	}
+	r, svc := fakeRunner(f), fakeService()
+	ctx := context.Background()
+	st, err := r.Inspect(ctx, svc)
+	if err != nil || st.State != runtime.Stopped || st.Handle != nil {
+		t.Errorf("Inspect of no containers: %+v, %v; want stopped without a handle", st, err)
+	}
+	if err := r.Stop(ctx, svc, runtime.Handle{}, runtime.StopOptions{Grace: time.Second}); err != nil {
+		t.Errorf("Stop of no containers: %v", err)
+	}
+	if _, err := r.Wait(ctx, runtime.Handle{ID: "a1,b1"}); !errors.Is(err, runtime.ErrNotRunning) {
+		t.Errorf("Wait on removed containers: got %v, want ErrNotRunning", err)
+	}
+	if _, err := r.Logs(ctx, svc, runtime.LogOptions{Tail: -1}); err == nil || !strings.Contains(err.Error(), "start it first") {
+		t.Errorf("Logs without containers: got %v, want advice to start it", err)
+	}
+}

@@ -1,0 +1,219 @@
+// Package enginetest gives unit tests a Docker Engine without a daemon:
+// Fake, an engine.API whose every call is a function field the test sets
+// (docker/cli's fakeClient habit). A call the test did not set fails with
+// an error naming it, so a test sees every call it did not expect.
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berthdev/berth/images/engine"
+)
+
+// Fake is an engine.API made of function fields.
+type Fake struct {
+	// Version is what ClientVersion returns; "1.41" when empty (this
+	// machine's daemon).
+	Version           string
+	CloseFunc         func() error
+	ServerVersionFunc func(ctx context.Context) (types.Version, error)
+
+	ImageBuildFunc   func(ctx context.Context, buildContext io.Reader, options build.ImageBuildOptions) (build.ImageBuildResponse, error)
+	ImageInspectFunc func(ctx context.Context, ref string) (image.InspectResponse, error)
+	ImageRemoveFunc  func(ctx context.Context, ref string, options image.RemoveOptions) ([]image.DeleteResponse, error)
+
+	ContainerCreateFunc  func(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, name string) (container.CreateResponse, error)
+	ContainerStartFunc   func(ctx context.Context, id string, options container.StartOptions) error
+	ContainerAttachFunc  func(ctx context.Context, id string, options container.AttachOptions) (types.HijackedResponse, error)
+	ContainerWaitFunc    func(ctx context.Context, id string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
+	ContainerKillFunc    func(ctx context.Context, id, signal string) error
+	ContainerUpdateFunc  func(ctx context.Context, id string, updateConfig container.UpdateConfig) (container.UpdateResponse, error)
+	ContainerInspectFunc func(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerListFunc    func(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerLogsFunc    func(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	ContainerRemoveFunc  func(ctx context.Context, id string, options container.RemoveOptions) error
+
+	ContainerExecCreateFunc  func(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error)
+	ContainerExecAttachFunc  func(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error)
+	ContainerExecInspectFunc func(ctx context.Context, execID string) (container.ExecInspect, error)
+
+	NetworkListFunc   func(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
+	NetworkRemoveFunc func(ctx context.Context, id string) error
+}
+
+var _ engine.API = (*Fake)(nil)
+
+// Client is a connection to f, as engine.NewClient would return one.
+func (f *Fake) Client() *engine.Client {
+	return &engine.Client{API: f, Endpoint: "fake://engine"}
+}
+
+// NotFound is the error the daemon gives for a missing object: it passes
+// cerrdefs.IsNotFound, as the real client's does.
+func NotFound(what string) error {
+	return fmt.Errorf("no such %s: %w", what, cerrdefs.ErrNotFound)
+}
+
+func unset(call string) error {
+	return fmt.Errorf("enginetest: unexpected call to %s (set Fake.%sFunc)", call, call)
+}
+
+func (f *Fake) ClientVersion() string {
+	if f.Version == "" {
+		return "1.41"
+	}
+	return f.Version
+}
+
+func (f *Fake) Close() error {
+	if f.CloseFunc == nil {
+		return nil
+	}
+	return f.CloseFunc()
+}
+
+func (f *Fake) ServerVersion(ctx context.Context) (types.Version, error) {
+	if f.ServerVersionFunc == nil {
+		return types.Version{}, unset("ServerVersion")
+	}
+	return f.ServerVersionFunc(ctx)
+}
+
+func (f *Fake) ImageBuild(ctx context.Context, buildContext io.Reader, options build.ImageBuildOptions) (build.ImageBuildResponse, error) {
+	if f.ImageBuildFunc == nil {
+		return build.ImageBuildResponse{}, unset("ImageBuild")
+	}
+	return f.ImageBuildFunc(ctx, buildContext, options)
+}
+
+func (f *Fake) ImageInspect(ctx context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	if f.ImageInspectFunc == nil {
+		return image.InspectResponse{}, unset("ImageInspect")
+	}
+	return f.ImageInspectFunc(ctx, ref)
+}
+
+func (f *Fake) ImageRemove(ctx context.Context, ref string, options image.RemoveOptions) ([]image.DeleteResponse, error) {
+	if f.ImageRemoveFunc == nil {
+		return nil, unset("ImageRemove")
+	}
+	return f.ImageRemoveFunc(ctx, ref, options)
+}
+
+func (f *Fake) ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
+	if f.ContainerCreateFunc == nil {
+		return container.CreateResponse{}, unset("ContainerCreate")
+	}
+	return f.ContainerCreateFunc(ctx, config, hostConfig, name)
+}
+
+func (f *Fake) ContainerStart(ctx context.Context, id string, options container.StartOptions) error {
+	if f.ContainerStartFunc == nil {
+		return unset("ContainerStart")
+	}
+	return f.ContainerStartFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerAttach(ctx context.Context, id string, options container.AttachOptions) (types.HijackedResponse, error) {
+	if f.ContainerAttachFunc == nil {
+		return types.HijackedResponse{}, unset("ContainerAttach")
+	}
+	return f.ContainerAttachFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerWait(ctx context.Context, id string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error) {
+	if f.ContainerWaitFunc == nil {
+		errCh := make(chan error, 1)
+		errCh <- unset("ContainerWait")
+		return make(chan container.WaitResponse), errCh
+	}
+	return f.ContainerWaitFunc(ctx, id, condition)
+}
+
+func (f *Fake) ContainerKill(ctx context.Context, id, signal string) error {
+	if f.ContainerKillFunc == nil {
+		return unset("ContainerKill")
+	}
+	return f.ContainerKillFunc(ctx, id, signal)
+}
+
+func (f *Fake) ContainerUpdate(ctx context.Context, id string, updateConfig container.UpdateConfig) (container.UpdateResponse, error) {
+	if f.ContainerUpdateFunc == nil {
+		return container.UpdateResponse{}, unset("ContainerUpdate")
+	}
+	return f.ContainerUpdateFunc(ctx, id, updateConfig)
+}
+
+func (f *Fake) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	if f.ContainerInspectFunc == nil {
+		return container.InspectResponse{}, unset("ContainerInspect")
+	}
+	return f.ContainerInspectFunc(ctx, id)
+}
+
+func (f *Fake) ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error) {
+	if f.ContainerListFunc == nil {
+		return nil, unset("ContainerList")
+	}
+	return f.ContainerListFunc(ctx, options)
+}
+
+func (f *Fake) ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
+	if f.ContainerLogsFunc == nil {
+		return nil, unset("ContainerLogs")
+	}
+	return f.ContainerLogsFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerRemove(ctx context.Context, id string, options container.RemoveOptions) error {
+	if f.ContainerRemoveFunc == nil {
+		return unset("ContainerRemove")
+	}
+	return f.ContainerRemoveFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerExecCreate(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error) {
+	if f.ContainerExecCreateFunc == nil {
+		return container.ExecCreateResponse{}, unset("ContainerExecCreate")
+	}
+	return f.ContainerExecCreateFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerExecAttach(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error) {
+	if f.ContainerExecAttachFunc == nil {
+		return types.HijackedResponse{}, unset("ContainerExecAttach")
+	}
+	return f.ContainerExecAttachFunc(ctx, execID, options)
+}
+
+func (f *Fake) ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
+	if f.ContainerExecInspectFunc == nil {
+		return container.ExecInspect{}, unset("ContainerExecInspect")
+	}
+	return f.ContainerExecInspectFunc(ctx, execID)
+}
+
+func (f *Fake) NetworkList(ctx context.Context, options network.ListOptions) ([]network.Summary, error) {
+	if f.NetworkListFunc == nil {
+		return nil, unset("NetworkList")
+	}
+	return f.NetworkListFunc(ctx, options)
+}
+
+func (f *Fake) NetworkRemove(ctx context.Context, id string) error {
+	if f.NetworkRemoveFunc == nil {
+		return unset("NetworkRemove")
+	}
+	return f.NetworkRemoveFunc(ctx, id)
+}
