@@ -191,3 +191,53 @@ func TestVersionsOutsideUsesEveryOQTOPUSTemplate(t *testing.T) {
 		t.Fatalf("versions frontend: %+v", r)
 	}
 }
+
+func TestRunDeviceStatus(t *testing.T) {
+	base := t.TempDir()
+	if r := berth(t, base, nil, "init", "lab", "--template", "backend"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	lab := filepath.Join(base, "lab")
+	file := filepath.Join(lab, "config", "gateway", "device_status")
+	r := berth(t, lab, nil, "run")
+	if r.code != 0 || !strings.Contains(r.stdout, "device-status show|active|inactive|maintenance  show or set the device status") {
+		t.Fatalf("run (list): %+v", r)
+	}
+	if r := berth(t, lab, nil, "run", "device-status", "show"); r.code != 0 || r.stdout != "active\n" {
+		t.Fatalf("show: %+v", r)
+	}
+	if r := berth(t, lab, nil, "run", "device-status", "maintenance"); r.code != 0 || r.stdout != "maintenance\n" {
+		t.Fatalf("set: %+v", r)
+	}
+	if data, _ := os.ReadFile(file); string(data) != "maintenance\n" {
+		t.Errorf("file = %q", data)
+	}
+	r = berth(t, lab, nil, "run", "device-status", "broken")
+	if r.code != 2 || !strings.Contains(r.stderr, `state "broken" is not one of show, active, inactive, maintenance`) {
+		t.Fatalf("bad choice: %+v", r)
+	}
+	if r := berth(t, lab, nil, "run", "device-status"); r.code != 2 || !strings.Contains(r.stderr, "takes 1 argument, not 0") {
+		t.Fatalf("no argument: %+v", r)
+	}
+	if r := berth(t, lab, nil, "run", "nope"); r.code != 2 || !strings.Contains(r.stderr, `unknown task "nope" (tasks: device-status)`) {
+		t.Fatalf("unknown task: %+v", r)
+	}
+	os.Remove(file)
+	if r := berth(t, lab, nil, "run", "device-status", "show"); r.code != 1 || !strings.Contains(r.stderr, "Error: device status file not found: "+file) {
+		t.Fatalf("missing file: %+v", r)
+	}
+	// Completion: task names with descriptions, then the declared choices.
+	r = berth(t, lab, nil, "__complete", "run", "")
+	if !strings.Contains(r.stdout, "device-status\tshow or set") {
+		t.Errorf("complete tasks: %+v", r)
+	}
+	r = berth(t, lab, nil, "__complete", "run", "device-status", "")
+	if !strings.Contains(r.stdout, "show\nactive\ninactive\nmaintenance\n") {
+		t.Errorf("complete choices: %+v", r)
+	}
+	// A task's own exit code is berth's.
+	os.WriteFile(filepath.Join(lab, "berth.yaml"), []byte("version: 1\ntasks:\n  fail: {run: [sh, -c, 'exit 7']}\n"), 0o644)
+	if r := berth(t, lab, nil, "run", "fail"); r.code != 7 {
+		t.Fatalf("exit code: %+v", r)
+	}
+}

@@ -28,6 +28,8 @@ func commands() []func(*globalOptions) *cobra.Command {
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
 		newHealthCommand, newDepsCommand, newLogsCommand,
+		// tasks the manifest declares
+		newRunCommand,
 		// a tour, and berth's own helper programs
 		newDemoCommand, newInternalCommand,
 	}

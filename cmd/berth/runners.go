@@ -82,7 +82,8 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}, nil
+	reg := newRegistry(env)
+	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {
