@@ -122,6 +122,7 @@ make_repo() { # NAME FILES...: tags v1.0.0 and v1.1.0, branch develop
 make_repo oqtopus-engine core/README combiner/README estimator/README mitigator/README
 make_repo tranqu-server README
 make_repo device-gateway README
+make_repo oqtopus-manager README
 export GIT_CONFIG_COUNT=1
 export GIT_CONFIG_KEY_0="url.file://$work/repos/.insteadOf"
 export GIT_CONFIG_VALUE_0="https://github.com/oqtopus-team/"

@@ -48,6 +48,13 @@ func TestCLIEnvironmentsOpenWithTheirTemplate(t *testing.T) {
 			if !env.FromTemplate || strings.Join(env.Manifest.ServiceOrder, ",") != tt.services || env.Name() != "lab" {
 				t.Fatalf("from template %v, services %v, name %s", env.FromTemplate, env.Manifest.ServiceOrder, env.Name())
 			}
+			if tt.template == "cloud-local" {
+				env.UpdateMetadata(func(m *Metadata) error { m.Set("cloud_local_cloud_version", "v1.2.3"); return nil })
+				text += "cloud_local_cloud_version=v1.2.3\n"
+				if b, err := env.Binding("cloud"); err != nil || b.Version != "v1.2.3" {
+					t.Errorf("the CLI's cloud binding: %+v, %v", b, err)
+				}
+			}
 			// init --force writes the manifest and keeps the CLI's .metadata byte for byte.
 			res, err := Init(InitOptions{Dir: root, Template: tt.template, Force: true})
 			if err != nil {

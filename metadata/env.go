@@ -274,6 +274,15 @@ func (b Binding) String() string {
 // BindingKey is the .metadata key of a component's binding.
 func BindingKey(component string) string { return component + "_version" }
 
+// BindingKey is the .metadata key of a component's binding in this
+// environment: the manifest's binding: for it, else <component>_version.
+func (e *Env) BindingKey(component string) string {
+	if e.Manifest != nil {
+		return BindingKeyOf(component, e.Manifest.Components[component])
+	}
+	return BindingKey(component)
+}
+
 // NotInstalledError means a component has no binding in this environment.
 type NotInstalledError struct{ Component string }
 
@@ -283,7 +292,7 @@ func (e *NotInstalledError) Error() string {
 
 // Binding returns the component's binding, or a NotInstalledError.
 func (e *Env) Binding(component string) (Binding, error) {
-	v, ok := e.Meta.Get(BindingKey(component))
+	v, ok := e.Meta.Get(e.BindingKey(component))
 	if !ok || v == "" {
 		return Binding{}, &NotInstalledError{Component: component}
 	}

@@ -83,6 +83,9 @@ type Component struct {
 	// OQTOPUS CLI's rule: each project's .venv). berth's own installs must
 	// leave them too.
 	InstalledWhen []string `yaml:"installed_when,omitempty"`
+	// Binding is the .metadata key that binds the component; default
+	// <component>_version (cloud-local's are the CLI's cloud_local_<c>_version).
+	Binding string `yaml:"binding,omitempty"`
 }
 
 // Step is one setup command. Its argv may use ${COMPONENT_DIR}, ${ENV_ROOT}

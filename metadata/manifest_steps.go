@@ -166,6 +166,23 @@ func (m *Manifest) validateSteps(lines entityLines) []Problem {
 			checkStep(key, fmt.Sprintf("service %q pre_stop step %d", name, i+1), &s.Hooks.PreStop[i], false)
 		}
 	}
+	keys := map[string]string{}
+	for _, name := range m.ComponentOrder {
+		c := m.Components[name]
+		if c == nil {
+			continue
+		}
+		key := BindingKeyOf(name, c)
+		switch {
+		case !metadataKeyRE.MatchString(key):
+			add("components."+name+".binding", "component %q: binding %q is not a .metadata key (letters, digits, '_', '.' and '-')", name, key)
+		case key == KeyTemplate || key == KeyInstallRoot || key == KeyEnvironmentName || key == KeyEnvironmentRoot || key == KeyCreatedAt:
+			add("components."+name+".binding", "component %q: binding %q is one of .metadata's own keys: choose another", name, key)
+		case keys[key] != "":
+			add("components."+name+".binding", "components %q and %q are both bound by %q: give one another binding", keys[key], name, key)
+		}
+		keys[key] = name
+	}
 	for _, name := range m.TaskOrder {
 		key := "tasks." + name
 		if !NameRE.MatchString(name) {
@@ -210,4 +227,13 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// BindingKeyOf is the .metadata key that binds component c: its binding:,
+// else <name>_version.
+func BindingKeyOf(name string, c *Component) string {
+	if c != nil && c.Binding != "" {
+		return c.Binding
+	}
+	return name + "_version"
 }

@@ -73,3 +73,23 @@ tasks:
 		})
 	}
 }
+
+func TestComponentBindingKeys(t *testing.T) {
+	for text, want := range map[string]string{
+		"version: 1\ncomponents:\n  a: {repo: r, binding: cloud_local_a_version}\n":     "",
+		"version: 1\ncomponents:\n  a: {repo: r, binding: \"bad key\"}\n":               "is not a .metadata key",
+		"version: 1\ncomponents:\n  a: {repo: r, binding: template}\n":                  "one of .metadata's own keys",
+		"version: 1\ncomponents:\n  a: {repo: r}\n  b: {repo: r, binding: a_version}\n": `both bound by "a_version"`,
+	} {
+		m, err := ParseManifest("berth.yaml", []byte(text))
+		if want == "" {
+			if err != nil || BindingKeyOf("a", m.Components["a"]) != "cloud_local_a_version" {
+				t.Errorf("%q: %v", text, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", text, err, want)
+		}
+	}
+}

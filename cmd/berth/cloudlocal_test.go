@@ -99,6 +99,12 @@ func TestCLICloudLocal(t *testing.T) {
 	if r := berth(t, root, env, "install", "all"); r.code != 0 {
 		t.Fatalf("install all: %+v", r)
 	}
+	meta, _ := os.ReadFile(filepath.Join(root, ".metadata"))
+	for _, k := range []string{"cloud_local_cloud_version=v1.1.0\n", "cloud_local_frontend_version=v1.1.0\n", "cloud_local_admin_version=v1.1.0\n"} {
+		if !strings.Contains(string(meta), k) {
+			t.Errorf(".metadata lacks the CLI's key %q:\n%s", k, meta)
+		}
+	}
 	t.Cleanup(func() { berth(t, root, env, "stop", "all", "--force", "--timeout", "1s") })
 
 	r := berth(t, root, env, "start", "all")

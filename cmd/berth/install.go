@@ -103,7 +103,7 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 		}
 	} else {
 		for _, r := range results {
-			printInstallResult(g.stdout, r)
+			printInstallResult(g.stdout, env, r)
 		}
 	}
 	for _, r := range results {
@@ -115,7 +115,7 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 	return err
 }
 
-func printInstallResult(w io.Writer, r *component.Result) {
+func printInstallResult(w io.Writer, env *metadata.Env, r *component.Result) {
 	how := "installed in"
 	if r.Foreign {
 		how = "already installed (by the OQTOPUS CLI's rule) in"
@@ -128,7 +128,7 @@ func printInstallResult(w io.Writer, r *component.Result) {
 		if prev == "" {
 			prev = "none"
 		}
-		fmt.Fprintf(w, "%s=%s (was %s)\n", metadata.BindingKey(r.Component), r.Binding, prev)
+		fmt.Fprintf(w, "%s=%s (was %s)\n", env.BindingKey(r.Component), r.Binding, prev)
 	}
 }
 

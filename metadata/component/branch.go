@@ -203,8 +203,8 @@ func uninstallBranch(env *metadata.Env, component, branch string, bound metadata
 	}
 	if isBound {
 		err := env.UpdateMetadata(func(m *metadata.Metadata) error {
-			if b, ok := m.Get(metadata.BindingKey(component)); ok && b == metadata.BranchPrefix+branch {
-				m.Delete(metadata.BindingKey(component))
+			if b, ok := m.Get(env.BindingKey(component)); ok && b == metadata.BranchPrefix+branch {
+				m.Delete(env.BindingKey(component))
 			}
 			return nil
 		})

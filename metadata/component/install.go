@@ -115,7 +115,7 @@ func Install(ctx context.Context, env *metadata.Env, component string, target Ta
 	}
 	res.Binding = target.String()
 	err = env.UpdateMetadata(func(m *metadata.Metadata) error {
-		m.Set(metadata.BindingKey(component), res.Binding)
+		m.Set(env.BindingKey(component), res.Binding)
 		return nil
 	})
 	if err != nil {
@@ -143,7 +143,7 @@ func buildImages(ctx context.Context, env *metadata.Env, component string, opts 
 	done(err)
 	if err != nil {
 		return fmt.Errorf("%s is installed in %s, but building %s failed, so %s stays bound as before (pass --skip-sse-build to install without the image): %w",
-			component, res.Dir, strings.Join(images, ", "), metadata.BindingKey(component), err)
+			component, res.Dir, strings.Join(images, ", "), env.BindingKey(component), err)
 	}
 	res.ImagesBuilt = true
 	return nil
