@@ -256,4 +256,3 @@ services:
 		t.Fatalf("start of a missing image: %d\n%s", code, out)
 	}
 }
-
