@@ -38,9 +38,6 @@ const (
 	LabelService = "com.docker.compose.service"
 )
 
-// DefaultStartTimeout bounds the readiness wait when the service sets no start_timeout.
-const DefaultStartTimeout = 60 * time.Second
-
 // Options configure a Runner.
 type Options struct {
 	// Client returns the client of the daemon compose talks to.
@@ -58,6 +55,8 @@ type Runner struct {
 	command   []string
 	detectErr error
 }
+
+var _ runtime.ReadyReporter = (*Runner)(nil)
 
 // New returns a compose runner.
 func New(opts Options) *Runner { return &Runner{opts: opts} }
@@ -239,9 +238,9 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	return st, nil
 }
 
-// Start runs `up -d` for the service's compose services and waits until
-// each runs and, where it has a health check, is healthy. A container that
-// exits is left to the caller's start check (Wait reports it).
+// Start runs `up -d` for the service's compose services and returns once
+// compose has launched them; Ready says when they run and are healthy,
+// which the manager waits for within the service's start_timeout.
 func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handle, error) {
 	t, err := r.target(svc)
 	if err != nil {
@@ -253,32 +252,37 @@ func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handl
 	if err := r.run(ctx, svc, t, append([]string{"up", "-d"}, t.names...)...); err != nil {
 		return runtime.Handle{}, err
 	}
-	timeout := time.Duration(t.spec.StartTimeout)
-	if timeout <= 0 {
-		timeout = DefaultStartTimeout
+	_, found, err := r.containers(ctx, t)
+	if err != nil {
+		return runtime.Handle{}, err
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		c, found, err := r.containers(ctx, t)
-		if err != nil {
-			return runtime.Handle{}, err
-		}
-		waiting, err := notReady(ctx, c, t, found)
-		if err != nil {
-			return runtime.Handle{}, fmt.Errorf("service %s: %w", svc.Name, err)
-		}
-		if len(waiting) == 0 {
-			return *handleOf(svc, t, found), nil
-		}
-		if time.Now().After(deadline) {
-			return runtime.Handle{}, fmt.Errorf("service %s: compose services %s not ready within %s (raise start_timeout in berth.yaml, or see berth logs %s)", svc.Name, strings.Join(waiting, ", "), timeout, svc.Name)
-		}
-		select {
-		case <-ctx.Done():
-			return runtime.Handle{}, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	h := handleOf(svc, t, found)
+	if h == nil {
+		return runtime.Handle{}, fmt.Errorf("service %s: compose up created no container of %s", svc.Name, strings.Join(t.names, ", "))
 	}
+	return *h, nil
+}
+
+// Ready reports whether each of the service's compose services runs and,
+// where it has a health check, is healthy (runtime.ReadyReporter). A
+// container that has exited ends the wait: the start check reports it.
+func (r *Runner) Ready(ctx context.Context, svc *runtime.Service, h runtime.Handle) (bool, string, error) {
+	t, err := r.target(svc)
+	if err != nil {
+		return false, "", err
+	}
+	c, found, err := r.containers(ctx, t)
+	if err != nil {
+		return false, "", err
+	}
+	waiting, err := notReady(ctx, c, t, found)
+	if err != nil {
+		return false, "", fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	if len(waiting) > 0 {
+		return false, "compose services " + strings.Join(waiting, ", "), nil
+	}
+	return true, "", nil
 }
 
 // notReady lists the compose services not yet running and healthy; none
@@ -339,7 +343,7 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 			waitCh, errCh := c.ContainerWait(wctx, id, dcontainer.WaitConditionNotRunning)
 			select {
 			case res := <-waitCh:
-				ch <- result{exit: exitOf(res.StatusCode)}
+				ch <- result{exit: runtime.ExitOfCode(res.StatusCode)}
 			case err := <-errCh:
 				if cerrdefs.IsNotFound(err) {
 					err = runtime.ErrNotRunning
@@ -371,12 +375,10 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 	return runtime.Exit{}, last
 }
 
-func exitOf(code int64) runtime.Exit {
-	if code > 128 && code < 128+65 {
-		return runtime.Exit{Signal: syscall.Signal(code - 128)}
-	}
-	return runtime.Exit{Code: int(code)}
-}
+// killWait bounds the wait after KILL for all of a service's containers
+// together: the daemon reaps and reports each one (see the container
+// runner's killWait), and compose services are several at once.
+const killWait = 10 * time.Second
 
 // Stop sends each running compose service its stop signal (compose's
 // stop_signal, else the berth service's), waits up to the grace period,
@@ -420,7 +422,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		if !opts.Kill {
 			return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig}
 		}
-		if left = signalAll(ctx, c, found, left, func(string) string { return "KILL" }, 10*time.Second); len(left) > 0 {
+		if left = signalAll(ctx, c, found, left, func(string) string { return "KILL" }, killWait); len(left) > 0 {
 			return fmt.Errorf("compose services %s survived KILL", strings.Join(left, ", "))
 		}
 	}

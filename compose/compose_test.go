@@ -165,7 +165,13 @@ func TestReadinessWaitsForHealth(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(svc.Dir, "compose.yaml"), []byte(file), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.Start(ctx, svc); err != nil {
+			h, err := r.Start(ctx, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Start returns once launched; the manager's readiness wait asks
+			// the runner until a is healthy.
+			if err := runtime.WaitRunnerReady(ctx, r, svc, h, metadata.DefaultStartTimeout); err != nil {
 				t.Fatal(err)
 			}
 			list, err := cli.ContainerList(ctx, dcontainer.ListOptions{Filters: filters.NewArgs(filters.Arg("label", compose.LabelProject+"="+compose.Project(svc.Environment)), filters.Arg("label", compose.LabelService+"=a"))})
@@ -174,7 +180,7 @@ func TestReadinessWaitsForHealth(t *testing.T) {
 			}
 			info, err := cli.ContainerInspect(ctx, list[0].ID)
 			if err != nil || info.State.Health == nil || info.State.Health.Status != "healthy" {
-				t.Fatalf("start returned before a was healthy: %+v, %v", info.State, err)
+				t.Fatalf("the readiness wait ended before a was healthy: %+v, %v", info.State, err)
 			}
 		})
 	}

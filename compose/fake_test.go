@@ -102,3 +102,56 @@ func TestFakeNotFound(t *testing.T) {
 		t.Errorf("Logs without containers: got %v, want advice to start it", err)
 	}
 }
+
+// TestFakeReady: Start does not wait; the manager's readiness wait asks the
+// runner, within the start timeout it is given, until every container runs
+// and is healthy, and stops at once on an unhealthy one.
+func TestFakeReady(t *testing.T) {
+	health := "starting"
+	f := &enginetest.Fake{
+		ContainerListFunc: func(context.Context, dcontainer.ListOptions) ([]dcontainer.Summary, error) {
+			return []dcontainer.Summary{
+				{ID: "a1", State: "running", Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "a"}},
+				{ID: "b1", State: "running", Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
+			}, nil
+		},
+		ContainerInspectFunc: func(_ context.Context, id string) (dcontainer.InspectResponse, error) {
+			st := &dcontainer.State{Running: true}
+			if id == "a1" {
+				st.Health = &dcontainer.Health{Status: health}
+			}
+			return dcontainer.InspectResponse{ContainerJSONBase: &dcontainer.ContainerJSONBase{ID: id, State: st}}, nil
+		},
+		// Running: the wait for an exit lasts as long as its context.
+		ContainerWaitFunc: func(ctx context.Context, _ string, _ dcontainer.WaitCondition) (<-chan dcontainer.WaitResponse, <-chan error) {
+			errCh := make(chan error, 1)
+			go func() { <-ctx.Done(); errCh <- ctx.Err() }()
+			return nil, errCh
+		},
+	}
+	r, svc := fakeRunner(f), fakeService()
+	ctx := context.Background()
+	h := runtime.Handle{Service: "db", ID: "a1,b1"}
+
+	err := runtime.WaitRunnerReady(ctx, r, svc, h, 100*time.Millisecond)
+	var nre *runtime.NotReadyError
+	if !errors.As(err, &nre) || nre.Waiting != "compose services a" || !strings.Contains(err.Error(), "raise start_timeout") {
+		t.Errorf("still starting: got %v, want a NotReadyError waiting for a", err)
+	}
+	health = "unhealthy"
+	if err := runtime.WaitRunnerReady(ctx, r, svc, h, time.Minute); err == nil || !strings.Contains(err.Error(), "compose service a is unhealthy") {
+		t.Errorf("unhealthy: got %v, want the unhealthy service named", err)
+	}
+	health = "healthy"
+	if err := runtime.WaitRunnerReady(ctx, r, svc, h, time.Minute); err != nil {
+		t.Errorf("healthy: %v", err)
+	}
+}
+
+func TestExitOfCode(t *testing.T) {
+	for code, want := range map[int64]runtime.Exit{0: {}, 3: {Code: 3}, 137: {Signal: syscall.SIGKILL}, 143: {Signal: syscall.SIGTERM}, 255: {Code: 255}} {
+		if got := runtime.ExitOfCode(code); got != want {
+			t.Errorf("ExitOfCode(%d) = %+v, want %+v", code, got, want)
+		}
+	}
+}

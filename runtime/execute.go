@@ -15,6 +15,9 @@ type launched struct {
 	svc *Service
 	run Runner
 	h   Handle
+	// logFrom is the size of the service's log file before the launch:
+	// a failure shows only what this run wrote.
+	logFrom int64
 }
 
 // execution is the state of one Execute, shared by its visits.
@@ -85,12 +88,13 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 			return e.fail(n, fmt.Errorf("failed to start '%s': it needs %s healthy: %w", n, d, err))
 		}
 	}
+	from := logSize(svc.Log)
 	h, err := run.Start(e.ctx, svc)
 	e.p.unlock(n)
 	if err != nil {
 		return e.fail(n, fmt.Errorf("failed to start '%s': %w", n, err))
 	}
-	l := launched{svc, run, h}
+	l := launched{svc, run, h, from}
 	e.mu.Lock()
 	e.done = append(e.done, l)
 	e.mu.Unlock()
@@ -104,7 +108,7 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 		}
 	}()
 	launchedFn()
-	r, err := e.m.ready(wctx, svc, run, h)
+	r, err := e.m.ready(wctx, l)
 	if r != nil {
 		e.mu.Lock()
 		e.results[n] = r

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,13 +40,22 @@ func (e *NotHealthyError) Error() string {
 func (e *NotHealthyError) Unwrap() error { return e.Err }
 
 // ready waits for a launched service: the Ready hook if set, else its
-// health check (if any) until healthy within its start_timeout. The wait
-// ends at once if the service's process ends.
-func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle) (*health.Result, error) {
+// runner's own readiness (WaitRunnerReady) and then its health check (if
+// any), each until ready within its start_timeout. The wait
+// ends at once if the service's process ends, which fails the start with
+// its exit status and last lines. A passing check counts only while the
+// service runs, and, where its runner can tell, only on a port it holds.
+func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error) {
+	svc, run, h := l.svc, l.run, l.h
 	if m.Ready != nil {
 		return nil, m.Ready(ctx, svc, h)
 	}
 	spec := m.Env.Manifest.Services[svc.Name]
+	if spec != nil {
+		if err := WaitRunnerReady(ctx, run, svc, h, spec.StartWait()); err != nil {
+			return nil, err
+		}
+	}
 	if spec == nil || spec.Health == nil {
 		return nil, nil
 	}
@@ -54,8 +66,10 @@ func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	exited := make(chan struct{})
+	var exit Exit
 	go func() {
-		if _, err := run.Wait(wctx, h); err == nil {
+		var err error
+		if exit, err = run.Wait(wctx, h); err == nil {
 			close(exited)
 		}
 	}()
@@ -63,13 +77,88 @@ func (m *Manager) ready(ctx context.Context, svc *Service, run Runner, h Handle)
 		Options: health.Options{Dir: svc.Dir, Env: svc.Env, Exec: m.Exec},
 		Service: svc.Name, Timeout: spec.StartWait(), Exited: exited,
 	})
+	if err == nil {
+		select {
+		case <-exited:
+			err = health.ErrExited
+		default:
+			err = m.checkOwner(ctx, l, hc)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, health.ErrTimeout) {
 			return nil, &NotHealthyError{Service: svc.Name, Err: err}
 		}
+		if errors.Is(err, health.ErrExited) {
+			<-exited
+			run.Forget(ctx, svc, h)
+			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: lastLines(svc.Log, l.logFrom, 10)}
+		}
 		return nil, err
 	}
 	return &r, nil
+}
+
+// ListenerChecker is implemented by runners that can tell whether a local
+// port is held by a service's own processes (host processes).
+type ListenerChecker interface {
+	CheckListener(ctx context.Context, svc *Service, h Handle, port int) error
+}
+
+// checkOwner fails a passing tcp or http check on this machine whose port
+// is not held by the service itself.
+func (m *Manager) checkOwner(ctx context.Context, l launched, hc *metadata.HealthCheck) error {
+	lc, ok := l.run.(ListenerChecker)
+	if !ok {
+		return nil
+	}
+	port, ok := localPort(hc)
+	if !ok {
+		return nil
+	}
+	if err := lc.CheckListener(ctx, l.svc, l.h, port); err != nil {
+		return fmt.Errorf("%s is not healthy: %w", l.svc.Name, err)
+	}
+	return nil
+}
+
+// localPort is the port a tcp or http check reaches on this machine.
+func localPort(hc *metadata.HealthCheck) (int, bool) {
+	var hostport string
+	switch hc.Type {
+	case "tcp":
+		hostport = hc.Address
+	case "http":
+		u, err := url.Parse(hc.URL)
+		if err != nil {
+			return 0, false
+		}
+		hostport = u.Host
+		if u.Port() == "" {
+			port := "80"
+			if u.Scheme == "https" {
+				port = "443"
+			}
+			hostport = net.JoinHostPort(u.Hostname(), port)
+		}
+	default:
+		return 0, false
+	}
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return 0, false
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 {
+		return 0, false
+	}
+	if host != "" && host != "localhost" {
+		ip := net.ParseIP(host)
+		if ip == nil || !(ip.IsLoopback() || ip.IsUnspecified()) {
+			return 0, false
+		}
+	}
+	return port, true
 }
 
 // confirmHealthy waits, within its start_timeout, until a dependency that
@@ -125,10 +214,24 @@ func (m *Manager) startCheck(ctx context.Context, l launched) error {
 	}
 	l.run.Forget(ctx, l.svc, l.h)
 	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
-		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, 10)})
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, l.logFrom, 10)})
 }
 
-func lastLines(l LogSpec, n int) []string {
+// logSize is the size of a service's log file now (0 if there is none).
+func logSize(l LogSpec) int64 {
+	if l.To != metadata.LogFile || l.Path == "" {
+		return 0
+	}
+	fi, err := os.Stat(l.Path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// lastLines are the last n lines written to the log file from offset from
+// on (from the start when the file was rotated since).
+func lastLines(l LogSpec, from int64, n int) []string {
 	if l.To != metadata.LogFile || l.Path == "" {
 		return nil
 	}
@@ -142,7 +245,10 @@ func lastLines(l LogSpec, n int) []string {
 	if err != nil {
 		return nil
 	}
-	off := max(fi.Size()-tail, 0)
+	if from > fi.Size() {
+		from = 0
+	}
+	off := max(fi.Size()-tail, from)
 	buf := make([]byte, fi.Size()-off)
 	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
 		return nil

@@ -36,6 +36,7 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		StopSignal: spec.StopSignalOf(),
 		StopGrace:  spec.StopGrace(),
 		StateDir:   env.Path("pids"),
+		Root:       env.Root,
 		Spec:       spec,
 
 		Environment: env.Name(),
@@ -43,12 +44,8 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 	if svc.Runner == "" {
 		svc.Runner = metadata.RunnerProcess
 	}
-	for _, a := range spec.Command {
-		v, err := metadata.Expand(a, vars)
-		if err != nil {
-			return nil, fmt.Errorf("service %s: command: %w", name, err)
-		}
-		svc.Argv = append(svc.Argv, v)
+	if svc.Argv, err = expandCommand(name, spec, vars); err != nil {
+		return nil, err
 	}
 	if spec.Container != nil {
 		// Ports, volumes and user may use variables as the command does; the
@@ -149,6 +146,30 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		}
 	}
 	return svc, nil
+}
+
+func expandCommand(name string, spec *metadata.Service, vars func(string) (string, bool)) ([]string, error) {
+	var argv []string
+	for _, a := range spec.Command {
+		v, err := metadata.Expand(a, vars)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: command: %w", name, err)
+		}
+		argv = append(argv, v)
+	}
+	return argv, nil
+}
+
+// commandOf expands a service's command without requiring its component
+// installed, for recognising its process from a plain PID file.
+func commandOf(env *metadata.Env, name string, spec *metadata.Service) func() ([]string, error) {
+	return func() ([]string, error) {
+		vars, err := env.Vars(spec.Component)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		return expandCommand(name, spec, vars)
+	}
 }
 
 // logSpec is where a service's output goes: /dev/null unless the manifest

@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berthdev/berth/metadata"
 )
 
 // Service is a manifest service resolved against its environment: variables
@@ -32,6 +35,14 @@ type Service struct {
 	Log        LogSpec
 	// StateDir is where runners keep per-service records (the pids/ directory).
 	StateDir string
+	// Root is the environment's root directory: a process runner records
+	// its identity with each launch and recognises a plain (OQTOPUS) PID
+	// file's process by working there.
+	Root string
+	// CommandOf, when Argv is not resolved (status and stop need no
+	// component installed), expands the service's command on demand; a
+	// runner asks for it only to recognise a process a plain PID file names.
+	CommandOf func() ([]string, error)
 	// Spec is the manifest entry, for runners that need more (container, compose).
 	Spec any
 	// Environment is the environment's name: containers are named
@@ -76,6 +87,12 @@ type Handle struct {
 	ID        string    `json:"id,omitempty"`
 	// Host is the manifest host of a container service; empty for this machine.
 	Host string `json:"host,omitempty"`
+	// Env is the root of the environment that launched a host process, and
+	// Token the launch token the process and its descendants carry in
+	// their environment (BERTH_LAUNCH); the token names the environment's
+	// directory identity, so a copy of the environment does not claim it.
+	Env   string `json:"env,omitempty"`
+	Token string `json:"token,omitempty"`
 }
 
 // Status values of State.
@@ -100,6 +117,10 @@ type State struct {
 	// Reason says why a service counts as stopped when a record was found
 	// (the process exited, the PID now belongs to another process).
 	Reason string `json:"reason,omitempty"`
+	// Warning is set when a record was found that berth cannot trust (an
+	// unreadable PID file, a process it cannot show is the service's):
+	// status prints it, and nothing is signalled.
+	Warning string `json:"warning,omitempty"`
 	// Health is set where a check ran on a running service: healthy,
 	// unhealthy or "no check"; HealthDetail is the check's result.
 	Health       string `json:"health,omitempty"`
@@ -150,16 +171,15 @@ func (e Exit) String() string {
 	}
 }
 
-func signalName(s syscall.Signal) string {
-	names := map[syscall.Signal]string{
-		syscall.SIGTERM: "TERM", syscall.SIGKILL: "KILL", syscall.SIGINT: "INT",
-		syscall.SIGHUP: "HUP", syscall.SIGQUIT: "QUIT", syscall.SIGUSR1: "USR1",
-		syscall.SIGUSR2: "USR2", syscall.SIGABRT: "ABRT", syscall.SIGSEGV: "SEGV",
+func signalName(s syscall.Signal) string { return metadata.SignalName(s) }
+
+// ExitOfCode reads an exit status as the shell reports it: 128+N is
+// signal N (docker reports a container killed by KILL as 137).
+func ExitOfCode(code int64) Exit {
+	if code > 128 && code < 128+65 {
+		return Exit{Signal: syscall.Signal(code - 128)}
 	}
-	if n, ok := names[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("%d", int(s))
+	return Exit{Code: int(code)}
 }
 
 // Stdio is a foreground service's terminal and the signals berth receives,
@@ -211,10 +231,27 @@ type StopTimeoutError struct {
 	Service string
 	Grace   time.Duration
 	Signal  syscall.Signal
+	// Survivors names the service's processes still alive ("PID 12 (cmd)").
+	Survivors []string
 }
 
 func (e *StopTimeoutError) Error() string {
-	return fmt.Sprintf("the process did not exit within %s after %s (use --force to send KILL, or raise stop_timeout for %s in berth.yaml)", e.Grace, signalName(e.Signal), e.Service)
+	left := ""
+	if len(e.Survivors) > 0 {
+		left = "; still running: " + strings.Join(e.Survivors, ", ")
+	}
+	return fmt.Sprintf("the process did not exit within %s after %s%s (use --force to send KILL, or raise stop_timeout for %s in berth.yaml)", e.Grace, signalName(e.Signal), left, e.Service)
+}
+
+// LeftoverError means a service's main process has ended but processes it
+// started still run; its record is kept until they are gone.
+type LeftoverError struct {
+	Service   string
+	Survivors []string
+}
+
+func (e *LeftoverError) Error() string {
+	return fmt.Sprintf("the main process of %s has exited but its processes still run: %s (berth stop --force %s ends them)", e.Service, strings.Join(e.Survivors, ", "), e.Service)
 }
 
 // AlreadyRunningError means a named service runs already.

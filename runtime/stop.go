@@ -246,12 +246,18 @@ func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req Sto
 		return fail(err)
 	}
 	if !st.IsRunning() {
-		if st.Handle != nil {
-			if err := run.Forget(ctx, svc, *st.Handle); err != nil {
+		if st.Handle == nil {
+			return res
+		}
+		// A runner keeps the record while processes of the service that
+		// left its group survive its main process: those are stopped too.
+		var lo *LeftoverError
+		if err := run.Forget(ctx, svc, *st.Handle); !errors.As(err, &lo) {
+			if err != nil {
 				return fail(err)
 			}
+			return res
 		}
-		return res
 	}
 	res.WasRunning, res.PID = true, st.PID
 	opts := StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace, Kill: req.Force}

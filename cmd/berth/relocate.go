@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
 )
 
 func newRelocateCommand(g *globalOptions) *cobra.Command {
@@ -20,7 +21,7 @@ After moving its directory, run relocate inside it to record the new place.`,
 	}
 }
 
-func runRelocate(_ context.Context, g *globalOptions) error {
+func runRelocate(ctx context.Context, g *globalOptions) error {
 	root, err := g.findRoot()
 	if err != nil {
 		return err
@@ -42,5 +43,22 @@ func runRelocate(_ context.Context, g *globalOptions) error {
 	} else {
 		fmt.Fprintf(g.stdout, "environment_root: %s -> %s\n", old, root)
 	}
+	reportForeignRecords(ctx, g, root)
 	return nil
+}
+
+// reportForeignRecords says which PID files a copied environment brought
+// along: they name the original's services, which this copy shows as
+// Stopped and never signals.
+func reportForeignRecords(ctx context.Context, g *globalOptions, root string) {
+	m, err := g.newManager()
+	if err != nil || m.Env.Root != root {
+		return
+	}
+	states, _ := m.Status(ctx, nil, runtime.StatusRequest{})
+	for _, st := range states {
+		if st.Warning != "" {
+			fmt.Fprintf(g.stdout, "%s: Stopped here: %s\n", st.Name, st.Warning)
+		}
+	}
 }

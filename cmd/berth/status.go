@@ -48,6 +48,13 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if states == nil {
 		return err
 	}
+	// A record berth cannot trust reads Stopped (nothing is signalled on
+	// its word), but never silently.
+	for _, st := range states {
+		if st.Warning != "" {
+			fmt.Fprintf(g.stderr, "warning: %s: %s\n", st.Name, st.Warning)
+		}
+	}
 	switch outputFormat(opts.output) {
 	case outputJSON:
 		m.CheckHealth(ctx, states)

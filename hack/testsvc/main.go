@@ -35,7 +35,10 @@ func main() {
 		ignoreTerm = flag.Bool("ignore-term", false, "ignore SIGTERM")
 		fork       = flag.Bool("fork", false, "start a grandchild that sleeps until signalled")
 		childFile  = flag.String("child-pid-file", "", "write the grandchild's PID here")
+		childTerm  = flag.Bool("child-ignore-term", false, "the grandchild ignores SIGTERM")
+		childSid   = flag.Bool("child-setsid", false, "the grandchild leaves the process group (setsid)")
 		readyAfter = flag.Duration("ready-after", 0, "wait this long before listening and printing ready")
+		dieAfter   = flag.Duration("die-after", 0, "print \"dying\" and exit with code 5 this long after ready")
 		httpAddr   = flag.String("http", "", "serve HTTP on ADDR (GET /health answers 200)")
 		tcpAddr    = flag.String("tcp", "", "accept TCP connections on ADDR")
 		env        lines
@@ -47,6 +50,9 @@ func main() {
 	flag.Parse()
 
 	if *isChild {
+		if *ignoreTerm {
+			signal.Ignore(syscall.SIGTERM)
+		}
 		sleepForever()
 	}
 	if *ignoreTerm {
@@ -75,8 +81,15 @@ func main() {
 		os.Exit(*exitCode)
 	}
 	if *fork {
-		c := exec.Command(os.Args[0], "-grandchild")
+		args := []string{"-grandchild"}
+		if *childTerm {
+			args = append(args, "-ignore-term")
+		}
+		c := exec.Command(os.Args[0], args...)
 		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if *childSid {
+			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		}
 		if err := c.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, "testsvc:", err)
 			os.Exit(1)
@@ -116,6 +129,11 @@ func main() {
 		}()
 	}
 	fmt.Println("ready")
+	if *dieAfter > 0 {
+		time.Sleep(*dieAfter)
+		fmt.Println("dying")
+		os.Exit(5)
+	}
 	if *echoStdin {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		fmt.Printf("got %s\n", strings.TrimSpace(line))

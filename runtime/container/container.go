@@ -145,17 +145,8 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 		}
 		return st, nil
 	}
-	st.Reason = fmt.Sprintf("container %s %s", engine.ShortID(info.ID), exitOf(int64(info.State.ExitCode)))
+	st.Reason = fmt.Sprintf("container %s %s", engine.ShortID(info.ID), runtime.ExitOfCode(int64(info.State.ExitCode)))
 	return st, nil
-}
-
-// exitOf reads a container's exit status as the shell does: 128+N is
-// signal N (docker reports a container killed by KILL as 137).
-func exitOf(code int64) runtime.Exit {
-	if code > 128 && code < 128+65 {
-		return runtime.Exit{Signal: syscall.Signal(code - 128)}
-	}
-	return runtime.Exit{Code: int(code)}
 }
 
 // MissingImageError means the service's image is not on the daemon.
@@ -203,7 +194,8 @@ func (r *Runner) prepare(ctx context.Context, c *engine.Client, svc *runtime.Ser
 	return nil
 }
 
-func signalName(s syscall.Signal) string {
+// dockerSignal is the stop signal as a container's config takes it: a number.
+func dockerSignal(s syscall.Signal) string {
 	if s == 0 {
 		s = syscall.SIGTERM
 	}
@@ -252,7 +244,7 @@ func (r *Runner) create(ctx context.Context, c *engine.Client, svc *runtime.Serv
 		User:         cs.User,
 		ExposedPorts: exposed,
 		Labels:       map[string]string{LabelEnvironment: svc.Environment, LabelService: svc.Name},
-		StopSignal:   signalName(svc.StopSignal),
+		StopSignal:   dockerSignal(svc.StopSignal),
 		StopTimeout:  &grace,
 		AttachStdout: attach,
 		AttachStderr: attach,
@@ -354,7 +346,7 @@ func (r *Runner) Run(ctx context.Context, svc *runtime.Service, stdio runtime.St
 			if res.Error != nil {
 				return runtime.Exit{}, fmt.Errorf("wait for container %s: %s", Name(svc), res.Error.Message)
 			}
-			return exitOf(res.StatusCode), nil
+			return runtime.ExitOfCode(res.StatusCode), nil
 		case err := <-errCh:
 			return runtime.Exit{}, fmt.Errorf("wait for container %s: %w", Name(svc), err)
 		}
@@ -373,7 +365,7 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 		if res.Error != nil {
 			return runtime.Exit{}, errors.New(res.Error.Message)
 		}
-		return exitOf(res.StatusCode), nil
+		return runtime.ExitOfCode(res.StatusCode), nil
 	case err := <-errCh:
 		if cerrdefs.IsNotFound(err) {
 			return runtime.Exit{}, runtime.ErrNotRunning
@@ -381,6 +373,11 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 		return runtime.Exit{}, err
 	}
 }
+
+// killWait bounds the wait after KILL: the kernel ends the process at
+// once, but the daemon then reaps it, unmounts the container's file system
+// and reports the exit through the API, which takes seconds on a busy host.
+const killWait = 10 * time.Second
 
 // Stop sends the stop signal, waits up to the grace period and removes the
 // container. Docker's own stop would send KILL when its timeout ends; berth
@@ -416,7 +413,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 				}
 				return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig}
 			}
-			if ended, err = r.signalAndWait(ctx, c, h.ID, syscall.SIGKILL, 10*time.Second); err != nil {
+			if ended, err = r.signalAndWait(ctx, c, h.ID, syscall.SIGKILL, killWait); err != nil {
 				return err
 			} else if !ended {
 				return fmt.Errorf("container %s survived KILL", Name(svc))

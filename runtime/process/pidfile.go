@@ -8,27 +8,24 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
 
-// A PID file is one JSON object (runtime.Handle) with pid, pgid and the
-// kernel start time. A file holding only a decimal PID, as the OQTOPUS CLI
-// writes, is read too: then the process group is taken from /proc and a
-// process that started after the file was written counts as a reused PID.
+// A PID file is one JSON object (runtime.Handle) with pid, pgid, the
+// kernel start time, the environment and the launch token. A file holding
+// only a decimal PID, as the OQTOPUS CLI writes, is read too: it counts
+// only when its process is shown to be the service (see identity.go).
 
 func pidPath(svc *runtime.Service) string {
 	return filepath.Join(svc.StateDir, svc.Name+".pid")
 }
 
-// pidRecord is a PID file as read: the handle and, for a legacy file, its
-// modification time.
+// pidRecord is a PID file as read.
 type pidRecord struct {
 	runtime.Handle
-	legacy  bool
-	written time.Time
+	legacy bool
 }
 
 // parsePIDFile reads the content of a PID file.
@@ -68,12 +65,7 @@ func readPIDFile(path string) (pidRecord, error) {
 	}
 	r, err := parsePIDFile(data)
 	if err != nil {
-		return pidRecord{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.legacy {
-		if fi, err := os.Stat(path); err == nil {
-			r.written = fi.ModTime()
-		}
+		return pidRecord{}, &garbageError{path, err}
 	}
 	return r, nil
 }
@@ -105,33 +97,11 @@ func removePIDFile(path string, h runtime.Handle) error {
 	return nil
 }
 
-// legacySlack allows for clock granularity between a process's start and the
-// moment the OQTOPUS CLI wrote its PID file.
-const legacySlack = time.Second
-
-// resolve completes a record from /proc: whether it names a live process
-// that is the one recorded, and its start time and group for a legacy file.
-func resolveRecord(r pidRecord) (h runtime.Handle, running bool, reason string) {
-	h = r.Handle
-	st, err := readStat(h.PID)
-	if err != nil || st.State == 'Z' || st.State == 'X' {
-		return h, false, fmt.Sprintf("process %d has exited", h.PID)
-	}
-	if r.legacy {
-		// A reused PID keeps StartTime 0, which Stop never signals.
-		if at := startedAt(st.StartTime); !r.written.IsZero() && at.After(r.written.Add(legacySlack)) {
-			return h, false, fmt.Sprintf("PID %d now belongs to another process (started after the PID file was written)", h.PID)
-		}
-		h.PGID = st.PGID
-		h.StartTime = st.StartTime
-		h.StartedAt = startedAt(st.StartTime)
-		return h, true, ""
-	}
-	if st.StartTime != h.StartTime {
-		return h, false, fmt.Sprintf("PID %d now belongs to another process", h.PID)
-	}
-	if h.StartedAt.IsZero() {
-		h.StartedAt = startedAt(st.StartTime)
-	}
-	return h, true, ""
+// garbageError is a PID file that cannot be read as one.
+type garbageError struct {
+	path string
+	err  error
 }
+
+func (e *garbageError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *garbageError) Unwrap() error { return e.err }

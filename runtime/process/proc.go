@@ -17,7 +17,9 @@ import (
 type procStat struct {
 	PID       int
 	State     byte
+	PPID      int
 	PGID      int
+	Session   int
 	StartTime uint64 // clock ticks since boot, field 22
 }
 
@@ -28,7 +30,9 @@ func readStat(pid int) (procStat, error) {
 	if err != nil {
 		return procStat{}, err
 	}
-	return parseStat(data)
+	st, err := parseStat(data)
+	st.PID = pid
+	return st, err
 }
 
 func parseStat(data []byte) (procStat, error) {
@@ -41,12 +45,14 @@ func parseStat(data []byte) (procStat, error) {
 	if len(f) < 20 || len(f[0]) != 1 {
 		return procStat{}, fmt.Errorf("malformed /proc stat line")
 	}
+	ppid, err0 := strconv.Atoi(string(f[1]))
 	pgid, err1 := strconv.Atoi(string(f[2]))
+	sid, err3 := strconv.Atoi(string(f[3]))
 	start, err2 := strconv.ParseUint(string(f[19]), 10, 64)
-	if err1 != nil || err2 != nil {
+	if err0 != nil || err1 != nil || err2 != nil || err3 != nil {
 		return procStat{}, fmt.Errorf("malformed /proc stat line")
 	}
-	return procStat{State: f[0][0], PGID: pgid, StartTime: start}, nil
+	return procStat{State: f[0][0], PPID: ppid, PGID: pgid, Session: sid, StartTime: start}, nil
 }
 
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
@@ -148,13 +154,24 @@ func waitGone(ctx context.Context, pid int, startTime uint64) error {
 // container inits do only now and then, so kill(-pgid, 0) alone would keep
 // a stop waiting on processes that are already dead.
 func liveMembers(pgid int) []procStat {
+	var out []procStat
+	for _, st := range allProcs() {
+		if st.PGID == pgid {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// allProcs reads the stat of every live (not zombie) process once.
+func allProcs() []procStat {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil
 	}
 	defer d.Close()
 	names, _ := d.Readdirnames(-1)
-	var out []procStat
+	out := make([]procStat, 0, len(names))
 	for _, n := range names {
 		if n[0] < '0' || n[0] > '9' {
 			continue
@@ -164,7 +181,7 @@ func liveMembers(pgid int) []procStat {
 			continue
 		}
 		st, err := readStat(pid)
-		if err != nil || st.PGID != pgid || st.State == 'Z' || st.State == 'X' {
+		if err != nil || st.State == 'Z' || st.State == 'X' {
 			continue
 		}
 		st.PID = pid

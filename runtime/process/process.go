@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,13 +47,22 @@ type Runner struct {
 	opts     Options
 	mu       sync.Mutex
 	children map[int]*child
+	scanAt   time.Time
+	scanned  scanned
 }
 
 // child is a process this berth launched, so its exit status is known.
 type child struct {
 	done chan struct{}
 	exit runtime.Exit
+	// logDone, when the service logs through a log writer, is closed when
+	// the writer has written everything and ended.
+	logDone <-chan struct{}
 }
+
+// logDrainLimit bounds the wait for a log writer after its service ended:
+// a descendant still holding the pipe keeps the writer running.
+const logDrainLimit = 2 * time.Second
 
 // New returns a process runner.
 func New(opts Options) *Runner {
@@ -109,23 +119,26 @@ func executable(p string) error {
 }
 
 // output opens the service's stdout/stderr destination. For a file with a
-// log pipe, the pipe's writer process is started here.
-func (r *Runner) output(svc *runtime.Service) (*os.File, error) {
+// log pipe, the pipe's writer process is started here; the channel is
+// closed when it has ended.
+func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error) {
 	if svc.Log.To != metadata.LogFile {
-		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		return f, nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(svc.Log.Path), 0o755); err != nil {
-		return nil, fmt.Errorf("log directory of %s: %w", svc.Name, err)
+		return nil, nil, fmt.Errorf("log directory of %s: %w", svc.Name, err)
 	}
 	if len(r.opts.LogPipe) == 0 {
 		if err := Rotate(svc.Log.Path, svc.Log.MaxSize, svc.Log.MaxFiles, 0); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return os.OpenFile(svc.Log.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(svc.Log.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		return f, nil, err
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer pr.Close()
 	args := append(append([]string(nil), r.opts.LogPipe[1:]...), "--path", svc.Log.Path,
@@ -136,26 +149,39 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, error) {
 	lp.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := lp.Start(); err != nil {
 		pw.Close()
-		return nil, fmt.Errorf("start log writer of %s: %w", svc.Name, err)
+		return nil, nil, fmt.Errorf("start log writer of %s: %w", svc.Name, err)
 	}
-	go lp.Wait() // it ends at EOF, once the service and its children are gone
-	return pw, nil
+	done := make(chan struct{})
+	go func() {
+		lp.Wait() // it ends at EOF, once the service and its children are gone
+		close(done)
+	}()
+	return pw, done, nil
 }
 
 // launch starts svc behind the gate, writes its PID file and opens the gate.
-func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd) (runtime.Handle, *child, error) {
+func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan struct{}) (runtime.Handle, *child, error) {
 	path, err := lookPath(svc)
 	if err != nil {
 		return runtime.Handle{}, nil, err
+	}
+	if err := checkGarbage(svc); err != nil {
+		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	gr, gw, err := os.Pipe()
 	if err != nil {
 		return runtime.Handle{}, nil, err
 	}
 	defer gw.Close()
+	token, err := newToken(svc)
+	if err != nil {
+		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
 	cmd.Path = "/bin/sh"
 	cmd.Args = append([]string{"sh", "-c", gate, "sh", path}, svc.Argv[1:]...)
-	cmd.Env = svc.Env
+	cmd.Env = append(slices.DeleteFunc(slices.Clone(svc.Env), func(kv string) bool {
+		return strings.HasPrefix(kv, launchVar+"=")
+	}), launchVar+"="+token)
 	cmd.Dir = svc.Dir
 	cmd.ExtraFiles = []*os.File{gr}
 	err = cmd.Start()
@@ -163,7 +189,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd) (runtime.Handle, *c
 	if err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	c := &child{done: make(chan struct{})}
+	c := &child{done: make(chan struct{}), logDone: logDone}
 	r.mu.Lock()
 	r.children[cmd.Process.Pid] = c
 	r.mu.Unlock()
@@ -173,7 +199,8 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd) (runtime.Handle, *c
 		close(c.done)
 	}()
 	pid := cmd.Process.Pid
-	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess, PID: pid, PGID: pid, StartedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess, PID: pid, PGID: pid,
+		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token}
 	st, err := readStat(pid)
 	if err == nil {
 		h.StartTime = st.StartTime
@@ -207,14 +234,14 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 		return runtime.Handle{}, err
 	}
 	defer stdin.Close()
-	out, err := r.output(svc)
+	out, logDone, err := r.output(svc)
 	if err != nil {
 		return runtime.Handle{}, err
 	}
 	defer out.Close()
 	cmd := &exec.Cmd{Stdin: stdin, Stdout: out, Stderr: out,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	h, _, err := r.launch(svc, cmd)
+	h, _, err := r.launch(svc, cmd, logDone)
 	return h, err
 }
 
@@ -232,7 +259,7 @@ func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdi
 		cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, 0
 		defer reclaimTerminal(tty)
 	}
-	h, c, err := r.launch(svc, cmd)
+	h, c, err := r.launch(svc, cmd, nil)
 	if err != nil {
 		if c != nil {
 			<-c.done
@@ -246,7 +273,7 @@ func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdi
 		select {
 		case sig := <-stdio.Signals:
 			if s, ok := sig.(syscall.Signal); ok {
-				unix.Kill(-h.PGID, s)
+				sendGroup(h.PGID, s, nil)
 			}
 		case <-c.done:
 			r.forgetChild(h.PID)
@@ -262,7 +289,8 @@ func (r *Runner) forgetChild(pid int) {
 }
 
 // Wait returns when the process of h ends. For a process this berth started
-// the exit status is known; for another only that it ended.
+// the exit status is known, and its log writer has written its last lines
+// (within logDrainLimit) when Wait returns; for another only that it ended.
 func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
 	r.mu.Lock()
 	c := r.children[h.PID]
@@ -270,102 +298,24 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 	if c != nil {
 		select {
 		case <-c.done:
-			return c.exit, nil
 		case <-ctx.Done():
 			return runtime.Exit{}, ctx.Err()
 		}
+		if c.logDone != nil {
+			t := time.NewTimer(logDrainLimit)
+			defer t.Stop()
+			select {
+			case <-c.logDone:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}
+		return c.exit, nil
 	}
 	if err := waitGone(ctx, h.PID, h.StartTime); err != nil {
 		return runtime.Exit{}, err
 	}
 	return runtime.Exit{Unknown: true}, nil
-}
-
-// killGrace bounds the wait after KILL: the kernel needs only moments, but a
-// process in uninterruptible sleep can take longer.
-const killGrace = 5 * time.Second
-
-// Stop signals the service's process group, so that its children end too,
-// and waits for the group to empty. A PID that is no longer the recorded
-// process is never signalled.
-func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	// Without a verified start time the process cannot be told from a
-	// reused PID, so it is never signalled.
-	if h.StartTime == 0 || !alive(h.PID, h.StartTime) {
-		return removePIDFile(pidPath(svc), h)
-	}
-	// Signal the group only when the service leads it: a legacy PID file
-	// may name a process sharing a terminal's group.
-	target, group := h.PID, h.PGID == h.PID
-	if group {
-		target = -h.PID
-	}
-	sig := opts.Signal
-	if sig == 0 {
-		sig = syscall.SIGTERM
-	}
-	if err := unix.Kill(target, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("send %v to process %d: %w", sig, h.PID, err)
-	}
-	gone := func(ctx context.Context) error {
-		if err := waitGone(ctx, h.PID, h.StartTime); err != nil {
-			return err
-		}
-		if group {
-			return waitGroupGone(ctx, h.PID)
-		}
-		return nil
-	}
-	wctx, cancel := context.WithTimeout(ctx, opts.Grace)
-	err := gone(wctx)
-	cancel()
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
-		if !opts.Kill {
-			return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig}
-		}
-		if err := unix.Kill(target, syscall.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("send KILL to process %d: %w", h.PID, err)
-		}
-		kctx, cancel := context.WithTimeout(ctx, killGrace)
-		defer cancel()
-		if err := gone(kctx); err != nil {
-			return fmt.Errorf("process %d did not exit within %s after KILL", h.PID, killGrace)
-		}
-	}
-	return removePIDFile(pidPath(svc), h)
-}
-
-// Inspect reads the PID file and checks the process it names. It changes nothing.
-func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State, error) {
-	st := runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Stopped}
-	rec, err := readPIDFile(pidPath(svc))
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		st.Reason = err.Error()
-		st.Handle = &runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess}
-		return st, nil
-	}
-	h, running, reason := resolveRecord(rec)
-	h.Service, h.Runner = svc.Name, metadata.RunnerProcess
-	st.Handle = &h
-	if !running {
-		st.Reason = reason
-		return st, nil
-	}
-	st.State, st.PID = runtime.Running, h.PID
-	at := h.StartedAt
-	st.StartedAt = &at
-	return st, nil
-}
-
-// Forget removes the PID file if it still names h.
-func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handle) error {
-	return removePIDFile(pidPath(svc), h)
 }
 
 // Logs opens the service's log file.

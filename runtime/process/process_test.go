@@ -46,6 +46,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if path := os.Getenv(nsHelperVar); path != "" {
+		os.Exit(nsHelper(path))
+	}
 	os.Exit(runnertest.WithTestsvc(&testsvc, m.Run))
 }
 
@@ -59,8 +62,8 @@ func service(t *testing.T, name string, args ...string) *runtime.Service {
 		Name: name, Runner: metadata.RunnerProcess,
 		Argv: append([]string{testsvc}, args...), Env: os.Environ(), Dir: dir,
 		StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
-		StateDir: filepath.Join(dir, "pids"),
-		Log:      runtime.LogSpec{To: metadata.LogFile, Path: filepath.Join(dir, "logs", name, "service.log")},
+		StateDir: filepath.Join(dir, "pids"), Root: dir,
+		Log: runtime.LogSpec{To: metadata.LogFile, Path: filepath.Join(dir, "logs", name, "service.log")},
 	}
 	t.Cleanup(func() { stopQuietly(svc) })
 	return svc
@@ -130,68 +133,6 @@ func startUnrelated(t *testing.T) *exec.Cmd {
 	}
 	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
 	return c
-}
-
-func TestPIDFiles(t *testing.T) {
-	ctx := context.Background()
-	r := newRunner()
-	other := startUnrelated(t)
-	pid := other.Process.Pid
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	start, _ := strconv.ParseUint(f[19], 10, 64)
-	tests := []struct {
-		name        string
-		content     string
-		mtime       time.Time
-		wantRunning bool
-	}{
-		{"json, same start time", fmt.Sprintf(`{"pid":%d,"pgid":%d,"start_time":%d}`, pid, pid, start), time.Now(), true},
-		{"json, reused pid", fmt.Sprintf(`{"pid":%d,"pgid":%d,"start_time":%d}`, pid, pid, start+1), time.Now(), false},
-		{"legacy decimal, written after start", fmt.Sprintf("%d\n", pid), time.Now(), true},
-		{"legacy decimal, written before start (reuse)", fmt.Sprintf("%d\n", pid), time.Now().Add(-time.Hour), false},
-		{"dead pid", `{"pid":999999999,"pgid":999999999,"start_time":1}`, time.Now(), false},
-		{"garbage", "not a pid", time.Now(), false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			svc := service(t, "x")
-			os.MkdirAll(svc.StateDir, 0o755)
-			path := filepath.Join(svc.StateDir, "x.pid")
-			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			os.Chtimes(path, tc.mtime, tc.mtime)
-			st, err := r.Inspect(ctx, svc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.IsRunning() != tc.wantRunning {
-				t.Fatalf("running %v, want %v (%+v)", st.IsRunning(), tc.wantRunning, st)
-			}
-			after, _ := os.ReadFile(path)
-			if string(after) != tc.content {
-				t.Fatalf("inspect changed the PID file")
-			}
-			if tc.wantRunning {
-				os.Remove(path) // the cleanup must not stop the unrelated process
-				return
-			}
-			// A stale record is forgotten, and the process it names is never signalled.
-			if err := r.Stop(ctx, svc, *st.Handle, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true}); err != nil {
-				t.Fatal(err)
-			}
-			if !psAlive(pid) {
-				t.Fatalf("stop signalled process %d, which berth did not start", pid)
-			}
-			if _, err := os.Stat(path); !os.IsNotExist(err) {
-				t.Fatalf("stale PID file kept: %v", err)
-			}
-		})
-	}
 }
 
 func TestRotation(t *testing.T) {

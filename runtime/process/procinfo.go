@@ -1,0 +1,96 @@
+package process
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// What berth reads of a process beyond its stat line: owner, environment,
+// command line and working directory. Each read names one PID; nothing
+// here walks /proc.
+
+func procDir(pid int) string { return "/proc/" + strconv.Itoa(pid) }
+
+// procUID is the owner of the process, as /proc shows it.
+func procUID(pid int) (int, bool) {
+	fi, err := os.Stat(procDir(pid))
+	if err != nil {
+		return 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}
+
+// launchVar carries a berth launch's token into the service's environment;
+// its descendants inherit it, so it finds them even when they leave the
+// service's process group.
+const launchVar = "BERTH_LAUNCH"
+
+// launchToken reads BERTH_LAUNCH from the environment the process started
+// with; "" when it has none.
+func launchToken(pid int) (string, error) {
+	data, err := os.ReadFile(procDir(pid) + "/environ")
+	if err != nil {
+		return "", err
+	}
+	prefix := []byte(launchVar + "=")
+	for kv := range bytes.SplitSeq(data, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, prefix); ok {
+			return string(v), nil
+		}
+	}
+	return "", nil
+}
+
+func cmdline(pid int) []string {
+	data, err := os.ReadFile(procDir(pid) + "/cmdline")
+	if err != nil || len(data) == 0 {
+		return nil
+	}
+	return strings.Split(string(bytes.TrimRight(data, "\x00")), "\x00")
+}
+
+func procCwd(pid int) string {
+	p, _ := os.Readlink(procDir(pid) + "/cwd")
+	return p
+}
+
+// describeProc names a process for messages: "PID 12 (testsvc --fork)".
+func describeProc(pid int) string {
+	cmd := strings.Join(cmdline(pid), " ")
+	if len(cmd) > 60 {
+		cmd = cmd[:60] + "..."
+	}
+	if cmd == "" {
+		return "PID " + strconv.Itoa(pid)
+	}
+	return "PID " + strconv.Itoa(pid) + " (" + cmd + ")"
+}
+
+func describeAll(ps []procStat) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = describeProc(p.PID)
+	}
+	return out
+}
+
+// sameDir says whether two paths name one directory.
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}

@@ -1,0 +1,252 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+)
+
+// killGrace bounds the wait after KILL: the kernel needs only moments, but a
+// process in uninterruptible sleep can take longer.
+const killGrace = 5 * time.Second
+
+// scanTTL is how long one walk of /proc serves the stops of one berth
+// command; it bounds how stale the walk can be in a long-lived runner.
+const scanTTL = time.Second
+
+type scanned struct {
+	procs  []procStat
+	tokens map[int]string
+}
+
+// scan walks /proc, reading the launch token of each of this user's
+// processes. Stops within scanTTL share one walk.
+func (r *Runner) scan() scanned {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.scanAt.IsZero() || time.Since(r.scanAt) > scanTTL {
+		s := scanned{procs: allProcs(), tokens: map[int]string{}}
+		uid := os.Geteuid()
+		for _, p := range s.procs {
+			if u, ok := procUID(p.PID); ok && u == uid {
+				if tok, _ := launchToken(p.PID); tok != "" {
+					s.tokens[p.PID] = tok
+				}
+			}
+		}
+		r.scanned, r.scanAt = s, time.Now()
+	}
+	return r.scanned
+}
+
+// members lists the live processes of the service of v: its group while
+// the leader lives, and every process carrying its launch token, wherever
+// it went (a setsid grandchild); for a record without a token, the leader
+// and its descendants.
+func (r *Runner) members(v verdict) []procStat {
+	h := v.h
+	var out []procStat
+	seen := map[int]bool{}
+	add := func(p procStat) {
+		if !seen[p.PID] && alive(p.PID, p.StartTime) {
+			seen[p.PID] = true
+			out = append(out, p)
+		}
+	}
+	if h.Token == "" {
+		if v.leader {
+			procs := allProcs()
+			add(procStat{PID: h.PID, PGID: h.PGID, StartTime: h.StartTime})
+			for _, d := range descendants(h.PID, procs) {
+				add(d)
+			}
+		}
+		return out
+	}
+	if v.leader {
+		add(procStat{PID: h.PID, PGID: h.PGID, StartTime: h.StartTime})
+	}
+	for _, p := range v.survivors {
+		add(p)
+	}
+	s := r.scan()
+	for _, p := range s.procs {
+		if s.tokens[p.PID] == h.Token || (v.leader && h.PGID == h.PID && p.PGID == h.PGID) {
+			add(p)
+		}
+	}
+	return out
+}
+
+func stillAlive(ps []procStat) []procStat {
+	var out []procStat
+	for _, p := range ps {
+		if alive(p.PID, p.StartTime) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// signalAll sends sig to the service: to its group when its verified
+// leader leads one, and to each member outside it.
+func signalAll(v verdict, ms []procStat, sig syscall.Signal) error {
+	group := 0
+	if v.leader && v.h.PGID == v.h.PID {
+		var inGroup []procStat
+		for _, m := range ms {
+			if m.PGID == v.h.PGID {
+				inGroup = append(inGroup, m)
+			}
+		}
+		if err := sendGroup(v.h.PGID, sig, inGroup); err == nil {
+			group = v.h.PGID
+		}
+	}
+	var errs []error
+	for _, m := range ms {
+		if group != 0 && m.PGID == group {
+			continue
+		}
+		if err := sendProc(m.PID, m.StartTime, sig); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// waitAll returns when every member, and the leader's group, is gone.
+func waitAll(ctx context.Context, v verdict, ms []procStat) error {
+	for _, m := range ms {
+		if err := waitGone(ctx, m.PID, m.StartTime); err != nil {
+			return err
+		}
+	}
+	if v.leader && v.h.PGID == v.h.PID {
+		return waitGroupGone(ctx, v.h.PGID)
+	}
+	return nil
+}
+
+// Stop signals every process of the service (its group and whatever
+// carries its launch token) and waits until none is left. A record berth
+// cannot show is the service's is removed and nothing is signalled; while
+// processes of the service survive, the record stays.
+func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	v := verify(svc, h)
+	if v.warning != "" {
+		return removePIDFile(pidPath(svc), h)
+	}
+	ms := r.members(v)
+	if len(ms) == 0 {
+		return removePIDFile(pidPath(svc), h)
+	}
+	sig := opts.Signal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if err := signalAll(v, ms, sig); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, opts.Grace)
+	err := waitAll(wctx, v, ms)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		left := r.leftovers(v, ms)
+		if !opts.Kill {
+			return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig, Survivors: describeAll(left)}
+		}
+		if err := signalAll(v, left, syscall.SIGKILL); err != nil {
+			return err
+		}
+		kctx, cancel := context.WithTimeout(ctx, killGrace)
+		defer cancel()
+		if err := waitAll(kctx, v, left); err != nil {
+			return fmt.Errorf("processes of %s did not exit within %s after KILL: %v", svc.Name, killGrace, describeAll(r.leftovers(v, left)))
+		}
+	}
+	return removePIDFile(pidPath(svc), h)
+}
+
+// leftovers are the members still alive, with any new member of the group.
+func (r *Runner) leftovers(v verdict, ms []procStat) []procStat {
+	left := stillAlive(ms)
+	if v.leader && v.h.PGID == v.h.PID {
+		for _, p := range liveMembers(v.h.PGID) {
+			if !containsPID(left, p.PID) {
+				left = append(left, p)
+			}
+		}
+	}
+	return left
+}
+
+func containsPID(ps []procStat, pid int) bool {
+	for _, p := range ps {
+		if p.PID == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// Inspect reads the PID file and checks the process it names against the
+// launch token (or, for a plain PID file, the service's command and
+// directory). It reads only the recorded process, and its group when the
+// leader has gone; it changes nothing.
+func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State, error) {
+	st := runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Stopped}
+	rec, err := readPIDFile(pidPath(svc))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		st.Reason = err.Error()
+		st.Warning = fmt.Sprintf("%s is not a PID file berth can read (%v): berth start refuses while processes of %s may run; remove it once they are gone", pidPath(svc), errors.Unwrap(err), svc.Name)
+		st.Handle = &runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess}
+		return st, nil
+	}
+	v := verify(svc, rec.Handle)
+	h := v.h
+	h.Service, h.Runner = svc.Name, metadata.RunnerProcess
+	st.Handle = &h
+	switch {
+	case v.warning != "":
+		st.Reason, st.Warning = v.warning, v.warning
+		return st, nil
+	case v.leader:
+		st.State, st.PID = runtime.Running, h.PID
+	case len(v.survivors) > 0:
+		st.State, st.PID = runtime.Running, v.survivors[0].PID
+		st.Reason = fmt.Sprintf("its main process %d has exited; still running: %v", h.PID, describeAll(v.survivors))
+	default:
+		st.Reason = v.reason
+		return st, nil
+	}
+	at := h.StartedAt
+	st.StartedAt = &at
+	return st, nil
+}
+
+// Forget removes the record of h once nothing of the service is left. A
+// process carrying its launch token outside its group (found by walking
+// /proc) keeps the record, and the error names it.
+func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handle) error {
+	if h.Token != "" {
+		if v := verify(svc, h); v.warning == "" {
+			if left := r.members(v); len(left) > 0 {
+				return &runtime.LeftoverError{Service: svc.Name, Survivors: describeAll(left)}
+			}
+		}
+	}
+	return removePIDFile(pidPath(svc), h)
+}

@@ -1,0 +1,154 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/runtime"
+)
+
+// A port held by another process is not the service's health: the start
+// fails naming the holder, instead of reporting the service healthy until
+// it dies on EADDRINUSE.
+func TestPortSquatterIsNotHealth(t *testing.T) {
+	ctx := context.Background()
+	m := yamlEnv(t, `version: 1
+services:
+  web:
+    command: [TESTSVC, --ready-after, 300ms, --tcp, ADDR1]
+    health: {type: tcp, address: ADDR1}
+    start_timeout: 10s
+`)
+	addr := m.Env.Manifest.Services["web"].Health.Address
+	squatter := exec.Command(testsvc, "--tcp", addr)
+	if err := squatter.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { squatter.Process.Kill(); squatter.Wait() })
+	deadline := time.Now().Add(5 * time.Second)
+	for !listening(addr) {
+		if time.Now().After(deadline) {
+			t.Fatal("the squatter never listened")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err := m.Start(ctx, []string{"web"}, runtime.StartRequest{})
+	if err == nil || !strings.Contains(err.Error(), "PID "+strconv.Itoa(squatter.Process.Pid)) {
+		t.Fatalf("start with the port held by PID %d = %v; want a failure naming it", squatter.Process.Pid, err)
+	}
+}
+
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// A service that dies during the health wait fails with its exit code and
+// its own last lines.
+func TestDeathDuringHealthWait(t *testing.T) {
+	ctx := context.Background()
+	m := yamlEnv(t, `version: 1
+services:
+  flaky:
+    command: [TESTSVC, --print, this-run, --die-after, 400ms]
+    health: {type: tcp, address: ADDR1}
+    start_timeout: 10s
+    log: {to: file}
+`)
+	_, err := m.Start(ctx, []string{"flaky"}, runtime.StartRequest{})
+	var sf *runtime.StartFailedError
+	if !errors.As(err, &sf) || sf.Exit.Code != 5 || !strings.Contains(err.Error(), "dying") {
+		t.Fatalf("err = %v; want the exit code 5 and the line it printed", err)
+	}
+}
+
+// The lines shown when a start fails are this run's, not the last lines a
+// previous run left in the log.
+func TestStartFailureShowsThisRunsLines(t *testing.T) {
+	ctx := context.Background()
+	m := yamlEnv(t, `version: 1
+services:
+  quiet:
+    command: [TESTSVC, --exit, "3"]
+    log: {to: file}
+`)
+	path := filepath.Join(m.Env.Root, "logs", "quiet", "service.log")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	os.WriteFile(path, []byte("previous-run-line\n"), 0o644)
+	_, err := m.Start(ctx, []string{"quiet"}, runtime.StartRequest{})
+	var sf *runtime.StartFailedError
+	if !errors.As(err, &sf) || sf.Exit.Code != 3 {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "previous-run-line") {
+		t.Fatalf("the failure shows a previous run's lines: %v", err)
+	}
+}
+
+// A grandchild that left the group and ignores TERM outlives its leader:
+// stop names it, the record stays, and stop --force ends it though status
+// can no longer see the service.
+func TestStopForceEndsLeftoverOutsideGroup(t *testing.T) {
+	ctx := context.Background()
+	childFile := filepath.Join(t.TempDir(), "child.pid")
+	m := yamlEnv(t, `version: 1
+services:
+  leaky:
+    command: [TESTSVC, --fork, --child-setsid, --child-ignore-term, --child-pid-file, `+childFile+`]
+`)
+	if _, err := m.Start(ctx, []string{"leaky"}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	deadline := time.Now().Add(5 * time.Second)
+	for !ignoresTerm(child) {
+		if time.Now().After(deadline) {
+			t.Fatal("the grandchild never ignored TERM")
+		}
+		b, _ := os.ReadFile(childFile)
+		child, _ = strconv.Atoi(string(b))
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+	_, err := m.Stop(ctx, []string{"leaky"}, runtime.StopRequest{Grace: 200 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "PID "+strconv.Itoa(child)) {
+		t.Fatalf("stop = %v; want a failure naming PID %d", err, child)
+	}
+	if _, err := os.Stat(filepath.Join(m.Env.Root, "pids", "leaky.pid")); err != nil {
+		t.Fatalf("the record went while the grandchild runs: %v", err)
+	}
+	if _, err := m.Stop(ctx, []string{"leaky"}, runtime.StopRequest{Grace: 200 * time.Millisecond, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if syscall.Kill(child, 0) == nil {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(child) + "/stat"); !strings.Contains(string(b), ") Z") {
+			t.Fatal("stop --force left the grandchild running")
+		}
+	}
+}
+
+func ignoresTerm(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
+			mask, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return mask&(1<<(uint(syscall.SIGTERM)-1)) != 0
+		}
+	}
+	return false
+}
