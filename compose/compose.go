@@ -531,7 +531,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	// The daemon has already cut each stream to opts' tail and since.
 	var sources []logs.Source
 	for _, n := range names {
-		rc, err := engine.Logs(ctx, c, found[n].ID, engine.LogOptions(opts))
+		rc, err := engine.Logs(ctx, c, found[n].ID, engine.LogOptions{Follow: opts.Follow, Tail: opts.Tail, Since: opts.Since})
 		if err != nil {
 			for _, s := range sources {
 				s.Reader.(io.Closer).Close()

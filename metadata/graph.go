@@ -20,6 +20,8 @@ type Graph struct {
 	needs    map[string][]Dependency
 	neededBy map[string][]Dependency
 	cycle    []string
+	// ordered are the services start_order names.
+	ordered map[string]bool
 }
 
 // Graph is the manifest's dependency graph. A manifest loaded by
@@ -35,7 +37,7 @@ func (m *Manifest) Graph() *Graph {
 // NewGraph builds the dependency graph of m: the edges, the start order and
 // a dependency cycle if there is one.
 func NewGraph(m *Manifest) *Graph {
-	g := &Graph{pos: map[string]int{}, needs: map[string][]Dependency{}, neededBy: map[string][]Dependency{}}
+	g := &Graph{pos: map[string]int{}, needs: map[string][]Dependency{}, neededBy: map[string][]Dependency{}, ordered: setOf(m.StartOrder)}
 	for _, n := range m.ServiceOrder {
 		s := m.Services[n]
 		if s == nil {
@@ -283,4 +285,30 @@ func (g *Graph) NeededByTree(name string) []DepNode {
 		out = append(out, DepNode{Service: d.Service, Condition: d.Condition, Next: g.NeededByTree(d.Service)})
 	}
 	return out
+}
+
+// SequencedAfter pairs each service of names that start_order names with the
+// one before it, among names, in start order, where no depends_on path joins
+// the two: such services start one at a time, each once the one before it is
+// up, as the OQTOPUS CLI starts its start order; depends_on governs the
+// others. Services start_order leaves out are not sequenced. Each pair
+// follows start order, which is topological, so no wait can close a cycle.
+func (g *Graph) SequencedAfter(names []string) map[string]string {
+	after := map[string]string{}
+	prev := ""
+	for _, n := range g.InStartOrder(names) {
+		if !g.ordered[n] {
+			continue
+		}
+		if prev != "" && !g.joined(prev, n) {
+			after[n] = prev
+		}
+		prev = n
+	}
+	return after
+}
+
+// joined says whether a depends_on path leads from a to b or from b to a.
+func (g *Graph) joined(a, b string) bool {
+	return slices.Contains(g.WithDependencies([]string{a}), b) || slices.Contains(g.WithDependencies([]string{b}), a)
 }

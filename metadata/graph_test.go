@@ -117,3 +117,41 @@ func TestGraphCycle(t *testing.T) {
 		t.Errorf("start order %q, want %q", got, "d a b c")
 	}
 }
+
+func TestGraphSequencedAfter(t *testing.T) {
+	tests := []struct {
+		name, manifest string
+		launch         []string
+		want           string // "svc<prev" pairs in start order
+	}{
+		{"backend: one after another", backendLike, []string{"core", "sse_engine", "mitigator", "estimator", "combiner", "tranqu", "gateway"},
+			"tranqu<gateway mitigator<tranqu estimator<mitigator combiner<estimator sse_engine<combiner core<sse_engine"},
+		{"only those launched", backendLike, []string{"core", "gateway", "tranqu"}, "tranqu<gateway core<tranqu"},
+		{"depends_on governs its pairs", "version: 1\nstart_order: [db, web, cache]\nservices:\n  web: {command: [x], depends_on: [db]}\n  db: {command: [x]}\n  cache: {command: [x]}\n",
+			[]string{"db", "web", "cache"}, "cache<web"},
+		{"not in start_order: side by side", "version: 1\nstart_order: [a]\nservices:\n  a: {command: [x]}\n  b: {command: [x]}\n  c: {command: [x]}\n",
+			[]string{"a", "b", "c"}, ""},
+		// a needs c, c needs b: start order b c a, so no wait can point forward.
+		{"no cycle through depends_on", "version: 1\nstart_order: [a, b, c]\nservices:\n  a: {command: [x], depends_on: [c]}\n  b: {command: [x]}\n  c: {command: [x]}\n",
+			[]string{"a", "b", "c"}, "c<b"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseManifest("berth.yaml", []byte(tc.manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := m.Graph()
+			after := g.SequencedAfter(tc.launch)
+			var got []string
+			for _, n := range g.StartOrder() {
+				if p, ok := after[n]; ok {
+					got = append(got, n+"<"+p)
+				}
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("sequenced %q, want %q", strings.Join(got, " "), tc.want)
+			}
+		})
+	}
+}

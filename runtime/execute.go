@@ -36,6 +36,9 @@ type execution struct {
 	// than a readiness wait that saw the process go.
 	checkErrs map[string]error
 	checks    sync.WaitGroup
+	// sequenced are the services another waits for through StartPlan.After:
+	// their visit ends only once their start check has passed.
+	sequenced map[string]bool
 }
 
 // Execute launches the plan's services in dependency order, independent
@@ -52,7 +55,7 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		m.note("%s is already running (%s), skipped", st.Name, st.Describe())
 	}
 	e := &execution{m: m, p: p, ctx: ctx, results: map[string]*health.Result{},
-		failed: map[string]error{}, checkErrs: map[string]error{}}
+		failed: map[string]error{}, checkErrs: map[string]error{}, sequenced: map[string]bool{}}
 	nodes := make([]string, len(p.Launch))
 	byName := map[string]*Service{}
 	gates := map[string][]gate{}
@@ -61,6 +64,10 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		byName[svc.Name] = svc
 		for _, d := range p.Waits[svc.Name] {
 			gates[svc.Name] = append(gates[svc.Name], gate{node: d.Service, done: d.Condition == metadata.ConditionHealthy})
+		}
+		if prev := p.After[svc.Name]; prev != "" {
+			gates[svc.Name] = append(gates[svc.Name], gate{node: prev, done: true})
+			e.sequenced[prev] = true
 		}
 	}
 	limit := p.req.parallel()
@@ -99,13 +106,16 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 	e.done = append(e.done, l)
 	e.mu.Unlock()
 	e.checks.Add(1)
+	checked := make(chan error, 1)
 	go func() {
 		defer e.checks.Done()
-		if err := e.m.startCheck(e.ctx, l); err != nil {
+		err := e.m.startCheck(e.ctx, l)
+		if err != nil {
 			e.mu.Lock()
 			e.checkErrs[n] = err
 			e.mu.Unlock()
 		}
+		checked <- err
 	}()
 	launchedFn()
 	r, err := e.m.ready(wctx, l)
@@ -119,6 +129,17 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 			return nil // another service failed and cut this wait short
 		}
 		return e.fail(n, fmt.Errorf("failed to start '%s': %w", n, err))
+	}
+	if e.sequenced[n] {
+		// The next in start_order launches only once this one is seen
+		// still running; an immediate exit ends the start here.
+		select {
+		case err := <-checked:
+			if err != nil {
+				return e.fail(n, err)
+			}
+		case <-wctx.Done():
+		}
 	}
 	// Ready: now its post_start steps (the database's migrations); a
 	// dependent that needs it healthy waits for them too.

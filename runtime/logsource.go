@@ -4,18 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/berthdev/berth/metadata"
+	"strings"
 )
 
-// Logs opens a service's logs through its runner: the daemon's for
-// containers and compose projects, the captured output file for processes.
+// Logs opens a service's logs through its runner, the one way every log is
+// read (berth logs, -f, the lines shown when a start fails): the daemon's for
+// containers and compose projects, the log files for host processes.
 func (m *Manager) Logs(ctx context.Context, name string, opts LogOptions) (io.ReadCloser, error) {
+	if m.Env.Manifest.Services[name] == nil {
+		return nil, fmt.Errorf("unknown service %q: berth.yaml names %s", name, strings.Join(m.Env.Manifest.ServiceOrder, ", "))
+	}
 	svc, run, err := m.base(name)
 	if err != nil {
 		return nil, err
 	}
-	svc.Log = logSpec(m.Env, name, svc.Spec.(*metadata.Service))
 	rc, err := run.Logs(ctx, svc, opts)
 	if err != nil {
 		return nil, fmt.Errorf("logs of %s: %w", name, err)

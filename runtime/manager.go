@@ -59,7 +59,7 @@ func (m *Manager) base(name string) (*Service, Runner, error) {
 	}
 	svc := &Service{Name: name, Runner: kind, Dir: m.Env.Root, StopSignal: spec.StopSignalOf(),
 		StopGrace: spec.StopGrace(), StateDir: m.Env.Path("pids"), Spec: spec, Environment: m.Env.Name(),
-		Root: m.Env.Root, CommandOf: commandOf(m.Env, name, spec)}
+		Root: m.Env.Root, CommandOf: commandOf(m.Env, name, spec), Log: logSpec(m.Env, name, spec)}
 	run, err := m.Runners.Runner(kind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("service %s: %w", name, err)

@@ -172,16 +172,24 @@ func commandOf(env *metadata.Env, name string, spec *metadata.Service) func() ([
 	}
 }
 
-// logSpec is where a service's output goes: /dev/null unless the manifest
-// says `log: {to: file}` (default path logs/<service>/service.log).
+// logSpec is where a service's output goes (/dev/null unless the manifest
+// says `log: {to: file}`) and where the application's own log is, both
+// made absolute.
 func logSpec(env *metadata.Env, name string, spec *metadata.Service) LogSpec {
-	l := spec.Log
-	if l == nil || l.To != metadata.LogFile {
-		return LogSpec{To: metadata.LogDiscard}
+	out := LogSpec{To: metadata.LogDiscard}
+	if p, ok := spec.OutputPath(name); ok {
+		out = LogSpec{To: metadata.LogFile, Path: absPath(env, p), MaxSize: int64(spec.Log.MaxSize), MaxFiles: spec.Log.MaxFiles}
 	}
-	p := l.Path
-	if p == "" {
-		p = filepath.Join("logs", name, "service.log")
+	if spec.AppLog != "" {
+		out.AppLog = absPath(env, spec.AppLog)
 	}
-	return LogSpec{To: metadata.LogFile, Path: env.Path(filepath.FromSlash(p)), MaxSize: int64(l.MaxSize), MaxFiles: l.MaxFiles}
+	return out
+}
+
+// absPath is p, relative to the root unless absolute, made absolute.
+func absPath(env *metadata.Env, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return env.Path(filepath.FromSlash(p))
 }

@@ -61,6 +61,9 @@ type LogSpec struct {
 	Path     string
 	MaxSize  int64
 	MaxFiles int
+	// AppLog is the absolute path of the application's own log file
+	// (app_log in berth.yaml), if it has one.
+	AppLog string
 }
 
 // LogOptions selects what Logs returns.
@@ -70,6 +73,9 @@ type LogOptions struct {
 	Tail int
 	// Since drops lines older than this time, where their time is known.
 	Since time.Time
+	// Output asks for the service's captured output where a runner keeps
+	// another log too (a host process's app_log is preferred otherwise).
+	Output bool
 }
 
 // Handle is what lets a later, separate berth process find a launched service

@@ -52,6 +52,11 @@ type StartPlan struct {
 	// that run already: their health is checked (within their
 	// start_timeout) before it launches.
 	Confirm map[string][]string
+	// After maps a service of Launch to the one it launches after, once
+	// that one is up and past its start check: start_order services with
+	// no depends_on between them start one at a time, as the OQTOPUS CLI
+	// starts them, and the first failure ends the start.
+	After map[string]string
 
 	req     StartRequest
 	mu      sync.Mutex
@@ -152,6 +157,11 @@ func (m *Manager) PlanStart(ctx context.Context, names []string, req StartReques
 			}
 		}
 	}
+	toLaunch := make([]string, 0, len(p.Launch))
+	for _, svc := range p.Launch {
+		toLaunch = append(toLaunch, svc.Name)
+	}
+	p.After = graph.SequencedAfter(toLaunch)
 	if err := m.checkConflicts(ctx, p, launching); err != nil {
 		return nil, err
 	}

@@ -341,16 +341,25 @@ func (d *demo) request(ctx context.Context, port int) error {
 
 func (d *demo) logs(ctx context.Context) error {
 	names := []string{"api", "web"}
+	m, err := d.inner.newManager()
+	if err != nil {
+		return err
+	}
 	var sources []logs.Source
+	defer func() {
+		for _, s := range sources {
+			s.Reader.(io.Closer).Close()
+		}
+	}()
 	for _, n := range names {
-		src, err := logs.ServiceSource(d.env, n, false)
+		rc, err := m.Logs(ctx, n, runtime.LogOptions{Tail: 3})
 		if err != nil {
 			return err
 		}
-		sources = append(sources, src)
+		sources = append(sources, logs.Source{Name: n, Reader: rc})
 	}
 	p := logs.NewPrinter(d.inner.stdout, names, false)
-	return logs.Stream(ctx, sources, logs.Options{Tail: 3}, p.Print)
+	return logs.Stream(ctx, sources, logs.Options{}, p.Print)
 }
 
 func (d *demo) stop(ctx context.Context) error {

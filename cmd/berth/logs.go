@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/logs"
 )
@@ -63,14 +63,12 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 	}
 	defer m.Close()
 	env := m.Env
-	// source is a service's log: its file for host processes, the daemon's
-	// stream (already cut to --tail and --since) for containers and compose.
+	// Every service's log comes through the manager from its runner, already
+	// cut to --tail and --since. A log file not written yet is reported
+	// after the others are shown.
+	var later []error
 	source := func(name string) (logs.Source, error) {
-		spec := env.Manifest.Services[name]
-		if spec == nil || spec.Runner == metadata.RunnerProcess {
-			return logs.ServiceSource(env, name, opts.stdout)
-		}
-		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since})
+		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since, Output: opts.stdout})
 		if err != nil {
 			return logs.Source{}, err
 		}
@@ -91,7 +89,11 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 				if seen[n] {
 					continue
 				}
-				if src, err := source(n); err == nil {
+				src, err := source(n)
+				if errors.Is(err, logs.ErrNoLog) {
+					seen[n] = true
+					later = append(later, err)
+				} else if err == nil {
 					seen[n] = true
 					sources = append(sources, src)
 				}
@@ -103,10 +105,17 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 		}
 		seen[name] = true
 		src, err := source(name)
+		if errors.Is(err, logs.ErrNoLog) {
+			later = append(later, err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		sources = append(sources, src)
+	}
+	if len(sources) == 0 && len(later) > 0 {
+		return errors.Join(later...)
 	}
 	if len(sources) == 0 {
 		return fmt.Errorf("no service of this environment has a log file: add `log: {to: file}` to a service in %s", env.Manifest.Path)
@@ -116,7 +125,8 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 		sourceNames = append(sourceNames, s.Name)
 	}
 	p := logs.NewPrinter(g.stdout, sourceNames, g.stdout.colorEnabled())
-	return logs.Stream(ctx, sources, lo, p.Print)
+	err = logs.Stream(ctx, sources, lo, p.Print)
+	return errors.Join(append([]error{err}, later...)...)
 }
 
 // parseSince reads --since as docker does: a duration back from now, or a time.

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +204,56 @@ func TestCLIUninstallInUseRefused(t *testing.T) {
 	}
 	if r := berth(t, f.env, nil, "uninstall", "app", "v1.2.0"); r.code != 0 {
 		t.Fatalf("uninstall after stop: %+v", r)
+	}
+}
+
+// Ctrl-C on a foreground container: the signal goes to the container and
+// berth exits with its code, as for a host process.
+func TestCLIContainerForegroundInterrupt(t *testing.T) {
+	_, tag := testImage(t)
+	root := t.TempDir()
+	name := uniqueEnvName("bint")
+	manifest := fmt.Sprintf("version: 1\nservices:\n  fg:\n    runner: container\n    command: [--on-int, \"42\"]\n    container: {image: %s}\n", tag)
+	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(manifest), 0o644)
+	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_name="+name+"\nenvironment_root="+root+"\n"), 0o644)
+	cmd := exec.Command(berthBin, "--env", root, "start", "--foreground", "fg")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); berthEnv(t, root, "stop", "all", "--force") })
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine(t, lines, "ready")
+	cmd.Process.Signal(os.Interrupt)
+	waitLine(t, lines, "got INT")
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 42 || strings.Contains(stderr.String(), "Error") {
+		t.Fatalf("berth ended with %v, want exit 42 and no error\n%s", err, stderr.String())
+	}
+}
+
+// Services start_order names, with no depends_on between them, start one at
+// a time in that order and the first failure ends the start, as the
+// OQTOPUS CLI's start all does.
+func TestCLIStartOrderOneAtATime(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""}, [2]string{"mitigator", `, --exit, "3"`}, [2]string{"gateway", ""})
+	appendTo(t, filepath.Join(root, "berth.yaml"), "start_order: [gateway, mitigator, core]\n")
+	out, code := berthEnv(t, root, "start", "all")
+	if code != 1 || !strings.Contains(out, "failed to start 'mitigator'") {
+		t.Fatalf("start all: %d\n%s", code, out)
+	}
+	status := checkAgree(t, root)
+	if !strings.Contains(status, "gateway: Running") || !strings.Contains(status, "core: Stopped") {
+		t.Fatalf("after a failure in start_order, the services after it must not start:\n%s", status)
 	}
 }

@@ -44,6 +44,7 @@ func main() {
 		env        lines
 		isChild    = flag.Bool("grandchild", false, "internal: be the grandchild")
 		echoStdin  = flag.Bool("echo-stdin", false, "after ready, read one line from stdin, print \"got LINE\" and exit 0")
+		onInt      = flag.Int("on-int", -1, "on SIGINT, print \"got INT\" and exit with this code (PID 1 in a container ignores an unhandled INT)")
 	)
 	flag.Var(&print, "print", "print this line on stdout (repeatable)")
 	flag.Var(&env, "print-env", "print NAME=value of this variable, or NAME unset (repeatable)")
@@ -57,6 +58,15 @@ func main() {
 	}
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
+	}
+	if *onInt >= 0 {
+		ints := make(chan os.Signal, 1)
+		signal.Notify(ints, syscall.SIGINT)
+		go func() {
+			<-ints
+			fmt.Println("got INT")
+			os.Exit(*onInt)
+		}()
 	}
 	for _, l := range print {
 		fmt.Println(l)

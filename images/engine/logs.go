@@ -11,8 +11,8 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
-// LogOptions selects what Logs returns; its fields are runtime.LogOptions',
-// so a runner converts one into the other.
+// LogOptions selects what Logs returns: the part of runtime.LogOptions the
+// daemon serves (a container has only its output, so Output does not apply).
 type LogOptions struct {
 	Follow bool
 	// Tail is how many of the last lines; negative means all.

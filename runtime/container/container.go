@@ -302,6 +302,10 @@ func (r *Runner) Run(ctx context.Context, svc *runtime.Service, stdio runtime.St
 		return runtime.Exit{}, err
 	}
 	defer c.ContainerRemove(context.WithoutCancel(ctx), id, dcontainer.RemoveOptions{Force: true})
+	// From here on the container's own end ends the run: berth's Ctrl-C
+	// (which also cancels ctx) is forwarded through stdio.Signals, and berth
+	// then waits for the container's exit code, as for a host process.
+	ctx = context.WithoutCancel(ctx)
 	// Attach and wait before starting, as docker run does, or a fast exit
 	// and its output are missed.
 	att, err := c.ContainerAttach(ctx, id, dcontainer.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
@@ -496,7 +500,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	if info == nil {
 		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
 	}
-	return engine.Logs(ctx, c, info.ID, engine.LogOptions(opts))
+	return engine.Logs(ctx, c, info.ID, engine.LogOptions{Follow: opts.Follow, Tail: opts.Tail, Since: opts.Since})
 }
 
 // resourcesOf maps container.resources to the daemon's limits; a

@@ -318,16 +318,44 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 	return runtime.Exit{Unknown: true}, nil
 }
 
-// Logs opens the service's log file.
+// Logs opens the service's log: the application's own log (app_log) if it
+// has one, else, or with opts.Output, the output berth keeps (log: {to:
+// file}), with their rotated files. A file not written yet is an error
+// naming it unless opts.Follow waits for it.
 func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.LogOptions) (io.ReadCloser, error) {
-	if svc.Log.To != metadata.LogFile {
-		return nil, fmt.Errorf("service %s sends its output to %s: set `log: {to: file}` for it in berth.yaml", svc.Name, os.DevNull)
+	path, err := logFile(svc, opts.Output)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(svc.Log.Path); err != nil && !opts.Follow {
-		return nil, fmt.Errorf("logs of %s: %w", svc.Name, err)
+	if !opts.Follow {
+		if files, err := logs.Files(path); err != nil {
+			return nil, err
+		} else if len(files) == 0 {
+			return nil, fmt.Errorf("%w at %s yet (the service has written nothing)", logs.ErrNoLog, path)
+		}
 	}
-	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: svc.Log.Path}},
+	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: path}},
 		logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}), nil
+}
+
+// logFile is the file Logs reads. The application's log is preferred,
+// because that is where an application that configures its own logging
+// (the OQTOPUS backend's services) writes; output asks for the captured
+// output.
+func logFile(svc *runtime.Service, output bool) (string, error) {
+	captured := svc.Log.To == metadata.LogFile
+	switch {
+	case output && captured:
+		return svc.Log.Path, nil
+	case output:
+		return "", fmt.Errorf("the output of service %s is not kept (log.to is discard): add `log: {to: file}` to services.%s in berth.yaml, then restart it", svc.Name, svc.Name)
+	case svc.Log.AppLog != "":
+		return svc.Log.AppLog, nil
+	case captured:
+		return svc.Log.Path, nil
+	}
+	return "", fmt.Errorf("service %s has no log file: add `log: {to: file}` (its output then goes to %s) or `app_log: PATH` to services.%s in berth.yaml, or run it in the foreground with `berth start %s --foreground`",
+		svc.Name, metadata.DefaultLogPath(svc.Name), svc.Name, svc.Name)
 }
 
 // ForegroundSignals are the signals a foreground berth forwards to its service.
