@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -248,6 +249,13 @@ func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handl
 	}
 	if _, err := t.load(svc.Name, append(os.Environ(), svc.OwnEnv...)); err != nil {
 		return runtime.Handle{}, err
+	}
+	// The service runs while any of its compose services does (as Inspect
+	// says); `up` would quietly leave that launch to stand for this one.
+	if _, found, err := r.containers(ctx, t); err != nil {
+		return runtime.Handle{}, err
+	} else if slices.ContainsFunc(t.names, func(n string) bool { return found[n].State == "running" }) {
+		return runtime.Handle{}, &runtime.AlreadyRunningError{Service: svc.Name}
 	}
 	if err := r.run(ctx, svc, t, append([]string{"up", "-d"}, t.names...)...); err != nil {
 		return runtime.Handle{}, err
@@ -550,4 +558,9 @@ func indexOf(s []string, v string) int {
 		}
 	}
 	return len(s)
+}
+
+// Capabilities says what the runner can do beyond the Runner contract.
+func (r *Runner) Capabilities() runtime.Capabilities {
+	return runtime.Capabilities{LogLineTimes: true}
 }

@@ -230,6 +230,8 @@ type Runner interface {
 	// the last opts.Tail of them (all if negative), none older than
 	// opts.Since, and with opts.Follow new lines until ctx ends.
 	Logs(ctx context.Context, svc *Service, opts LogOptions) (io.ReadCloser, error)
+	// Capabilities says what this runner can do beyond the contract above.
+	Capabilities() Capabilities
 }
 
 // StopTimeoutError means a service outlived its grace period.

@@ -113,6 +113,9 @@ processes, containers or docker compose projects.`,
 	for _, newCommand := range commands() {
 		root.AddCommand(newCommand(g))
 	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newCompletionCommand(root))
+	addCompletions(g, root)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}

@@ -44,6 +44,7 @@ func main() {
 		env        lines
 		isChild    = flag.Bool("grandchild", false, "internal: be the grandchild")
 		echoStdin  = flag.Bool("echo-stdin", false, "after ready, read one line from stdin, print \"got LINE\" and exit 0")
+		tick       = flag.Duration("tick", 0, "after ready, print \"tick N\" at this interval")
 		onInt      = flag.Int("on-int", -1, "on SIGINT, print \"got INT\" and exit with this code (PID 1 in a container ignores an unhandled INT)")
 	)
 	flag.Var(&print, "print", "print this line on stdout (repeatable)")
@@ -148,6 +149,10 @@ func main() {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		fmt.Printf("got %s\n", strings.TrimSpace(line))
 		os.Exit(0)
+	}
+	for n := 1; *tick > 0; n++ {
+		time.Sleep(*tick)
+		fmt.Printf("tick %d\n", n)
 	}
 	sleepForever()
 }

@@ -186,3 +186,17 @@ func (l *Listing) Format() string {
 	}
 	return b.String()
 }
+
+// InstalledVersions are what uninstall can remove for component: its
+// complete release installs under install_root, newest first, and this
+// environment's branch install as branch:NAME. It reads only the disk.
+func InstalledVersions(env *metadata.Env, component string) []string {
+	var out []string
+	if st, m := readMarker(branchMarker(env.BranchDir(component))); st == stateComplete && m.Branch != "" {
+		out = append(out, metadata.BranchPrefix+m.Branch)
+	}
+	if root, err := env.InstallRoot(); err == nil {
+		out = append(out, StableTags(installedReleases(root, component))...)
+	}
+	return out
+}

@@ -542,3 +542,8 @@ func parseRestart(s string) (dcontainer.RestartPolicy, error) {
 	}
 	return p, nil
 }
+
+// Capabilities says what the runner can do beyond the Runner contract.
+func (r *Runner) Capabilities() runtime.Capabilities {
+	return runtime.Capabilities{Foreground: true, LogLineTimes: true}
+}

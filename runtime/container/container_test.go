@@ -57,13 +57,11 @@ func service(t *testing.T, image string, args ...string) *runtime.Service {
 }
 
 func TestConformance(t *testing.T) {
-	r := newRunner(t)
 	runnertest.Run(t, runnertest.Harness{
-		Runner: r,
+		New: func(t *testing.T) runtime.Runner { return newRunner(t) },
 		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
 			return service(t, testImg, b.Args()...)
 		},
-		Foreground: true,
 	})
 }
 

@@ -160,7 +160,14 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 }
 
 // launch starts svc behind the gate, writes its PID file and opens the gate.
+// A service whose recorded launch still runs is refused: a second launch
+// would overwrite its PID file and leave the first beyond berth's reach.
 func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan struct{}) (runtime.Handle, *child, error) {
+	if rec, err := readPIDFile(pidPath(svc)); err == nil {
+		if v := verify(svc, rec.Handle); v.warning == "" && (v.leader || len(v.survivors) > 0) {
+			return runtime.Handle{}, nil, &runtime.AlreadyRunningError{Service: svc.Name, PID: rec.Handle.PID}
+		}
+	}
 	path, err := lookPath(svc)
 	if err != nil {
 		return runtime.Handle{}, nil, err
@@ -390,4 +397,9 @@ func reclaimTerminal(fd int) {
 	signal.Ignore(syscall.SIGTTOU)
 	defer signal.Reset(syscall.SIGTTOU)
 	unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, unix.Getpgrp())
+}
+
+// Capabilities says what the runner can do beyond the Runner contract.
+func (r *Runner) Capabilities() runtime.Capabilities {
+	return runtime.Capabilities{Foreground: true}
 }

@@ -79,11 +79,9 @@ func stopQuietly(svc *runtime.Service) {
 }
 
 func TestConformance(t *testing.T) {
-	r := newRunner()
 	var n atomic.Int32
 	runnertest.Run(t, runnertest.Harness{
-		Runner:     r,
-		Foreground: true,
+		New: func(*testing.T) runtime.Runner { return newRunner() },
 		Service: func(t *testing.T, b runnertest.Behaviour) *runtime.Service {
 			return service(t, fmt.Sprintf("svc%d", n.Add(1)), b.Args()...)
 		},

@@ -237,12 +237,16 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	return st, nil
 }
 
-// Forget removes the record of h once nothing of the service is left. A
+// Forget removes the record of h once nothing of the service is left. The
+// record of a running service is kept (it is what lets berth stop it); a
 // process carrying its launch token outside its group (found by walking
-// /proc) keeps the record, and the error names it.
+// /proc) keeps the record too, and the error names it.
 func (r *Runner) Forget(_ context.Context, svc *runtime.Service, h runtime.Handle) error {
 	if h.Token != "" {
 		if v := verify(svc, h); v.warning == "" {
+			if v.leader {
+				return nil
+			}
 			if left := r.members(v); len(left) > 0 {
 				return &runtime.LeftoverError{Service: svc.Name, Survivors: describeAll(left)}
 			}

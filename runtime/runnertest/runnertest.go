@@ -1,15 +1,18 @@
 // Package runnertest is the conformance suite every runtime.Runner passes:
-// start, inspect, stop, stop of a stopped service, the start check's view
-// of an immediate exit, foreground exit codes and logs.
+// start, a second start, inspect that changes nothing, stop (of a stopped
+// service, of one that ignores TERM, with and without KILL), wait, forget,
+// logs (all, tail, since, follow), foreground runs (exit codes, signals,
+// forwarding) and the recovery of a service by a later berth process.
+// A case that needs a capability a runner does not declare is skipped,
+// naming it.
 package runnertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +32,10 @@ const (
 	Exit3
 	// KilledByTerm kills itself with TERM at once.
 	KilledByTerm
+	// PrintLines prints "line-1" to "line-5", then "ready", and runs until TERM.
+	PrintLines
+	// Tick prints "ready", then "tick N" every 50ms until TERM.
+	Tick
 )
 
 // Args are the hack/testsvc arguments that make it behave as b.
@@ -40,6 +47,10 @@ func (b Behaviour) Args() []string {
 		return []string{"--print", "boom", "--exit", "3"}
 	case KilledByTerm:
 		return []string{"--kill-self", "TERM"}
+	case PrintLines:
+		return []string{"--print", "line-1", "--print", "line-2", "--print", "line-3", "--print", "line-4", "--print", "line-5"}
+	case Tick:
+		return []string{"--tick", "50ms"}
 	default:
 		return nil
 	}
@@ -47,148 +58,127 @@ func (b Behaviour) Args() []string {
 
 // Harness adapts a runner to the suite.
 type Harness struct {
-	Runner runtime.Runner
+	// New returns a runner. The suite calls it once for the runner under
+	// test and again to play a later berth process, which knows a service
+	// only from what is on disk or in the daemon.
+	New func(t *testing.T) runtime.Runner
 	// Service returns a new service (unique name, own state directory) with
-	// the behaviour and its output logged to a file the runner can read.
+	// the behaviour and its output logged where the runner reads it.
 	Service func(t *testing.T, b Behaviour) *runtime.Service
-	// Foreground is false for runners that cannot attach a terminal.
-	Foreground bool
 }
 
-const deadline = 10 * time.Second
+// deadline bounds every wait of the suite; grace is the stop grace period
+// of cases that expect a service to outlive it.
+const (
+	deadline = 10 * time.Second
+	grace    = 300 * time.Millisecond
+)
 
-// Run runs the suite.
+// suite is one run of the suite: the harness and the runner under test.
+type suite struct {
+	Harness
+	r    runtime.Runner
+	caps runtime.Capabilities
+}
+
+// Run runs the suite. Every case runs in parallel with the others.
 func Run(t *testing.T, h Harness) {
-	t.Run("StartInspectStop", func(t *testing.T) {
-		t.Parallel()
-		ctx := context.Background()
-		svc := h.Service(t, Serve)
-		hd, err := h.Runner.Start(ctx, svc)
-		if err != nil {
-			t.Fatalf("start: %v", err)
-		}
-		st, err := h.Runner.Inspect(ctx, svc)
-		if err != nil || !st.IsRunning() {
-			t.Fatalf("inspect after start: %+v, %v; want running", st, err)
-		}
-		if hd.PID != 0 && st.PID != hd.PID {
-			t.Errorf("inspect PID %d, start handle PID %d", st.PID, hd.PID)
-		}
-		if err := h.Runner.Stop(ctx, svc, *st.Handle, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: deadline}); err != nil {
-			t.Fatalf("stop: %v", err)
-		}
-		if st, _ := h.Runner.Inspect(ctx, svc); st.IsRunning() || st.Handle != nil {
-			t.Fatalf("inspect after stop: %+v; want stopped with no record", st)
-		}
-		// A second stop of the same handle is no error.
-		if err := h.Runner.Stop(ctx, svc, hd, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second}); err != nil {
-			t.Fatalf("stop of a stopped service: %v", err)
-		}
-	})
-	t.Run("StopTimeoutThenKill", func(t *testing.T) {
-		t.Parallel()
-		ctx := context.Background()
-		svc := h.Service(t, IgnoreTerm)
-		hd, err := h.Runner.Start(ctx, svc)
-		if err != nil {
-			t.Fatalf("start: %v", err)
-		}
-		waitForLog(t, h, svc, "ready")
-		err = h.Runner.Stop(ctx, svc, hd, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 200 * time.Millisecond})
-		var te *runtime.StopTimeoutError
-		if !errors.As(err, &te) {
-			t.Fatalf("stop of a TERM-ignoring service: %v; want StopTimeoutError", err)
-		}
-		if st, _ := h.Runner.Inspect(ctx, svc); !st.IsRunning() {
-			t.Fatalf("after a failed stop the service must still run: %+v", st)
-		}
-		if err := h.Runner.Stop(ctx, svc, hd, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 200 * time.Millisecond, Kill: true}); err != nil {
-			t.Fatalf("stop with kill: %v", err)
-		}
-		if st, _ := h.Runner.Inspect(ctx, svc); st.IsRunning() {
-			t.Fatalf("after stop with kill: %+v", st)
-		}
-	})
-	t.Run("ImmediateExit", func(t *testing.T) {
-		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		for _, tc := range []struct {
-			b    Behaviour
-			want runtime.Exit
-		}{{Exit3, runtime.Exit{Code: 3}}, {KilledByTerm, runtime.Exit{Signal: syscall.SIGTERM}}} {
-			svc := h.Service(t, tc.b)
-			hd, err := h.Runner.Start(ctx, svc)
-			if err != nil {
-				t.Fatalf("start: %v", err)
-			}
-			exit, err := h.Runner.Wait(ctx, hd)
-			if err != nil {
-				t.Fatalf("wait: %v", err)
-			}
-			if exit != tc.want {
-				t.Errorf("exit %+v, want %+v", exit, tc.want)
-			}
-			if st, _ := h.Runner.Inspect(ctx, svc); st.IsRunning() {
-				t.Errorf("inspect after exit: %+v", st)
-			}
-			if err := h.Runner.Forget(ctx, svc, hd); err != nil {
-				t.Fatalf("forget: %v", err)
-			}
-			if st, _ := h.Runner.Inspect(ctx, svc); st.Handle != nil {
-				t.Errorf("record left after forget: %+v", st)
-			}
-		}
-	})
-	t.Run("Logs", func(t *testing.T) {
-		t.Parallel()
-		ctx := context.Background()
-		svc := h.Service(t, Exit3)
-		hd, err := h.Runner.Start(ctx, svc)
-		if err != nil {
-			t.Fatalf("start: %v", err)
-		}
-		h.Runner.Wait(ctx, hd)
-		waitForLog(t, h, svc, "boom")
-	})
-	if !h.Foreground {
-		return
+	s := &suite{Harness: h, r: h.New(t)}
+	s.caps = s.r.Capabilities()
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"StartInspectStop", s.startInspectStop},
+		{"StartTwice", s.startTwice},
+		{"InspectChangesNothing", s.inspectChangesNothing},
+		{"StopStopped", s.stopStopped},
+		{"StopTimeoutWithoutKill", s.stopTimeoutWithoutKill},
+		{"StopTimeoutThenKill", s.stopTimeoutThenKill},
+		{"WaitExitStatus", s.waitExitStatus},
+		{"WaitNotRunning", s.waitNotRunning},
+		{"ForgetRunning", s.forgetRunning},
+		{"ForgetStale", s.forgetStale},
+		{"RecoverByLaterProcess", s.recover},
+		{"Logs", s.logsAll},
+		{"LogsTail", s.logsTail},
+		{"LogsSince", s.logsSince},
+		{"LogsFollow", s.logsFollow},
+		{"RunExitCodes", s.runExitCodes},
+		{"RunForwardsSignals", s.runForwardsSignals},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t)
+		})
 	}
-	t.Run("ForegroundExitCodes", func(t *testing.T) {
-		t.Parallel()
-		for _, tc := range []struct {
-			b    Behaviour
-			code int
-		}{{Exit3, 3}, {KilledByTerm, 128 + int(syscall.SIGTERM)}} {
-			svc := h.Service(t, tc.b)
-			var seen runtime.Handle
-			exit, err := h.Runner.Run(context.Background(), svc, runtime.Stdio{}, func(hd runtime.Handle) {
-				seen = hd
-				if st, _ := h.Runner.Inspect(context.Background(), svc); st.Handle == nil {
-					t.Errorf("no record while running in the foreground")
-				}
-			})
-			if err != nil {
-				t.Fatalf("run: %v", err)
-			}
-			if exit.ExitCode() != tc.code {
-				t.Errorf("exit code %d, want %d", exit.ExitCode(), tc.code)
-			}
-			if seen.PID == 0 && seen.ID == "" {
-				t.Errorf("launched callback not called with a handle")
-			}
-			if st, _ := h.Runner.Inspect(context.Background(), svc); st.Handle != nil {
-				t.Errorf("record left after the foreground run: %+v", st)
-			}
-		}
-	})
+}
+
+// need skips t unless the runner declares the capability.
+func (s *suite) need(t *testing.T, has bool, capability string) {
+	t.Helper()
+	if !has {
+		t.Skipf("skipping: the runner (%T) does not declare the capability %s", s.r, capability)
+	}
+}
+
+// start starts a service of behaviour b and fails t if it cannot.
+func (s *suite) start(t *testing.T, b Behaviour) (*runtime.Service, runtime.Handle) {
+	t.Helper()
+	svc := s.Service(t, b)
+	h, err := s.r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatalf("start %s: %v", svc.Name, err)
+	}
+	return svc, h
+}
+
+// inspect inspects svc with r and fails t on an error.
+func inspect(t *testing.T, r runtime.Runner, svc *runtime.Service) runtime.State {
+	t.Helper()
+	st, err := r.Inspect(context.Background(), svc)
+	if err != nil {
+		t.Fatalf("inspect %s: %v", svc.Name, err)
+	}
+	return st
+}
+
+// sameState compares two inspections by value (the handle they point to
+// included).
+func sameState(a, b runtime.State) bool {
+	ha, hb := a.Handle, b.Handle
+	a.Handle, b.Handle = nil, nil
+	if (ha == nil) != (hb == nil) || (ha != nil && *ha != *hb) {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// sameLaunch says whether two handles name the same launch.
+func sameLaunch(a, b runtime.Handle) bool {
+	return a.PID == b.PID && a.StartTime == b.StartTime && a.ID == b.ID
+}
+
+// logs reads the whole of what Logs returns for opts (which must not follow).
+func (s *suite) logs(t *testing.T, svc *runtime.Service, opts runtime.LogOptions) string {
+	t.Helper()
+	rc, err := s.r.Logs(context.Background(), svc, opts)
+	if err != nil {
+		t.Fatalf("logs of %s: %v", svc.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read the logs of %s: %v", svc.Name, err)
+	}
+	return string(b)
 }
 
 // waitForLog polls the service's logs briefly under a deadline for want.
-func waitForLog(t *testing.T, h Harness, svc *runtime.Service, want string) {
+func (s *suite) waitForLog(t *testing.T, svc *runtime.Service, want string) {
 	t.Helper()
 	testkit.Eventually(t, deadline, func() error {
-		rc, err := h.Runner.Logs(context.Background(), svc, runtime.LogOptions{Tail: -1})
+		rc, err := s.r.Logs(context.Background(), svc, runtime.LogOptions{Tail: -1})
 		if err != nil {
 			return fmt.Errorf("logs of %s: %w", svc.Name, err)
 		}
@@ -199,4 +189,16 @@ func waitForLog(t *testing.T, h Harness, svc *runtime.Service, want string) {
 		}
 		return nil
 	})
+}
+
+// waitExit waits for the service of h to end.
+func (s *suite) waitExit(t *testing.T, r runtime.Runner, h runtime.Handle) runtime.Exit {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	exit, err := r.Wait(ctx, h)
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	return exit
 }

@@ -1,0 +1,16 @@
+package runtime
+
+// Capabilities says what a runner can do beyond the contract every runner
+// keeps, as Nomad's drivers declare theirs. Callers ask instead of switching
+// on the runner's kind, and the conformance suite in runtime/runnertest skips
+// exactly what a runner leaves false, naming it.
+type Capabilities struct {
+	// Foreground: Run attaches the service to berth's stdio, forwards the
+	// signals berth receives and returns its exit status. A compose project
+	// has no single terminal.
+	Foreground bool
+	// LogLineTimes: Logs knows when each line was written, so
+	// LogOptions.Since drops every earlier line. A plain log file keeps no
+	// times: Since then drops only whole rotated files and stamped lines.
+	LogLineTimes bool
+}
