@@ -192,11 +192,14 @@ func (l *Listing) Format() string {
 // environment's branch install as branch:NAME. It reads only the disk.
 func InstalledVersions(env *metadata.Env, component string) []string {
 	var out []string
-	if st, m := readMarker(branchMarker(env.BranchDir(component))); st == stateComplete && m.Branch != "" {
+	st, m := readMarker(branchMarker(env.BranchDir(component)))
+	if st == stateComplete && m.Branch != "" {
 		out = append(out, metadata.BranchPrefix+m.Branch)
+	} else if b, err := env.Binding(component); err == nil && b.Branch != "" && st == stateForeign && ruleHolds(env.BranchDir(component), ruleOf(env, component)) {
+		out = append(out, b.String()) // the OQTOPUS CLI's branch download
 	}
 	if root, err := env.InstallRoot(); err == nil {
-		out = append(out, StableTags(installedReleases(root, component))...)
+		out = append(out, StableTags(installedReleases(root, component, ruleOf(env, component)))...)
 	}
 	return out
 }
