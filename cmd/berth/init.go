@@ -63,7 +63,7 @@ adds only what it lacks, berth.yaml included, and keeps its .metadata.`,
 	f.StringVar(&opts.templateRepo, "template-repo", "", "git repository holding templates (default with --branch: "+oqtopusCLIRepo+")")
 	f.StringVar(&opts.templatePath, "template-path", "", "the template's directory in the repository (default: templates/NAME)")
 	c.RegisterFlagCompletionFunc("template", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return metadata.Templates(), cobra.ShellCompDirectiveFilterDirs
+		return metadata.Templates(), cobra.ShellCompDirectiveDefault
 	})
 	return c
 }
