@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Logs opens a service's logs through its runner, the one way every log is
@@ -12,7 +11,7 @@ import (
 // containers and compose projects, the log files for host processes.
 func (m *Manager) Logs(ctx context.Context, name string, opts LogOptions) (io.ReadCloser, error) {
 	if m.Env.Manifest.Services[name] == nil {
-		return nil, fmt.Errorf("unknown service %q: berth.yaml names %s", name, strings.Join(m.Env.Manifest.ServiceOrder, ", "))
+		return nil, m.Env.Manifest.UnknownService(name)
 	}
 	svc, run, err := m.base(name)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -51,7 +50,7 @@ func (m *Manager) note(format string, args ...any) {
 func (m *Manager) base(name string) (*Service, Runner, error) {
 	spec := m.Env.Manifest.Services[name]
 	if spec == nil {
-		return nil, nil, fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(m.Env.Manifest.ServiceOrder, ", "))
+		return nil, nil, m.Env.Manifest.UnknownService(name)
 	}
 	kind := spec.Runner
 	if kind == "" {

@@ -26,7 +26,7 @@ func Select(m *metadata.Manifest, names []string, order []string) (selected []st
 			return append([]string(nil), order...), true, nil
 		}
 		if m.Services[n] == nil {
-			return nil, false, fmt.Errorf("unknown service %q (services: %s)", n, strings.Join(m.ServiceOrder, ", "))
+			return nil, false, m.UnknownService(n)
 		}
 		want[n] = true
 	}

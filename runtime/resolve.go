@@ -18,7 +18,7 @@ import (
 func Resolve(env *metadata.Env, name string) (*Service, error) {
 	spec := env.Manifest.Services[name]
 	if spec == nil {
-		return nil, fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(env.Manifest.ServiceOrder, ", "))
+		return nil, env.Manifest.UnknownService(name)
 	}
 	vars, err := env.Vars(spec.Component)
 	if err != nil {

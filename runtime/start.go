@@ -26,6 +26,9 @@ type StartRequest struct {
 	Parallel int
 	// NoDeps starts only the services named, not their stopped dependencies.
 	NoDeps bool
+	// SkipRunning skips a named service that runs already, as all does,
+	// instead of refusing the start (compose's up).
+	SkipRunning bool
 }
 
 func (r StartRequest) parallel() int {
@@ -194,7 +197,7 @@ func (m *Manager) planOne(ctx context.Context, p *StartPlan, n string, named, al
 		return false, err
 	}
 	if st.IsRunning() {
-		if named && !all {
+		if named && !all && !p.req.SkipRunning {
 			return false, &AlreadyRunningError{Service: n, PID: st.PID}
 		}
 		if named {

@@ -185,6 +185,8 @@ func argCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 		"stop":      completeServices(g, runningServices, true),
 		"restart":   completeServices(g, runningServices, true),
 		"logs":      completeServices(g, runningServices, true),
+		"up":        completeServices(g, stoppedServices, false),
+		"down":      completeServices(g, runningServices, false),
 		"status":    completeServices(g, anyService, false),
 		"health":    completeServices(g, anyService, false),
 		"deps":      completeFirstArg(serviceNames)(g),

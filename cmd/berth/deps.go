@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +52,7 @@ func runDeps(_ context.Context, g *globalOptions, args []string, opts *depsOptio
 	if len(args) == 1 {
 		name := args[0]
 		if man.Services[name] == nil {
-			return fmt.Errorf("unknown service %q (services: %s)", name, strings.Join(man.ServiceOrder, ", "))
+			return man.UnknownService(name)
 		}
 		one := depsOne{Service: name, Needs: nonNil(graph.NeedsTree(name)), NeededBy: nonNil(graph.NeededByTree(name))}
 		if outputFormat(opts.output) == outputJSON {

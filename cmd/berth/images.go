@@ -17,8 +17,13 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "images",
 		Short: "Tell whether each runtime image is current, stale or missing",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runImages(cmd.Context(), g, opts) },
+		Long: `List the manifest's runtime images with their tag and whether each is
+current (built from the component version bound in .metadata with the same
+Dockerfile, context files and build args), stale (built, but from another
+version or other inputs: berth build rebuilds it) or missing. berth compares
+the labels it puts on every image it builds; nothing is built or pulled.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runImages(cmd.Context(), g, opts) },
 	}
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 	return c

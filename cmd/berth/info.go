@@ -21,8 +21,12 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "info",
 		Short: "Print the environment's .metadata",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runInfo(cmd.Context(), g, opts) },
+		Long: `Print the environment's .metadata as it is on disk, one key=value line
+each: template, install_root, environment_name, environment_root, created_at and
+a COMPONENT_version line for each component bound (vX.Y.Z for a shared release,
+branch:NAME for a branch checkout). -o json gives the same keys as an object.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runInfo(cmd.Context(), g, opts) },
 	}
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 	c.Flags().BoolVar(&opts.raw, "raw", false, "print .metadata exactly as stored, byte for byte (as the OQTOPUS CLI's info does)")

@@ -22,7 +22,7 @@ type installOptions struct {
 }
 
 func addInstallFlags(c *cobra.Command, opts *installOptions) {
-	c.Flags().BoolVar(&opts.skipSSEBuild, "skip-sse-build", false, "do not build the component's runtime images (sse-runtime); build them later with `berth build`")
+	c.Flags().BoolVar(&opts.skipSSEBuild, "skip-sse-build", false, "do not build the component's runtime images (sse-runtime); build them later with berth build")
 	c.Flags().BoolVar(&opts.adopt, "adopt", false, "use a release directory berth did not make (e.g. the OQTOPUS CLI's) as it is")
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 }

@@ -83,7 +83,7 @@ func TestLogsCommand(t *testing.T) {
 		{"no log file", []string{"logs", "quiet"}, 1, "", "service quiet has no log file: add `log: {to: file}`"},
 		{"output not kept", []string{"logs", "core", "--stdout"}, 1, "", "the output of service core is not kept"},
 		{"container", []string{"logs", "box"}, 1, "", "logs of box: "},
-		{"unknown service", []string{"logs", "nope"}, 1, "", `unknown service "nope": berth.yaml names web, core, both, quiet, box`},
+		{"unknown service", []string{"logs", "nope"}, 1, "", `unknown service "nope" (services: web, core, both, quiet, box)`},
 		{"bad tail", []string{"logs", "web", "-n", "x"}, 2, "", `invalid --tail "x"`},
 		{"bad since", []string{"logs", "web", "--since", "yesterday"}, 2, "", `invalid --since "yesterday"`},
 		{"no service", []string{"logs"}, 2, "", "requires at least 1 arg"},

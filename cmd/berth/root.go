@@ -28,6 +28,8 @@ func commands() []func(*globalOptions) *cobra.Command {
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
 		newHealthCommand, newDepsCommand, newLogsCommand,
+		// compose habits: up, down (and ps, an alias of status)
+		newUpCommand, newDownCommand,
 		// tasks the manifest declares
 		newRunCommand,
 		// a tour, and berth's own helper programs
@@ -116,6 +118,8 @@ processes, containers or docker compose projects.`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newCompletionCommand(root))
 	addCompletions(g, root)
+	addExamples(root)
+	hideEnvFlag(root)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}

@@ -11,15 +11,20 @@ import (
 )
 
 type startOptions struct {
-	foreground bool
-	noDeps     bool
-	parallel   int
-	output     string
-	host       string
+	// skipRunning: a named service that runs already is skipped (up).
+	skipRunning bool
+	foreground  bool
+	noDeps      bool
+	parallel    int
+	output      string
+	host        string
 }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
-	opts := &startOptions{}
+	return startCommand(g, &startOptions{})
+}
+
+func startCommand(g *globalOptions, opts *startOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "start SERVICE...|all",
 		Short: "Start services, detached, in start order",
@@ -59,7 +64,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 		return err
 	}
 	defer m.Close()
-	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps}
+	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps, SkipRunning: opts.skipRunning}
 	if opts.foreground {
 		return runForeground(ctx, g.streams, m, names[0], req)
 	}

@@ -17,8 +17,9 @@ type statusOptions struct{ output, host string }
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	opts := &statusOptions{}
 	c := &cobra.Command{
-		Use:   "status [SERVICE...]",
-		Short: "Show whether each service runs, one line each in manifest order",
+		Use:     "status [SERVICE...]",
+		Aliases: []string{"ps"},
+		Short:   "Show whether each service runs, one line each in manifest order",
 		Long: `Show whether each service runs, one line per service in manifest order:
 "core: Running (PID 12345)", "web: Running (container 0123456789ab)",
 "db: Running (db, minio, mc)" for a compose service, or "core: Stopped"

@@ -160,7 +160,7 @@ func verifyPlain(svc *runtime.Service, h runtime.Handle) verdict {
 		v.warning = fmt.Sprintf("%s names PID %d, but the command of %s is not known here (%v), so berth cannot show it is the service: nothing is signalled", pidRel(svc), h.PID, svc.Name, err)
 		return v
 	}
-	if !runsCommand(cmdline(h.PID), want) && len(matchingDescendants(h.PID, want, allProcs())) == 0 {
+	if !runsCommand(cmdline(h.PID), want) && len(matchingDescendants(h.PID, want, liveProcs())) == 0 {
 		v.warning = fmt.Sprintf("%s names PID %d, which does not run the command of %s (nor does any process it started): not the service's, nothing is signalled", pidRel(svc), h.PID, svc.Name)
 		return v
 	}
@@ -231,7 +231,7 @@ func checkGarbage(svc *runtime.Service) error {
 	}
 	root, uid := envRoot(svc), os.Geteuid()
 	var left []procStat
-	for _, p := range allProcs() {
+	for _, p := range liveProcs() {
 		if u, ok := procUID(p.PID); !ok || u != uid || p.PID == os.Getpid() {
 			continue
 		}

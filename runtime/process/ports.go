@@ -90,7 +90,7 @@ func (r *Runner) CheckListener(_ context.Context, svc *runtime.Service, h runtim
 		}
 	}
 	var holders []string
-	for _, p := range allProcs() {
+	for _, p := range liveProcs() {
 		if holds(p.PID, inodes) {
 			holders = append(holders, describeProc(p.PID))
 		}

@@ -26,7 +26,8 @@ type procStat struct {
 // readStat parses /proc/<pid>/stat. The command name (field 2) may hold
 // spaces and parentheses, so fields are counted after its last ')'.
 func readStat(pid int) (procStat, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var buf [512]byte
+	data, err := readProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return procStat{}, err
 	}
@@ -111,30 +112,15 @@ const pollInterval = 10 * time.Millisecond
 func waitGone(ctx context.Context, pid int, startTime uint64) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err == nil {
-		defer unix.Close(fd)
+		f := pidfdFile(fd)
+		defer f.Close()
 		// The pidfd pins this process; check it is still the one we mean.
 		if !alive(pid, startTime) {
 			return nil
 		}
-		for {
-			ms := 100
-			if dl, ok := ctx.Deadline(); ok {
-				ms = int(min(time.Until(dl), 100*time.Millisecond) / time.Millisecond)
-				if ms < 0 {
-					ms = 0
-				}
-			}
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, err := unix.Poll(fds, ms)
-			if err != nil && !errors.Is(err, unix.EINTR) {
-				break // fall back to polling
-			}
-			if n > 0 {
-				return nil
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		err := waitReadable(ctx, f)
+		if err == nil || ctx.Err() != nil {
+			return err
 		}
 	}
 	t := time.NewTicker(pollInterval)
@@ -149,13 +135,44 @@ func waitGone(ctx context.Context, pid int, startTime uint64) error {
 	return nil
 }
 
+// pidfdFile gives a pidfd to Go's poller, so that a wait on it parks a
+// goroutine rather than a thread: a stop of 100 services waits on 100
+// pidfds at once.
+func pidfdFile(fd int) *os.File {
+	unix.SetNonblock(fd, true)
+	return os.NewFile(uintptr(fd), "pidfd")
+}
+
+// waitReadable returns nil once the pidfd f is readable (its process has
+// exited), ctx's error when ctx ends first, or another error when f cannot
+// be waited on through the poller.
+func waitReadable(ctx context.Context, f *os.File) error {
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		return err // not pollable here
+	}
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	err = rc.Read(func(fd uintptr) bool {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+		return n > 0 || (err != nil && !errors.Is(err, unix.EINTR))
+	})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
 // liveMembers lists the processes of group pgid that are not zombies. An
 // orphan's zombie stays in its group until PID 1 reaps it, which some
 // container inits do only now and then, so kill(-pgid, 0) alone would keep
 // a stop waiting on processes that are already dead.
 func liveMembers(pgid int) []procStat {
 	var out []procStat
-	for _, st := range allProcs() {
+	for _, st := range liveProcs() {
 		if st.PGID == pgid {
 			out = append(out, st)
 		}

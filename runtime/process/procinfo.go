@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // What berth reads of a process beyond its stat line: owner, environment,
@@ -17,12 +18,8 @@ func procDir(pid int) string { return "/proc/" + strconv.Itoa(pid) }
 
 // procUID is the owner of the process, as /proc shows it.
 func procUID(pid int) (int, bool) {
-	fi, err := os.Stat(procDir(pid))
-	if err != nil {
-		return 0, false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
+	var st unix.Stat_t
+	if err := unix.Stat(procDir(pid), &st); err != nil {
 		return 0, false
 	}
 	return int(st.Uid), true
@@ -36,7 +33,8 @@ const launchVar = "BERTH_LAUNCH"
 // launchToken reads BERTH_LAUNCH from the environment the process started
 // with; "" when it has none.
 func launchToken(pid int) (string, error) {
-	data, err := os.ReadFile(procDir(pid) + "/environ")
+	var buf [4096]byte
+	data, err := readProcFile(procDir(pid)+"/environ", buf[:])
 	if err != nil {
 		return "", err
 	}
@@ -50,7 +48,8 @@ func launchToken(pid int) (string, error) {
 }
 
 func cmdline(pid int) []string {
-	data, err := os.ReadFile(procDir(pid) + "/cmdline")
+	var buf [1024]byte
+	data, err := readProcFile(procDir(pid)+"/cmdline", buf[:])
 	if err != nil || len(data) == 0 {
 		return nil
 	}

@@ -31,7 +31,7 @@ func (r *Runner) scan() scanned {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.scanAt.IsZero() || time.Since(r.scanAt) > scanTTL {
-		s := scanned{procs: allProcs(), tokens: map[int]string{}}
+		s := scanned{procs: liveProcs(), tokens: map[int]string{}}
 		uid := os.Geteuid()
 		for _, p := range s.procs {
 			if u, ok := procUID(p.PID); ok && u == uid {
@@ -61,7 +61,7 @@ func (r *Runner) members(v verdict) []procStat {
 	}
 	if h.Token == "" {
 		if v.leader {
-			procs := allProcs()
+			procs := liveProcs()
 			add(procStat{PID: h.PID, PGID: h.PGID, StartTime: h.StartTime})
 			for _, d := range descendants(h.PID, procs) {
 				add(d)

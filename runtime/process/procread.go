@@ -1,0 +1,104 @@
+package process
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Reads of /proc are most of what status and stop do, so they are made
+// with three system calls each (open, read, close) instead of the eight or
+// so of os.ReadFile, which also asks the poller to take a file it cannot
+// poll; and walks of all of /proc are shared between concurrent callers.
+
+// readProcFile reads a small file of /proc into buf (grown as needed). A
+// file that ends in a newline and did not fill buf is complete after one
+// read: /proc/<pid>/stat is produced whole.
+func readProcFile(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	for errors.Is(err, unix.EINTR) {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, max(len(buf), 512))...)
+		}
+		m, err := unix.Read(fd, buf[n:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		n += m
+		if m == 0 || (n < len(buf) && n > 0 && buf[n-1] == '\n') {
+			return buf[:n], nil
+		}
+	}
+}
+
+// procWalk is one walk of /proc: the live processes as found at or after
+// begun.
+type procWalk struct {
+	begun time.Time
+	done  chan struct{}
+	procs []procStat
+}
+
+// walker shares walks of /proc, as a group commit shares a write: a caller
+// that needs the processes as they are at or after time t takes a walk
+// begun at or after t, in progress or done; one that arrives while an
+// older walk runs waits for it to end and then shares the next with every
+// other caller that waited.
+type walker struct {
+	mu      sync.Mutex
+	running *procWalk
+	last    *procWalk
+}
+
+// shared serves every walk of this process: a walk is a fact about the
+// system at a time, whoever asked for it.
+var shared walker
+
+// since returns the live processes as a walk begun at or after t found them.
+func (w *walker) since(t time.Time) []procStat {
+	w.mu.Lock()
+	for {
+		if w.last != nil && !w.last.begun.Before(t) {
+			procs := w.last.procs
+			w.mu.Unlock()
+			return procs
+		}
+		c := w.running
+		if c == nil {
+			break
+		}
+		w.mu.Unlock()
+		<-c.done
+		if !c.begun.Before(t) {
+			return c.procs
+		}
+		w.mu.Lock()
+	}
+	c := &procWalk{begun: time.Now(), done: make(chan struct{})}
+	w.running = c
+	w.mu.Unlock()
+	c.procs = allProcs()
+	w.mu.Lock()
+	w.running, w.last = nil, c
+	w.mu.Unlock()
+	close(c.done)
+	return c.procs
+}
+
+// liveProcs is every live process as found now (by a walk begun after
+// this call).
+func liveProcs() []procStat { return shared.since(time.Now()) }

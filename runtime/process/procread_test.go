@@ -1,0 +1,68 @@
+package process
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A shared walk must never be older than the call that asks for it: a
+// process started after one walk is seen by the next call, however many
+// callers share walks at the same time.
+func TestSharedWalkIsNeverOlderThanTheCall(t *testing.T) {
+	liveProcs() // a walk is done and kept
+	c := exec.Command("sleep", "60")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	pid := c.Process.Pid
+	var wg sync.WaitGroup
+	found := make([]bool, 20)
+	for i := range found {
+		wg.Go(func() {
+			found[i] = slices.ContainsFunc(liveProcs(), func(p procStat) bool { return p.PID == pid })
+		})
+	}
+	wg.Wait()
+	if slices.Contains(found, false) {
+		t.Fatalf("a walk asked for after PID %d started did not see it: %v", pid, found)
+	}
+	// A zombie counts as gone: once the child has exited, unreaped, no
+	// later walk lists it.
+	c.Process.Signal(os.Kill)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := readStat(pid)
+		if err != nil || st.State == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("PID %d did not exit after KILL", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if slices.ContainsFunc(liveProcs(), func(p procStat) bool { return p.PID == pid }) {
+		t.Fatalf("the zombie %d is listed as live", pid)
+	}
+}
+
+func TestReadProcFileGrowsItsBuffer(t *testing.T) {
+	want, err := os.ReadFile("/proc/self/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readProcFile("/proc/self/environ", make([]byte, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("read %d bytes, want %d", len(got), len(want))
+	}
+	if _, err := readProcFile("/proc/0/stat", nil); !os.IsNotExist(err) {
+		t.Fatalf("reading a missing file: %v, want not-exist", err)
+	}
+}
