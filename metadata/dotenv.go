@@ -4,12 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
-
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // DotEnv is a parsed config/.env file: its variables in file order.
 type DotEnv struct {
@@ -75,7 +72,7 @@ func ParseDotEnv(path string, data []byte) (*DotEnv, error) {
 			d.Skipped = append(d.Skipped, fmt.Sprintf("%s:%d: %q is not a variable (the key must start the line and touch '='), so it is skipped as the OQTOPUS CLI skips it", path, n, clip(trimmed)))
 			continue
 		}
-		if !envKeyRE.MatchString(key) {
+		if !validKey(key, false) {
 			errs = append(errs, fmt.Errorf("%s:%d: invalid variable name %q (use letters, digits and '_', not starting with a digit)", path, n, clip(key)))
 			continue
 		}

@@ -82,7 +82,7 @@ func FuzzParseDotEnv(f *testing.F) {
 			return
 		}
 		for _, k := range d.Keys {
-			if !envKeyRE.MatchString(k) {
+			if !validKey(k, false) {
 				t.Fatalf("accepted invalid key %q", k)
 			}
 			if strings.ContainsAny(d.Values[k], "\n") {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -28,8 +27,6 @@ var legacyKeys = map[string]string{
 	"env_root": KeyEnvironmentRoot,
 	"env_name": KeyEnvironmentName,
 }
-
-var metadataKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 // Metadata is the parsed .metadata file. It keeps every line, including keys
 // berth does not know, comments, blank lines and lines it could not read, in
@@ -87,7 +84,7 @@ func ParseMetadata(path string, data []byte) (*Metadata, error) {
 			m.lines = append(m.lines, metaLine{raw: line})
 			continue
 		}
-		if !metadataKeyRE.MatchString(key) {
+		if !validKey(key, true) {
 			errs = append(errs, fmt.Errorf("%s:%d: invalid key %q (keys are letters, digits, '_', '.' and '-')", path, n, clip(key)))
 			m.lines = append(m.lines, metaLine{raw: line})
 			continue

@@ -100,7 +100,7 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 			opts.InstallRoot = r
 		}
 	}
-	if !NameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
 	}
 	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,9 +17,6 @@ import (
 
 // ManifestFile is the name of the manifest in an environment's root.
 const ManifestFile = "berth.yaml"
-
-// NameRE is what environment, component, image, service and host names match.
-var NameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
 // reservedNames are the entries of an environment's root that berth and the
 // OQTOPUS CLI make: a component or service may not be named like one.
@@ -300,7 +296,7 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // ByteSize is a size written as 10MiB, 512KiB, 1GB or a plain number of bytes.
 type ByteSize int64
 
-var sizeRE = regexp.MustCompile(`^(\d+)\s*([KMG]i?B?|B)?$`)
+var sizeRE = lazy(`^(\d+)\s*([KMG]i?B?|B)?$`)
 
 // UnmarshalYAML parses a size.
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
@@ -355,7 +351,7 @@ func LoadManifest(path string) (*Manifest, error) {
 	return ParseManifest(path, data)
 }
 
-var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var yamlLineRE = lazy(`^line (\d+): (.*)$`)
 
 // ParseManifest parses and validates manifest content; path names it in errors.
 func ParseManifest(path string, data []byte) (*Manifest, error) {
@@ -417,7 +413,7 @@ func yamlProblems(err error) []Problem {
 	return out
 }
 
-var typeNameRE = regexp.MustCompile(`in type metadata\.(\w+)`)
+var typeNameRE = lazy(`in type metadata\.(\w+)`)
 
 func friendlyYAML(msg string) string {
 	if strings.HasPrefix(msg, "field ") && strings.Contains(msg, " not found in type ") {
@@ -506,7 +502,7 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		if reservedNames[name] && (section == "components" || section == "services") {
 			add(section+"."+name, "%s name %q is taken by the environment's own %s: rename the %s (a branch install of a component lives in $ENV_ROOT/<name>, and would replace it)", strings.TrimSuffix(section, "s"), name, name, strings.TrimSuffix(section, "s"))
 		}
-		if !NameRE.MatchString(name) {
+		if !ValidName(name) {
 			add(section+"."+name, "invalid %s name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit", strings.TrimSuffix(section, "s"), name)
 		}
 		if name == "all" {

@@ -2,12 +2,9 @@ package metadata
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
-
-var taskArgRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Hooks are the steps a service runs around its lifecycle: post_start once
 // it is started and ready (the cloud-local database's migrations), pre_stop
@@ -174,7 +171,7 @@ func (m *Manifest) validateSteps(lines entityLines) []Problem {
 		}
 		key := BindingKeyOf(name, c)
 		switch {
-		case !metadataKeyRE.MatchString(key):
+		case !validKey(key, true):
 			add("components."+name+".binding", "component %q: binding %q is not a .metadata key (letters, digits, '_', '.' and '-')", name, key)
 		case key == KeyTemplate || key == KeyInstallRoot || key == KeyEnvironmentName || key == KeyEnvironmentRoot || key == KeyCreatedAt:
 			add("components."+name+".binding", "component %q: binding %q is one of .metadata's own keys: choose another", name, key)
@@ -185,7 +182,7 @@ func (m *Manifest) validateSteps(lines entityLines) []Problem {
 	}
 	for _, name := range m.TaskOrder {
 		key := "tasks." + name
-		if !NameRE.MatchString(name) {
+		if !ValidName(name) {
 			add(key, "invalid task name %q: use lower-case letters, digits, '_', '.' and '-'", name)
 		}
 		t := m.Tasks[name]
@@ -200,7 +197,7 @@ func (m *Manifest) validateSteps(lines entityLines) []Problem {
 		seen := map[string]bool{}
 		optional := false
 		for i, a := range t.Args {
-			if !taskArgRE.MatchString(a.Name) {
+			if !validKey(a.Name, false) {
 				add(key+".args", "task %q argument %d: name %q must be a variable name (letters, digits, '_')", name, i+1, a.Name)
 			}
 			if seen[a.Name] {

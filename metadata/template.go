@@ -42,7 +42,7 @@ func openTemplate(name, dir string) (*templateSource, error) {
 	if name == "" {
 		name = filepath.Base(abs)
 	}
-	if !NameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("template directory %s: its name %q is not a valid template name (lower-case letters, digits, '_', '.' and '-')", abs, name)
 	}
 	src := &templateSource{kind: name, fsys: os.DirFS(abs), where: abs}

@@ -5,27 +5,52 @@
 package component
 
 import (
+	"cmp"
 	"fmt"
-	"regexp"
+	"strconv"
 	"strings"
-
-	"github.com/Masterminds/semver/v3"
 
 	"github.com/berthdev/berth/metadata"
 )
 
-// stableRE is the only version form berth installs or lists: the tag itself
-// must read vX.Y.Z, so v2.0, 2.0.0 and v2.0.0-rc.1 are all refused.
-var stableRE = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+// Stable is a stable release version, vX.Y.Z: the only version form berth
+// installs or lists. The tag itself must read so (numbers without leading
+// zeros), so v2.0, 2.0.0 and v2.0.0-rc.1 are all refused. It is parsed by
+// hand: a semver library compiles regular expressions when the program
+// starts, which every berth command paid for.
+type Stable struct{ Major, Minor, Patch uint64 }
+
+// Compare orders versions: negative when v is older than w.
+func (v Stable) Compare(w Stable) int {
+	if c := cmp.Compare(v.Major, w.Major); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(v.Minor, w.Minor); c != 0 {
+		return c
+	}
+	return cmp.Compare(v.Patch, w.Patch)
+}
+
+func (v Stable) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
 
 // ParseStable parses a stable vX.Y.Z version.
-func ParseStable(s string) (*semver.Version, error) {
-	if !stableRE.MatchString(s) {
-		return nil, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
+func ParseStable(s string) (Stable, error) {
+	var v Stable
+	rest, ok := strings.CutPrefix(s, "v")
+	parts := strings.Split(rest, ".")
+	if !ok || len(parts) != 3 {
+		return v, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
 	}
-	v, err := semver.StrictNewVersion(s[1:])
-	if err != nil {
-		return nil, fmt.Errorf("invalid version %q: %w", printable(s), err)
+	for i, dst := range []*uint64{&v.Major, &v.Minor, &v.Patch} {
+		p := parts[i]
+		if p == "" || (len(p) > 1 && p[0] == '0') || strings.TrimLeft(p, "0123456789") != "" {
+			return v, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
+		}
+		n, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return v, fmt.Errorf("invalid version %q: %w", printable(s), err)
+		}
+		*dst = n
 	}
 	return v, nil
 }
@@ -108,7 +133,7 @@ func ValidateBranch(b string) error {
 // ValidateName checks a component name given on the command line before it
 // becomes part of a path.
 func ValidateName(name string) error {
-	if !metadata.NameRE.MatchString(name) || strings.Contains(name, "..") {
+	if !metadata.ValidName(name) || strings.Contains(name, "..") {
 		return fmt.Errorf("invalid component name %q: use lower-case letters, digits, '_', '.' and '-'", printable(name))
 	}
 	return nil

@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -18,7 +16,7 @@ import (
 func StableTags(tags []string) []string {
 	type tv struct {
 		tag string
-		v   *semver.Version
+		v   Stable
 	}
 	var vs []tv
 	seen := map[string]bool{}
@@ -31,7 +29,7 @@ func StableTags(tags []string) []string {
 			vs = append(vs, tv{t, v})
 		}
 	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i].v.GreaterThan(vs[j].v) })
+	sort.Slice(vs, func(i, j int) bool { return vs[i].v.Compare(vs[j].v) > 0 })
 	out := make([]string, len(vs))
 	for i, x := range vs {
 		out[i] = x.tag
@@ -146,7 +144,7 @@ func installedReleases(root, component string, rule []string) []string {
 	var out []string
 	for _, e := range entries {
 		v, ok := strings.CutPrefix(e.Name(), component+"-")
-		if !ok || !e.IsDir() || !stableRE.MatchString(v) {
+		if !ok || !e.IsDir() || !isStable(v) {
 			continue
 		}
 		if isInstalled(filepath.Join(root, e.Name()), false, rule) {
@@ -202,4 +200,9 @@ func InstalledVersions(env *metadata.Env, component string) []string {
 		out = append(out, StableTags(installedReleases(root, component, ruleOf(env, component)))...)
 	}
 	return out
+}
+
+func isStable(s string) bool {
+	_, err := ParseStable(s)
+	return err == nil
 }
