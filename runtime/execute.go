@@ -75,7 +75,19 @@ func (m *Manager) Execute(ctx context.Context, p *StartPlan) ([]State, error) {
 		return e.visit(wctx, byName[n], launchedFn)
 	})
 	p.release()
-	return e.finish(nodes)
+	states, err := e.finish(nodes)
+	// What could not be inspected fails last, once every other service
+	// had its start.
+	var left []error
+	for _, n := range m.Env.Manifest.Graph().StartOrder() {
+		if uerr := p.Unreachable[n]; uerr != nil {
+			left = append(left, uerr)
+		}
+	}
+	if len(left) > 0 {
+		err = errors.Join(append([]error{err}, left...)...)
+	}
+	return states, err
 }
 
 func (e *execution) fail(n string, err error) error {

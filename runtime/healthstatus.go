@@ -17,6 +17,12 @@ func (m *Manager) CheckHealth(ctx context.Context, states []State) []health.Repo
 	var wg sync.WaitGroup
 	for i := range states {
 		st := &states[i]
+		if st.State == Unknown {
+			// Its daemon does not answer: a failure, said as such.
+			r := health.Result{Kind: "inspect", Detail: st.Reason, At: time.Now()}
+			reports[i] = health.NewReport(st.Name, true, &r)
+			continue
+		}
 		if !st.IsRunning() {
 			reports[i] = health.NewReport(st.Name, false, nil)
 			continue
@@ -60,13 +66,15 @@ func (m *Manager) checkOptions(name string) health.Options {
 }
 
 // Health reports the health of the named services (all when names is
-// empty), in manifest order.
+// empty), in manifest order. A service that cannot be inspected (its
+// daemon does not answer) is reported unhealthy among the others, and the
+// error names it.
 func (m *Manager) Health(ctx context.Context, names []string) ([]health.Report, error) {
 	states, err := m.Status(ctx, names, StatusRequest{})
-	if err != nil {
+	if states == nil {
 		return nil, err
 	}
-	return m.CheckHealth(ctx, states), nil
+	return m.CheckHealth(ctx, states), err
 }
 
 // WatchHealth checks the named services every interval (each check's own

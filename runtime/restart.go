@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -20,9 +21,19 @@ func (m *Manager) Restart(ctx context.Context, names []string, req StopRequest) 
 // dependents stopped with them. The start keeps the stop's host.
 func (m *Manager) ExecuteRestart(ctx context.Context, p *StopPlan) ([]StopResult, []State, error) {
 	stopped, err := m.ExecuteStop(ctx, p)
-	if err != nil {
+	unreachable := 0
+	for _, r := range stopped {
+		if r.Unreachable {
+			unreachable++
+		}
+	}
+	// A stop that failed on a service berth could stop stops the restart;
+	// services whose daemon does not answer fail on their own and leave
+	// restart all to restart the others.
+	if err != nil && (!p.All || unreachable < len(errorsOf(stopped))) {
 		return stopped, nil, fmt.Errorf("%w\nnothing was started again because a stop failed", err)
 	}
+	stopErr := err
 	names := []string{All}
 	if !p.All {
 		names = nil
@@ -33,5 +44,19 @@ func (m *Manager) ExecuteRestart(ctx context.Context, p *StopPlan) ([]StopResult
 		}
 	}
 	started, err := m.Start(ctx, names, StartRequest{Host: p.req.Host})
+	if stopErr != nil {
+		// The start reports the unreachable services again: say it once.
+		err = errors.Join(stopErr, withoutUnreachable(err))
+	}
 	return stopped, started, err
+}
+
+func errorsOf(rs []StopResult) []error {
+	var errs []error
+	for _, r := range rs {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	return errs
 }

@@ -55,6 +55,10 @@ type StartPlan struct {
 	// that run already: their health is checked (within their
 	// start_timeout) before it launches.
 	Confirm map[string][]string
+	// Unreachable are the services start all could not inspect (their
+	// Docker daemon does not answer): neither they nor what needs them are
+	// launched; Execute reports them as failures once the others started.
+	Unreachable map[string]error
 	// After maps a service of Launch to the one it launches after, once
 	// that one is up and past its start check: start_order services with
 	// no depends_on between them start one at a time, as the OQTOPUS CLI
@@ -136,7 +140,7 @@ func (m *Manager) PlanStart(ctx context.Context, names []string, req StartReques
 		sel = graph.WithDependencies(sel)
 	}
 	p := &StartPlan{req: req, locks: map[string]*metadata.FileLock{}, runners: map[string]Runner{},
-		Waits: map[string][]metadata.Dependency{}, Confirm: map[string][]string{}}
+		Waits: map[string][]metadata.Dependency{}, Confirm: map[string][]string{}, Unreachable: map[string]error{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -151,6 +155,7 @@ func (m *Manager) PlanStart(ctx context.Context, names []string, req StartReques
 		}
 		launching[n] = launch
 	}
+	m.holdBackDependents(p, graph, launching)
 	for _, svc := range p.Launch {
 		for _, d := range man.Services[svc.Name].DependsOn {
 			if launching[d.Service] {
@@ -193,6 +198,11 @@ func (m *Manager) planOne(ctx context.Context, p *StartPlan, n string, named, al
 	}
 	p.hold(n, l)
 	st, err := m.inspect(ctx, svc, run)
+	if err != nil && all {
+		p.Unreachable[n] = &UnreachableError{Service: n, Err: err}
+		p.unlock(n)
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -221,4 +231,64 @@ func (m *Manager) Start(ctx context.Context, names []string, req StartRequest) (
 		return nil, err
 	}
 	return m.Execute(ctx, p)
+}
+
+// UnreachableError is a service start all left out because it could not be
+// inspected (its Docker daemon does not answer).
+type UnreachableError struct {
+	Service string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("failed to start '%s': %v", e.Service, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// withoutUnreachable drops the UnreachableErrors from a joined error.
+func withoutUnreachable(err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		var ue *UnreachableError
+		if errors.As(err, &ue) {
+			return nil
+		}
+		return err
+	}
+	var keep []error
+	for _, e := range joined.Unwrap() {
+		if withoutUnreachable(e) != nil {
+			keep = append(keep, e)
+		}
+	}
+	return errors.Join(keep...)
+}
+
+// holdBackDependents takes out of the launch every service that needs,
+// directly or not, a service start all could not inspect: it fails too,
+// naming what it needs.
+func (m *Manager) holdBackDependents(p *StartPlan, graph *metadata.Graph, launching map[string]bool) {
+	if len(p.Unreachable) == 0 {
+		return
+	}
+	kept := p.Launch[:0]
+	for _, svc := range p.Launch {
+		var needs string
+		for _, d := range graph.WithDependencies([]string{svc.Name}) {
+			if _, ok := p.Unreachable[d]; ok && d != svc.Name {
+				needs = d
+				break
+			}
+		}
+		if needs == "" {
+			kept = append(kept, svc)
+			continue
+		}
+		p.Unreachable[svc.Name] = fmt.Errorf("failed to start '%s': it needs %s, which could not be inspected", svc.Name, needs)
+		p.unlock(svc.Name)
+		delete(p.runners, svc.Name)
+		launching[svc.Name] = false
+	}
+	p.Launch = kept
 }

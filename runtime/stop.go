@@ -84,16 +84,19 @@ func (s *stopPlanner) state(n string) (State, error) {
 // or not, in stop order.
 func (s *stopPlanner) runningDependents(n string) ([]string, error) {
 	var out []string
+	var errs []error
 	for _, d := range s.graph.AllDependents(n) {
 		st, err := s.state(d)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if st.IsRunning() {
 			out = append(out, d)
 		}
 	}
-	return out, nil
+	// The dependents that could be inspected, and why the others could not.
+	return out, errors.Join(errs...)
 }
 
 // PlanStop selects the services to stop and finds what runs. It refuses a
@@ -123,6 +126,11 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 	p.Added = sp.graph.InStopOrder(p.Added)
 	for _, n := range p.Stop {
 		st, err := sp.state(n)
+		if err != nil && all {
+			// Its daemon does not answer: stop all goes on with every
+			// other service, and this one fails at the end, named.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +139,7 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 		}
 		p.Running[n] = st
 		deps, err := sp.runningDependents(n)
-		if err != nil {
+		if err != nil && !all {
 			return nil, err
 		}
 		p.Affected[n] = deps
@@ -183,6 +191,9 @@ type StopResult struct {
 	WasRunning bool
 	PID        int
 	Err        error
+	// Unreachable: the service could not even be inspected (its Docker
+	// daemon does not answer), so nothing was done to it.
+	Unreachable bool
 }
 
 // Stop plans and executes a stop.
@@ -243,6 +254,7 @@ func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req Sto
 	}
 	st, err := m.inspect(ctx, svc, run)
 	if err != nil {
+		res.Unreachable = true
 		return fail(err)
 	}
 	if !st.IsRunning() {

@@ -68,9 +68,9 @@ func runHealth(ctx context.Context, g *globalOptions, names []string, opts *heal
 			fmt.Fprintf(g.stdout, "%s %s\n", at.Format("2006-01-02 15:04:05"), r.Line())
 		})
 	}
-	reports, err := m.Health(ctx, names)
-	if err != nil {
-		return err
+	reports, unreachable := m.Health(ctx, names)
+	if reports == nil {
+		return unreachable
 	}
 	if outputFormat(opts.output) == outputJSON {
 		err = health.RenderJSON(g.stdout, reports)
@@ -79,6 +79,11 @@ func runHealth(ctx context.Context, g *globalOptions, names []string, opts *heal
 	}
 	if err != nil {
 		return err
+	}
+	if unreachable != nil {
+		// Every other service was checked; those whose daemon does not
+		// answer fail the command, named.
+		return unreachable
 	}
 	var bad []string
 	for _, r := range reports {

@@ -36,8 +36,10 @@ func runRestart(ctx context.Context, g *globalOptions, names []string, opts *sto
 		}
 		return err
 	}
-	if started == nil && err != nil {
-		return reportStops(g, stopped, err, opts.output)
+	// The stop's "<svc>: Stopped" lines come first, as stop prints them
+	// (scripts read them), then the start's status block.
+	if rerr := reportStops(g, stopped, nil, opts.output); rerr != nil {
+		return rerr
 	}
 	writeStatusBlock(g.stdout, started)
 	return err

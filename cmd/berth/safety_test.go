@@ -257,3 +257,53 @@ func TestCLIStartOrderOneAtATime(t *testing.T) {
 		t.Fatalf("after a failure in start_order, the services after it must not start:\n%s", status)
 	}
 }
+
+// restart prints the stop's "<svc>: Stopped" lines, then the start's block.
+func TestCLIRestartPrintsStoppedLines(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"core", ""}, [2]string{"gateway", ""})
+	if out, code := berthEnv(t, root, "start", "core"); code != 0 {
+		t.Fatalf("start: %d\n%s", code, out)
+	}
+	out, code := berthEnv(t, root, "restart", "all")
+	stops := strings.Index(out, "gateway: Stopped\ncore: Stopped\n")
+	block := strings.Index(out, "SERVICE")
+	if code != 0 || stops < 0 || block < stops || !strings.Contains(out[block:], "core     running") {
+		t.Fatalf("restart all: %d\n%s", code, out)
+	}
+}
+
+// Docker away: stop all, start all, restart all and health act on every
+// host service and report the container one as a failure at the end.
+func TestCLIDockerAwayHostServicesStillManaged(t *testing.T) {
+	root := lifecycleEnv(t, [2]string{"web", ""}, [2]string{"api", ""})
+	appendTo(t, filepath.Join(root, "berth.yaml"), "  box:\n    runner: container\n    container: {image: berth-none:latest}\n")
+	away := []string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "missing.sock")}
+	run := func(args ...string) result {
+		return berth(t, root, away, append([]string{"--env", root}, args...)...)
+	}
+	if r := run("start", "web"); r.code != 0 {
+		t.Fatalf("start web: %+v", r)
+	}
+	r := run("stop", "all")
+	if r.code != 1 || !strings.Contains(r.stdout, "web: Stopped") || !strings.Contains(r.stderr, "failed to stop 'box'") {
+		t.Fatalf("stop all: %+v", r)
+	}
+	if n := psServices(root); n != 0 {
+		t.Fatalf("stop all left %d host service(s) running", n)
+	}
+	r = run("start", "all")
+	if r.code != 1 || !strings.Contains(r.stderr, "failed to start 'box'") {
+		t.Fatalf("start all: %+v", r)
+	}
+	if n := psServices(root); n != 2 {
+		t.Fatalf("start all: %d host service(s) running, want 2\n%+v", n, r)
+	}
+	r = run("restart", "all")
+	if r.code != 1 || !strings.Contains(r.stdout, "web: Stopped") || !strings.Contains(r.stdout, "web      running") || !strings.Contains(r.stderr, "'box'") {
+		t.Fatalf("restart all: %+v", r)
+	}
+	r = run("health")
+	if r.code != 1 || !strings.Contains(r.stdout, "web: running (no health check)") || !strings.Contains(r.stdout, "box: unhealthy") {
+		t.Fatalf("health: %+v", r)
+	}
+}
