@@ -562,5 +562,5 @@ func indexOf(s []string, v string) int {
 
 // Capabilities says what the runner can do beyond the Runner contract.
 func (r *Runner) Capabilities() runtime.Capabilities {
-	return runtime.Capabilities{LogLineTimes: true}
+	return runtime.Capabilities{LogLineTimes: true, StopWithoutKill: true}
 }

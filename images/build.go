@@ -69,6 +69,9 @@ type Result struct {
 	// Skipped means the image was current and nothing was built.
 	Skipped  bool          `json:"skipped"`
 	Duration time.Duration `json:"duration_ns"`
+	// Pushed is the registry digest reference when the manifest image names
+	// a registry and berth build pushed it there.
+	Pushed string `json:"pushed,omitempty"`
 }
 
 // BuildError is a build the daemon ran and that failed: the failing step,

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,19 +113,16 @@ func resolve(env *metadata.Env, name string, img *metadata.Image, version, dir s
 		"COMPONENT_DIR": dir,
 	}
 	expand := func(field, s string) (string, error) {
-		var missing string
 		out, err := metadata.Expand(s, func(k string) (string, bool) {
 			if v, ok := own[k]; ok {
 				return v, true
 			}
-			v, ok := vars(k)
-			if !ok && missing == "" {
-				missing = k
-			}
-			return v, ok
+			return vars(k)
 		})
-		if missing != "" {
-			return "", &MissingVariableError{Image: name, Var: missing, Field: field}
+		// A variable with a default (${TAG:-dev}) is not missing.
+		var ve *metadata.VarError
+		if errors.As(err, &ve) && ve.Msg == "" {
+			return "", &MissingVariableError{Image: name, Var: ve.Name, Field: field}
 		}
 		return out, err
 	}

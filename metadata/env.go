@@ -385,31 +385,6 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 	}, nil
 }
 
-// Expand replaces ${VAR} and $VAR in s through lookup, and ${VAR:-default}
-// with default where VAR is unset or empty; $$ is a literal $.
-// An unknown variable is an error that names it.
-func Expand(s string, lookup func(string) (string, bool)) (string, error) {
-	var missing []string
-	out := os.Expand(strings.ReplaceAll(s, "$$", "\x00"), func(k string) string {
-		// ${VAR:-default}: the default when VAR is unset or empty, as a shell does.
-		if name, def, hasDefault := strings.Cut(k, ":-"); hasDefault {
-			if v, ok := lookup(name); ok && v != "" {
-				return v
-			}
-			return def
-		}
-		v, ok := lookup(k)
-		if !ok {
-			missing = append(missing, k)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("%q uses ${%s}, which is not set: define it in config/.env", s, missing[0])
-	}
-	return strings.ReplaceAll(out, "\x00", "$"), nil
-}
-
 // OQTOPUSTemplate says whether template is one of the OQTOPUS CLI's.
 func OQTOPUSTemplate(template string) bool {
 	switch template {

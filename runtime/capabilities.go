@@ -13,4 +13,8 @@ type Capabilities struct {
 	// LogOptions.Since drops every earlier line. A plain log file keeps no
 	// times: Since then drops only whole rotated files and stamped lines.
 	LogLineTimes bool
+	// StopWithoutKill: Stop without Kill leaves a service that outlives the
+	// grace period running and says so. Swarm sends KILL itself when a
+	// service's stop grace period ends.
+	StopWithoutKill bool
 }

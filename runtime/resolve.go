@@ -91,6 +91,15 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 		expanded.Compose = &cs
 		svc.Spec = &expanded
 	}
+	if spec.Swarm != nil {
+		sw, err := resolveSwarm(env, name, spec.Swarm, vars)
+		if err != nil {
+			return nil, err
+		}
+		expanded := *spec
+		expanded.Swarm = sw
+		svc.Spec = &expanded
+	}
 	if spec.Dir != "" {
 		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
 	}
@@ -192,4 +201,43 @@ func absPath(env *metadata.Env, p string) string {
 		return p
 	}
 	return env.Path(filepath.FromSlash(p))
+}
+
+// resolveSwarm is a copy of a swarm section with variables expanded in
+// mounts, constraints and user, and secret and config files made absolute.
+func resolveSwarm(env *metadata.Env, name string, in *metadata.SwarmSpec, vars func(string) (string, bool)) (*metadata.SwarmSpec, error) {
+	sw := *in
+	expand := func(field string, vs []string) ([]string, error) {
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			x, err := metadata.Expand(v, vars)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: swarm.%s: %w", name, field, err)
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	var err error
+	if sw.Mounts, err = expand("mounts", sw.Mounts); err != nil {
+		return nil, err
+	}
+	if sw.Constraints, err = expand("constraints", sw.Constraints); err != nil {
+		return nil, err
+	}
+	u, err := expand("user", []string{sw.User})
+	if err != nil {
+		return nil, err
+	}
+	sw.User = u[0]
+	abs := func(fs []metadata.SwarmFile) []metadata.SwarmFile {
+		out := make([]metadata.SwarmFile, len(fs))
+		for i, f := range fs {
+			f.File = env.Path(filepath.FromSlash(f.File))
+			out[i] = f
+		}
+		return out
+	}
+	sw.Secrets, sw.Configs = abs(sw.Secrets), abs(sw.Configs)
+	return &sw, nil
 }

@@ -20,6 +20,52 @@ func (m *Manager) Restart(ctx context.Context, names []string, req StopRequest) 
 // succeeded, starts them again in start order: those named, and the
 // dependents stopped with them. The start keeps the stop's host.
 func (m *Manager) ExecuteRestart(ctx context.Context, p *StopPlan) ([]StopResult, []State, error) {
+	rolled, rstates, err := m.rollingRestarts(ctx, p)
+	if err != nil || len(p.Stop) == 0 {
+		return rolled, rstates, err
+	}
+	stopped, started, err := m.stopThenStart(ctx, p)
+	return append(rolled, stopped...), append(rstates, started...), err
+}
+
+// RollingRestarter is a runner that restarts a running service in place,
+// task by task, without stopping it first (Swarm's forced update, which
+// keeps the service's update policy).
+type RollingRestarter interface {
+	Restart(ctx context.Context, svc *Service) (Handle, error)
+}
+
+// rollingRestarts restarts in place the running services of p whose runner
+// can, waits until each is ready, and takes them out of p.
+func (m *Manager) rollingRestarts(ctx context.Context, p *StopPlan) ([]StopResult, []State, error) {
+	var results []StopResult
+	var states []State
+	var rest []string
+	for _, n := range p.Stop {
+		st, isRunning := p.Running[n]
+		svc, run, err := m.base(n)
+		rr, ok := run.(RollingRestarter)
+		if err != nil || !ok || !isRunning {
+			rest = append(rest, n)
+			continue
+		}
+		h, err := rr.Restart(ctx, svc)
+		if err == nil {
+			_, err = m.ready(ctx, launched{svc: svc, run: run, h: h})
+		}
+		if err != nil {
+			return results, states, fmt.Errorf("failed to restart '%s': %w", n, err)
+		}
+		results = append(results, StopResult{Name: n, WasRunning: true})
+		if st, err = m.inspect(ctx, svc, run); err == nil {
+			states = append(states, st)
+		}
+	}
+	p.Stop = rest
+	return results, states, nil
+}
+
+func (m *Manager) stopThenStart(ctx context.Context, p *StopPlan) ([]StopResult, []State, error) {
 	stopped, err := m.ExecuteStop(ctx, p)
 	unreachable := 0
 	for _, r := range stopped {

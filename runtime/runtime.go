@@ -142,6 +142,20 @@ type State struct {
 	ContainerID string `json:"container_id,omitempty"`
 	// Containers are the running compose services' containers (service names).
 	Containers []string `json:"containers,omitempty"`
+	// Tasks are a swarm service's current tasks.
+	Tasks []Task `json:"tasks,omitempty"`
+}
+
+// Task is one task of a swarm service: where it runs, how it stands, what
+// went wrong and which image (by digest or ID) it runs.
+type Task struct {
+	ID      string `json:"id"`
+	Slot    int    `json:"slot"`
+	Node    string `json:"node"`
+	State   string `json:"state"`
+	Desired string `json:"desired_state"`
+	Error   string `json:"error,omitempty"`
+	Image   string `json:"image,omitempty"`
 }
 
 // IsRunning says whether the service runs.

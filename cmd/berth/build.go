@@ -25,7 +25,9 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 		Long: `Build runtime images (for example sse-runtime) through the Docker Engine API
 for the component version bound in .metadata. An image whose version and build
 inputs (Dockerfile, context files after .dockerignore, build args) are unchanged
-is not rebuilt; --force or --no-cache rebuilds it.`,
+is not rebuilt; --force or --no-cache rebuilds it. An image whose manifest entry
+names a registry is then pushed there (with progress), so that every node of a
+swarm can pull it by digest.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBuild(cmd.Context(), g, args, opts) },
 	}
@@ -81,6 +83,15 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 				fmt.Fprintf(g.stdout, "%s: up to date (%s, %s %s)\n", res.Image, res.Tag, spec.Component, res.Version)
 			} else {
 				fmt.Fprintf(g.stdout, "%s: built %s (%s %s, %s, %.1fs)\n", res.Image, res.Tag, spec.Component, res.Version, res.Builder, res.Duration.Seconds())
+			}
+		}
+		// A registry on the manifest image is where a swarm's nodes pull it.
+		if reg := env.Manifest.Images[spec.Name].Registry; reg != "" {
+			if res.Pushed, err = images.Push(ctx, cli, res.Tag, reg, progress, progress.FD(), progress.IsTerminal()); err != nil {
+				return fmt.Errorf("image %s: %w", spec.Name, err)
+			}
+			if outputFormat(opts.output) == outputText {
+				fmt.Fprintf(g.stdout, "%s: pushed %s\n", res.Image, res.Pushed)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"time"
 
@@ -67,7 +68,7 @@ func completeServices(g *globalOptions, filter serviceFilter, withAll bool) cobr
 func servicesInState(ctx context.Context, g *globalOptions, env *metadata.Env, filter serviceFilter) []string {
 	ctx, cancel := context.WithTimeout(orBackground(ctx), completionTimeout)
 	defer cancel()
-	m := &runtime.Manager{Env: env, Runners: newRegistry(env)}
+	m := &runtime.Manager{Env: env, Runners: newRegistry(env, io.Discard)}
 	defer m.Close()
 	states, _ := m.Status(ctx, nil, runtime.StatusRequest{})
 	var out []string

@@ -13,12 +13,13 @@ import (
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/process"
+	"github.com/berthdev/berth/runtime/swarm"
 	"github.com/spf13/cobra"
 )
 
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
-func newRegistry(env *metadata.Env) *runtime.Registry {
+func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
 	reg := runtime.NewRegistry()
 	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) {
 		var pipe []string
@@ -39,6 +40,10 @@ func newRegistry(env *metadata.Env) *runtime.Registry {
 			return clients.Get(ctx, "")
 		}}), nil
 	})
+	reg.Register(metadata.RunnerSwarm, func() (runtime.Runner, error) {
+		opts, _ := swarm.ForEnv(env, progress)
+		return swarm.New(opts), nil
+	})
 	return reg
 }
 
@@ -48,7 +53,7 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := newRegistry(env)
+	reg := newRegistry(env, g.stderr)
 	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 
@@ -82,7 +87,7 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := newRegistry(env)
+	reg := newRegistry(env, g.stderr)
 	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 

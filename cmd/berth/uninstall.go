@@ -43,7 +43,7 @@ func runUninstall(ctx context.Context, g *globalOptions, name, version string, o
 	}
 	// A tree a running service of this environment uses is not deleted
 	// under it.
-	m := &runtime.Manager{Env: env, Runners: newRegistry(env), Progress: g.stderr}
+	m := &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}
 	inUse := func(dir string) ([]string, error) { return m.UsersOf(ctx, name, dir) }
 	res, err := component.Uninstall(ctx, env, name, target, inUse)
 	if err != nil {

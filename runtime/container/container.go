@@ -545,5 +545,5 @@ func parseRestart(s string) (dcontainer.RestartPolicy, error) {
 
 // Capabilities says what the runner can do beyond the Runner contract.
 func (r *Runner) Capabilities() runtime.Capabilities {
-	return runtime.Capabilities{Foreground: true, LogLineTimes: true}
+	return runtime.Capabilities{Foreground: true, LogLineTimes: true, StopWithoutKill: true}
 }

@@ -27,7 +27,7 @@ func (s *suite) startInspectStop(t *testing.T) {
 	if hd.PID != 0 && st.PID != hd.PID {
 		t.Errorf("inspect PID %d, start handle PID %d", st.PID, hd.PID)
 	}
-	if err := s.r.Stop(ctx, svc, *st.Handle, term(deadline, false)); err != nil {
+	if err := s.r.Stop(ctx, svc, *st.Handle, term(s.deadline(), false)); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	if st := inspect(t, s.r, svc); st.IsRunning() || st.Handle != nil {
@@ -95,6 +95,7 @@ func (s *suite) stopStopped(t *testing.T) {
 }
 
 func (s *suite) stopTimeoutWithoutKill(t *testing.T) {
+	s.need(t, s.caps.StopWithoutKill, "StopWithoutKill")
 	svc, hd := s.start(t, IgnoreTerm)
 	s.waitForLog(t, svc, "ready")
 	began := time.Now()
@@ -149,11 +150,11 @@ func (s *suite) waitExitStatus(t *testing.T) {
 // and for a later berth process: ErrNotRunning or how it ended.
 func (s *suite) waitNotRunning(t *testing.T) {
 	svc, hd := s.start(t, Serve)
-	if err := s.r.Stop(context.Background(), svc, hd, term(deadline, false)); err != nil {
+	if err := s.r.Stop(context.Background(), svc, hd, term(s.deadline(), false)); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	for _, r := range []runtime.Runner{s.r, s.New(t)} {
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		ctx, cancel := context.WithTimeout(context.Background(), s.deadline())
 		_, err := r.Wait(ctx, hd)
 		cancel()
 		if err != nil && !errors.Is(err, runtime.ErrNotRunning) {
@@ -199,12 +200,12 @@ func (s *suite) recover(t *testing.T) {
 	}
 	waited := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		ctx, cancel := context.WithTimeout(context.Background(), s.deadline())
 		defer cancel()
 		_, err := later.Wait(ctx, *st.Handle)
 		waited <- err
 	}()
-	if err := later.Stop(context.Background(), svc, *st.Handle, term(deadline, false)); err != nil {
+	if err := later.Stop(context.Background(), svc, *st.Handle, term(s.deadline(), false)); err != nil {
 		t.Fatalf("stop by a later runner: %v", err)
 	}
 	if err := <-waited; err != nil && !errors.Is(err, runtime.ErrNotRunning) {

@@ -77,7 +77,7 @@ func (s *suite) logsFollow(t *testing.T) {
 			}
 		}
 	}()
-	timeout := time.After(deadline)
+	timeout := time.After(s.deadline())
 	for n := 0; n < 2; {
 		select {
 		case l := <-lines:
@@ -88,13 +88,13 @@ func (s *suite) logsFollow(t *testing.T) {
 				n++
 			}
 		case <-timeout:
-			t.Fatalf("following gave no new tick within %s", deadline)
+			t.Fatalf("following gave no new tick within %s", s.deadline())
 		}
 	}
 	cancel()
 	select {
 	case <-ended:
-	case <-time.After(deadline):
-		t.Fatalf("following did not end within %s of its context", deadline)
+	case <-time.After(s.deadline()):
+		t.Fatalf("following did not end within %s of its context", s.deadline())
 	}
 }

@@ -54,13 +54,13 @@ func (s *suite) runForwardsSignals(t *testing.T) {
 	}
 	defer out.Close()
 	sigs := make(chan os.Signal, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), s.deadline())
 	defer cancel()
 	exit, err := s.r.Run(ctx, svc, runtime.Stdio{Stdout: out, Stderr: out, Signals: sigs}, func(runtime.Handle) {
 		// Signal once the service has spoken, so INT cannot overtake its
 		// start; signal anyway if it stays silent: the exit then fails.
 		go func() {
-			testkit.Poll(deadline, func() error {
+			testkit.Poll(s.deadline(), func() error {
 				if b, _ := os.ReadFile(out.Name()); !strings.Contains(string(b), "ready") {
 					return fmt.Errorf("output %q lacks ready", b)
 				}

@@ -65,13 +65,16 @@ type Harness struct {
 	// Service returns a new service (unique name, own state directory) with
 	// the behaviour and its output logged where the runner reads it.
 	Service func(t *testing.T, b Behaviour) *runtime.Service
+	// Deadline bounds every wait of the suite; 10 s when zero. A runner
+	// whose engine takes seconds to schedule work (Swarm) gives more.
+	Deadline time.Duration
 }
 
 // deadline bounds every wait of the suite; grace is the stop grace period
 // of cases that expect a service to outlive it.
 const (
-	deadline = 10 * time.Second
-	grace    = 300 * time.Millisecond
+	defaultDeadline = 10 * time.Second
+	grace           = 300 * time.Millisecond
 )
 
 // suite is one run of the suite: the harness and the runner under test.
@@ -112,6 +115,13 @@ func Run(t *testing.T, h Harness) {
 			c.run(t)
 		})
 	}
+}
+
+func (s *suite) deadline() time.Duration {
+	if s.Deadline > 0 {
+		return s.Deadline
+	}
+	return defaultDeadline
 }
 
 // need skips t unless the runner declares the capability.
@@ -177,7 +187,7 @@ func (s *suite) logs(t *testing.T, svc *runtime.Service, opts runtime.LogOptions
 // waitForLog polls the service's logs briefly under a deadline for want.
 func (s *suite) waitForLog(t *testing.T, svc *runtime.Service, want string) {
 	t.Helper()
-	testkit.Eventually(t, deadline, func() error {
+	testkit.Eventually(t, s.deadline(), func() error {
 		rc, err := s.r.Logs(context.Background(), svc, runtime.LogOptions{Tail: -1})
 		if err != nil {
 			return fmt.Errorf("logs of %s: %w", svc.Name, err)
@@ -194,7 +204,7 @@ func (s *suite) waitForLog(t *testing.T, svc *runtime.Service, want string) {
 // waitExit waits for the service of h to end.
 func (s *suite) waitExit(t *testing.T, r runtime.Runner, h runtime.Handle) runtime.Exit {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), s.deadline())
 	defer cancel()
 	exit, err := r.Wait(ctx, h)
 	if err != nil {

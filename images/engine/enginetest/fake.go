@@ -15,6 +15,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -50,6 +52,30 @@ type Fake struct {
 
 	NetworkListFunc   func(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
 	NetworkRemoveFunc func(ctx context.Context, id string) error
+
+	// Swarm mode and pushes.
+	InfoFunc           func(ctx context.Context) (system.Info, error)
+	NodeListFunc       func(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
+	SwarmInitFunc      func(ctx context.Context, req swarm.InitRequest) (string, error)
+	SwarmLeaveFunc     func(ctx context.Context, force bool) error
+	ImagePullFunc      func(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
+	ImagePushFunc      func(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error)
+	ImageTagFunc       func(ctx context.Context, source string, target string) error
+	ServiceCreateFunc  func(ctx context.Context, spec swarm.ServiceSpec, options swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error)
+	ServiceUpdateFunc  func(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, options swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
+	ServiceRemoveFunc  func(ctx context.Context, id string) error
+	ServiceListFunc    func(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error)
+	ServiceLogsFunc    func(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	TaskListFunc       func(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
+	NetworkCreateFunc  func(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
+	NetworkInspectFunc func(ctx context.Context, id string, options network.InspectOptions) (network.Inspect, error)
+	SecretCreateFunc   func(ctx context.Context, spec swarm.SecretSpec) (swarm.SecretCreateResponse, error)
+	SecretListFunc     func(ctx context.Context, options swarm.SecretListOptions) ([]swarm.Secret, error)
+	SecretRemoveFunc   func(ctx context.Context, id string) error
+	ConfigCreateFunc   func(ctx context.Context, spec swarm.ConfigSpec) (swarm.ConfigCreateResponse, error)
+	ConfigListFunc     func(ctx context.Context, options swarm.ConfigListOptions) ([]swarm.Config, error)
+	ConfigRemoveFunc   func(ctx context.Context, id string) error
+	ServiceInspectFunc func(ctx context.Context, id string) (swarm.Service, error)
 }
 
 var _ engine.API = (*Fake)(nil)
@@ -216,4 +242,159 @@ func (f *Fake) NetworkRemove(ctx context.Context, id string) error {
 		return unset("NetworkRemove")
 	}
 	return f.NetworkRemoveFunc(ctx, id)
+}
+
+func (f *Fake) Info(ctx context.Context) (system.Info, error) {
+	if f.InfoFunc == nil {
+		return system.Info{}, unset("Info")
+	}
+	return f.InfoFunc(ctx)
+}
+
+func (f *Fake) NodeList(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error) {
+	if f.NodeListFunc == nil {
+		return nil, unset("NodeList")
+	}
+	return f.NodeListFunc(ctx, options)
+}
+
+func (f *Fake) SwarmInit(ctx context.Context, req swarm.InitRequest) (string, error) {
+	if f.SwarmInitFunc == nil {
+		return "", unset("SwarmInit")
+	}
+	return f.SwarmInitFunc(ctx, req)
+}
+
+func (f *Fake) SwarmLeave(ctx context.Context, force bool) error {
+	if f.SwarmLeaveFunc == nil {
+		return unset("SwarmLeave")
+	}
+	return f.SwarmLeaveFunc(ctx, force)
+}
+
+func (f *Fake) ImagePull(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error) {
+	if f.ImagePullFunc == nil {
+		return nil, unset("ImagePull")
+	}
+	return f.ImagePullFunc(ctx, ref, options)
+}
+
+func (f *Fake) ImagePush(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error) {
+	if f.ImagePushFunc == nil {
+		return nil, unset("ImagePush")
+	}
+	return f.ImagePushFunc(ctx, ref, options)
+}
+
+func (f *Fake) ImageTag(ctx context.Context, source string, target string) error {
+	if f.ImageTagFunc == nil {
+		return unset("ImageTag")
+	}
+	return f.ImageTagFunc(ctx, source, target)
+}
+
+func (f *Fake) ServiceCreate(ctx context.Context, spec swarm.ServiceSpec, options swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error) {
+	if f.ServiceCreateFunc == nil {
+		return swarm.ServiceCreateResponse{}, unset("ServiceCreate")
+	}
+	return f.ServiceCreateFunc(ctx, spec, options)
+}
+
+func (f *Fake) ServiceUpdate(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, options swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
+	if f.ServiceUpdateFunc == nil {
+		return swarm.ServiceUpdateResponse{}, unset("ServiceUpdate")
+	}
+	return f.ServiceUpdateFunc(ctx, id, version, spec, options)
+}
+
+func (f *Fake) ServiceRemove(ctx context.Context, id string) error {
+	if f.ServiceRemoveFunc == nil {
+		return unset("ServiceRemove")
+	}
+	return f.ServiceRemoveFunc(ctx, id)
+}
+
+func (f *Fake) ServiceList(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error) {
+	if f.ServiceListFunc == nil {
+		return nil, unset("ServiceList")
+	}
+	return f.ServiceListFunc(ctx, options)
+}
+
+func (f *Fake) ServiceLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
+	if f.ServiceLogsFunc == nil {
+		return nil, unset("ServiceLogs")
+	}
+	return f.ServiceLogsFunc(ctx, id, options)
+}
+
+func (f *Fake) TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error) {
+	if f.TaskListFunc == nil {
+		return nil, unset("TaskList")
+	}
+	return f.TaskListFunc(ctx, options)
+}
+
+func (f *Fake) NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error) {
+	if f.NetworkCreateFunc == nil {
+		return network.CreateResponse{}, unset("NetworkCreate")
+	}
+	return f.NetworkCreateFunc(ctx, name, options)
+}
+
+func (f *Fake) NetworkInspect(ctx context.Context, id string, options network.InspectOptions) (network.Inspect, error) {
+	if f.NetworkInspectFunc == nil {
+		return network.Inspect{}, unset("NetworkInspect")
+	}
+	return f.NetworkInspectFunc(ctx, id, options)
+}
+
+func (f *Fake) SecretCreate(ctx context.Context, spec swarm.SecretSpec) (swarm.SecretCreateResponse, error) {
+	if f.SecretCreateFunc == nil {
+		return swarm.SecretCreateResponse{}, unset("SecretCreate")
+	}
+	return f.SecretCreateFunc(ctx, spec)
+}
+
+func (f *Fake) SecretList(ctx context.Context, options swarm.SecretListOptions) ([]swarm.Secret, error) {
+	if f.SecretListFunc == nil {
+		return nil, unset("SecretList")
+	}
+	return f.SecretListFunc(ctx, options)
+}
+
+func (f *Fake) SecretRemove(ctx context.Context, id string) error {
+	if f.SecretRemoveFunc == nil {
+		return unset("SecretRemove")
+	}
+	return f.SecretRemoveFunc(ctx, id)
+}
+
+func (f *Fake) ConfigCreate(ctx context.Context, spec swarm.ConfigSpec) (swarm.ConfigCreateResponse, error) {
+	if f.ConfigCreateFunc == nil {
+		return swarm.ConfigCreateResponse{}, unset("ConfigCreate")
+	}
+	return f.ConfigCreateFunc(ctx, spec)
+}
+
+func (f *Fake) ConfigList(ctx context.Context, options swarm.ConfigListOptions) ([]swarm.Config, error) {
+	if f.ConfigListFunc == nil {
+		return nil, unset("ConfigList")
+	}
+	return f.ConfigListFunc(ctx, options)
+}
+
+func (f *Fake) ConfigRemove(ctx context.Context, id string) error {
+	if f.ConfigRemoveFunc == nil {
+		return unset("ConfigRemove")
+	}
+	return f.ConfigRemoveFunc(ctx, id)
+}
+
+func (f *Fake) ServiceInspectWithRaw(ctx context.Context, id string, _ swarm.ServiceInspectOptions) (swarm.Service, []byte, error) {
+	if f.ServiceInspectFunc == nil {
+		return swarm.Service{}, nil, unset("ServiceInspect")
+	}
+	s, err := f.ServiceInspectFunc(ctx, id)
+	return s, nil, err
 }

@@ -1,0 +1,408 @@
+package swarm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+)
+
+// Start creates the service, or updates a stopped one of the same service,
+// and returns once the swarm accepted it; readiness (tasks running, health)
+// is the manager's to wait for.
+func (r *Runner) Start(ctx context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	c, err := r.client(ctx)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	existing, err := r.find(ctx, c, svc)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	if existing != nil {
+		ts, err := r.tasks(ctx, c, existing.ID)
+		if err != nil {
+			return runtime.Handle{}, err
+		}
+		if running(existing, ts) {
+			return runtime.Handle{}, &runtime.AlreadyRunningError{Service: svc.Name}
+		}
+	}
+	return r.deploy(ctx, c, svc, existing)
+}
+
+// Restart rolls every task of a running service (a forced update that
+// keeps the update policy), with the service's spec made anew: a rebuilt
+// image or a changed secret goes out with it.
+func (r *Runner) Restart(ctx context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	c, err := r.client(ctx)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	existing, err := r.find(ctx, c, svc)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	return r.deploy(ctx, c, svc, existing)
+}
+
+// deploy creates the service, or updates existing with a forced update.
+func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existing *swarm.Service) (runtime.Handle, error) {
+	spec, err := r.serviceSpec(ctx, c, svc)
+	if err != nil {
+		return runtime.Handle{}, err
+	}
+	var id string
+	if existing == nil {
+		resp, err := c.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})
+		if cerrdefs.IsConflict(err) {
+			return runtime.Handle{}, &runtime.AlreadyRunningError{Service: svc.Name}
+		}
+		if err != nil {
+			return runtime.Handle{}, fmt.Errorf("create swarm service %s: %w", Name(svc), err)
+		}
+		id = resp.ID
+	} else {
+		id = existing.ID
+		err := updateService(ctx, c, existing, func(cur *swarm.Service) swarm.ServiceSpec {
+			spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate + 1
+			return spec
+		})
+		if err != nil {
+			return runtime.Handle{}, fmt.Errorf("update swarm service %s: %w", Name(svc), err)
+		}
+	}
+	r.pruneFiles(context.WithoutCancel(ctx), c, svc, spec.TaskTemplate.ContainerSpec)
+	return runtime.Handle{Service: svc.Name, Runner: metadata.RunnerSwarm, ID: id, StartedAt: time.Now()}, nil
+}
+
+// serviceSpec is the Swarm service of svc: image, network, secrets and
+// configs made ready first.
+func (r *Runner) serviceSpec(ctx context.Context, c API, svc *runtime.Service) (swarm.ServiceSpec, error) {
+	_, sw, err := specOf(svc)
+	if err != nil {
+		return swarm.ServiceSpec{}, err
+	}
+	img, imgID, err := r.resolveImage(ctx, c, svc, sw)
+	if err != nil {
+		return swarm.ServiceSpec{}, err
+	}
+	netID, err := r.ensureNetwork(ctx, c, svc.Environment)
+	if err != nil {
+		return swarm.ServiceSpec{}, err
+	}
+	cs := &swarm.ContainerSpec{
+		Image:           img,
+		Labels:          labels(svc),
+		Args:            svc.Argv,
+		Env:             svc.OwnEnv,
+		User:            sw.User,
+		StopSignal:      strconv.Itoa(int(svc.StopSignal)),
+		StopGracePeriod: &svc.StopGrace,
+	}
+	if svc.StopSignal == 0 {
+		cs.StopSignal = "15"
+	}
+	if imgID != "" {
+		cs.Labels[LabelImageID] = imgID
+	}
+	init := true
+	cs.Init = &init
+	if cs.Mounts, err = mounts(svc, sw.Mounts); err != nil {
+		return swarm.ServiceSpec{}, err
+	}
+	if cs.Secrets, err = r.secrets(ctx, c, svc, sw.Secrets); err != nil {
+		return swarm.ServiceSpec{}, err
+	}
+	if cs.Configs, err = r.configs(ctx, c, svc, sw.Configs); err != nil {
+		return swarm.ServiceSpec{}, err
+	}
+	n := sw.ReplicasOf()
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: Name(svc), Labels: labels(svc)},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: cs,
+			Resources:     resources(sw.Resources),
+			RestartPolicy: restartPolicy(sw.Restart),
+			Placement:     &swarm.Placement{Constraints: sw.Constraints},
+			Networks:      []swarm.NetworkAttachmentConfig{{Target: netID, Aliases: []string{svc.Name}}},
+		},
+		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
+		UpdateConfig: updateConfig(sw.Update),
+		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: ports(sw.Ports)},
+	}
+	for k, v := range sw.Labels {
+		if _, ours := spec.Labels[k]; !ours {
+			spec.Labels[k] = v
+		}
+	}
+	return spec, nil
+}
+
+func ports(ps []metadata.SwarmPort) []swarm.PortConfig {
+	var out []swarm.PortConfig
+	for _, p := range ps {
+		pc := swarm.PortConfig{TargetPort: uint32(p.Target), PublishedPort: uint32(p.Published), Protocol: swarm.PortConfigProtocolTCP, PublishMode: swarm.PortConfigPublishModeIngress}
+		if p.Protocol != "" {
+			pc.Protocol = swarm.PortConfigProtocol(p.Protocol)
+		}
+		if p.Mode == metadata.PortModeHost {
+			pc.PublishMode = swarm.PortConfigPublishModeHost
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+// mounts reads SOURCE:/TARGET[:ro]: a SOURCE with a '/' or starting with '.'
+// is a path (relative to the service's directory), any other a volume.
+func mounts(svc *runtime.Service, ms []string) ([]mount.Mount, error) {
+	var out []mount.Mount
+	for _, m := range ms {
+		src, rest, _ := strings.Cut(m, ":")
+		target, opt, _ := strings.Cut(rest, ":")
+		if src == "" || !strings.HasPrefix(target, "/") {
+			return nil, fmt.Errorf("service %s: swarm.mounts entry %q: write SOURCE:/TARGET[:ro]", svc.Name, m)
+		}
+		mt := mount.Mount{Source: src, Target: target, ReadOnly: opt == "ro", Type: mount.TypeVolume}
+		if strings.ContainsRune(src, '/') || strings.HasPrefix(src, ".") {
+			mt.Type = mount.TypeBind
+			if !filepath.IsAbs(src) {
+				mt.Source = filepath.Join(svc.Dir, src)
+			}
+		} else {
+			mt.VolumeOptions = &mount.VolumeOptions{Labels: labels(svc)}
+		}
+		out = append(out, mt)
+	}
+	return out, nil
+}
+
+func resources(r *metadata.Resources) *swarm.ResourceRequirements {
+	if r == nil {
+		return nil
+	}
+	out := &swarm.ResourceRequirements{}
+	if l := r.Limits; l != nil {
+		out.Limits = &swarm.Limit{NanoCPUs: int64(l.CPUs * 1e9), MemoryBytes: int64(l.Memory)}
+	}
+	if res := r.Reservations; res != nil {
+		out.Reservations = &swarm.Resources{NanoCPUs: int64(res.CPUs * 1e9), MemoryBytes: int64(res.Memory)}
+	}
+	return out
+}
+
+func restartPolicy(rp *metadata.SwarmRestart) *swarm.RestartPolicy {
+	if rp == nil {
+		return nil
+	}
+	out := &swarm.RestartPolicy{Condition: swarm.RestartPolicyCondition(rp.Condition), MaxAttempts: rp.MaxAttempts}
+	if out.Condition == "" {
+		out.Condition = swarm.RestartPolicyConditionAny
+	}
+	if rp.Delay != 0 {
+		d := time.Duration(rp.Delay)
+		out.Delay = &d
+	}
+	if rp.Window != 0 {
+		w := time.Duration(rp.Window)
+		out.Window = &w
+	}
+	return out
+}
+
+func updateConfig(u *metadata.SwarmUpdate) *swarm.UpdateConfig {
+	out := &swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStopFirst, FailureAction: swarm.UpdateFailureActionPause}
+	if u == nil {
+		return out
+	}
+	if u.Parallelism != nil {
+		out.Parallelism = *u.Parallelism
+	}
+	out.Delay = time.Duration(u.Delay)
+	out.Monitor = time.Duration(u.Monitor)
+	if u.Order != "" {
+		out.Order = u.Order
+	}
+	if u.FailureAction != "" {
+		out.FailureAction = u.FailureAction
+	}
+	return out
+}
+
+// ensureNetwork returns the environment's overlay network, made on first use.
+func (r *Runner) ensureNetwork(ctx context.Context, c API, environment string) (string, error) {
+	name := NetworkName(environment)
+	for range 2 {
+		n, err := c.NetworkInspect(ctx, name, network.InspectOptions{})
+		if err == nil {
+			if n.Labels[LabelEnvironment] != environment {
+				return "", fmt.Errorf("a network named %s exists that berth did not create for environment %s: berth leaves it alone; remove or rename it (docker network rm %s)", name, environment, name)
+			}
+			return n.ID, nil
+		}
+		if !cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("inspect network %s: %w", name, err)
+		}
+		resp, err := c.NetworkCreate(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: map[string]string{LabelEnvironment: environment}})
+		if err == nil {
+			return resp.ID, nil
+		}
+		if !cerrdefs.IsConflict(err) {
+			return "", fmt.Errorf("create overlay network %s: %w", name, err)
+		}
+		// Another berth made it meanwhile: inspect it again.
+	}
+	return "", fmt.Errorf("overlay network %s: made and gone again; try again", name)
+}
+
+// pruneNetwork removes the environment's network once no berth service of
+// the environment is left; a network still in use stays.
+func (r *Runner) pruneNetwork(ctx context.Context, c API, environment string) {
+	left, err := c.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelEnvironment+"="+environment))})
+	if err != nil || len(left) > 0 {
+		return
+	}
+	c.NetworkRemove(ctx, NetworkName(environment))
+}
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+
+// fileObject is a secret's or config's name and content: named after the
+// content digest, so a changed file is a new object and rolls the service.
+func fileObject(svc *runtime.Service, kind string, f metadata.SwarmFile) (name, target string, data []byte, err error) {
+	data, err = os.ReadFile(f.File)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("service %s: swarm.%s: %w", svc.Name, kind, err)
+	}
+	target = f.Target
+	if target == "" {
+		target = filepath.Base(f.File)
+		if kind == "configs" {
+			target = "/" + target
+		}
+	}
+	sum := sha256.Sum256(data)
+	base := strings.Trim(unsafeName.ReplaceAllString(filepath.Base(target), "-"), "-.")
+	name = fmt.Sprintf("%s-%s-%s", Name(svc), base, hex.EncodeToString(sum[:])[:12])
+	return name, target, data, nil
+}
+
+func fileMode(f metadata.SwarmFile) os.FileMode {
+	if f.Mode == "" {
+		return 0o444
+	}
+	m, _ := strconv.ParseUint(f.Mode, 8, 32)
+	return os.FileMode(m)
+}
+
+func (r *Runner) secrets(ctx context.Context, c API, svc *runtime.Service, files []metadata.SwarmFile) ([]*swarm.SecretReference, error) {
+	var out []*swarm.SecretReference
+	for _, f := range files {
+		name, target, data, err := fileObject(svc, "secrets", f)
+		if err != nil {
+			return nil, err
+		}
+		found, err := c.SecretList(ctx, swarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+		if err != nil {
+			return nil, fmt.Errorf("list swarm secrets: %w", err)
+		}
+		id := ""
+		for _, s := range found {
+			if s.Spec.Name == name {
+				if !owned(svc, s.Spec.Labels) {
+					return nil, fmt.Errorf("a swarm secret named %s exists that berth did not create for service %s: berth leaves it alone; remove it (docker secret rm %s)", name, svc.Name, name)
+				}
+				id = s.ID
+			}
+		}
+		if id == "" {
+			resp, err := c.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: name, Labels: labels(svc)}, Data: data})
+			if err != nil {
+				return nil, fmt.Errorf("service %s: create swarm secret %s from %s: %w", svc.Name, name, f.File, err)
+			}
+			id = resp.ID
+		}
+		out = append(out, &swarm.SecretReference{SecretID: id, SecretName: name,
+			File: &swarm.SecretReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: fileMode(f)}})
+	}
+	return out, nil
+}
+
+func (r *Runner) configs(ctx context.Context, c API, svc *runtime.Service, files []metadata.SwarmFile) ([]*swarm.ConfigReference, error) {
+	var out []*swarm.ConfigReference
+	for _, f := range files {
+		name, target, data, err := fileObject(svc, "configs", f)
+		if err != nil {
+			return nil, err
+		}
+		found, err := c.ConfigList(ctx, swarm.ConfigListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+		if err != nil {
+			return nil, fmt.Errorf("list swarm configs: %w", err)
+		}
+		id := ""
+		for _, s := range found {
+			if s.Spec.Name == name {
+				if !owned(svc, s.Spec.Labels) {
+					return nil, fmt.Errorf("a swarm config named %s exists that berth did not create for service %s: berth leaves it alone; remove it (docker config rm %s)", name, svc.Name, name)
+				}
+				id = s.ID
+			}
+		}
+		if id == "" {
+			resp, err := c.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: swarm.Annotations{Name: name, Labels: labels(svc)}, Data: data})
+			if err != nil {
+				return nil, fmt.Errorf("service %s: create swarm config %s from %s: %w", svc.Name, name, f.File, err)
+			}
+			id = resp.ID
+		}
+		out = append(out, &swarm.ConfigReference{ConfigID: id, ConfigName: name,
+			File: &swarm.ConfigReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: fileMode(f)}})
+	}
+	return out, nil
+}
+
+// pruneFiles removes the service's secrets and configs that keep is not
+// using (all of them when keep is nil). One still used by a task that is
+// being replaced stays until the next prune.
+func (r *Runner) pruneFiles(ctx context.Context, c API, svc *runtime.Service, keep *swarm.ContainerSpec) {
+	inUse := map[string]bool{}
+	if keep != nil {
+		for _, s := range keep.Secrets {
+			inUse[s.SecretID] = true
+		}
+		for _, s := range keep.Configs {
+			inUse[s.ConfigID] = true
+		}
+	}
+	f := filters.NewArgs(filters.Arg("label", LabelEnvironment+"="+svc.Environment), filters.Arg("label", LabelService+"="+svc.Name))
+	if ss, err := c.SecretList(ctx, swarm.SecretListOptions{Filters: f}); err == nil {
+		for _, s := range ss {
+			if !inUse[s.ID] && owned(svc, s.Spec.Labels) {
+				c.SecretRemove(ctx, s.ID)
+			}
+		}
+	}
+	if cs, err := c.ConfigList(ctx, swarm.ConfigListOptions{Filters: f}); err == nil {
+		for _, s := range cs {
+			if !inUse[s.ID] && owned(svc, s.Spec.Labels) {
+				c.ConfigRemove(ctx, s.ID)
+			}
+		}
+	}
+}

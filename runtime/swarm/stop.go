@@ -1,0 +1,158 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/berthdev/berth/runtime"
+)
+
+// killWait is how long the runner waits past the grace period for Swarm's
+// own KILL to end the tasks (Swarm sends it when the service's stop grace
+// period ends, whatever berth asks).
+const killWait = 10 * time.Second
+
+// Stop scales the service to no task, waits for its tasks to end, then
+// removes it with the secrets and configs made for it, and the
+// environment's network once no service of the environment is left.
+// Swarm sends the stop signal and, after the service's stop grace period,
+// KILL: it cannot leave a task running that outlives the grace period.
+func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	c, err := r.client(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := r.find(ctx, c, svc)
+	if err != nil || s == nil {
+		return err
+	}
+	if replicas(s) > 0 {
+		err := updateService(ctx, c, s, func(cur *swarm.Service) swarm.ServiceSpec {
+			spec := cur.Spec
+			zero := uint64(0)
+			spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &zero}
+			return spec
+		})
+		if err != nil {
+			return fmt.Errorf("scale swarm service %s to 0 tasks: %w", Name(svc), err)
+		}
+	}
+	grace := max(opts.Grace, svc.StopGrace)
+	wctx, cancel := context.WithTimeout(ctx, grace+killWait)
+	defer cancel()
+	for {
+		ts, err := r.tasks(wctx, c, s.ID)
+		if err == nil && !anyLive(ts) {
+			break
+		}
+		if err := r.pause(wctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("the tasks of swarm service %s did not end within %s after the stop signal and Swarm's KILL", Name(svc), grace+killWait)
+		}
+	}
+	return r.remove(ctx, c, svc, s.ID)
+}
+
+// anyLive says whether a task's container may still run, whatever its
+// desired state.
+func anyLive(ts []swarm.Task) bool {
+	for _, t := range ts {
+		if !terminal(t.Status.State) {
+			return true
+		}
+	}
+	return false
+}
+
+// NotPlaceableError means the swarm has no node that can run a task of
+// the service.
+type NotPlaceableError struct {
+	Service, Reason string
+}
+
+func (e *NotPlaceableError) Error() string {
+	return fmt.Sprintf("service %s: the swarm cannot place its tasks: %s: check swarm.constraints and swarm.resources in berth.yaml against the nodes (docker node ls)", e.Service, e.Reason)
+}
+
+// Ready says whether every desired task of the service runs (Swarm counts
+// a task running once the image's own health check passes) and no update
+// is under way. A task that cannot be placed, a paused or rolled-back
+// update, and an ended task that will not be replaced are errors; other
+// waits give a detail saying what is awaited.
+func (r *Runner) Ready(ctx context.Context, svc *runtime.Service, _ runtime.Handle) (bool, string, error) {
+	c, err := r.client(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	s, err := r.find(ctx, c, svc)
+	if err != nil {
+		return false, "", err
+	}
+	if s == nil {
+		return false, "", fmt.Errorf("service %s: swarm service %s is gone", svc.Name, Name(svc))
+	}
+	ts, err := r.tasks(ctx, c, s.ID)
+	if err != nil {
+		return false, "", err
+	}
+	want := replicas(s)
+	up := 0
+	for _, t := range ts {
+		if !active(t) {
+			continue
+		}
+		if t.Status.State == swarm.TaskStateRunning {
+			up++
+		}
+		if t.Status.State == swarm.TaskStatePending && t.Status.Err != "" {
+			return false, "", &NotPlaceableError{Service: svc.Name, Reason: t.Status.Err}
+		}
+	}
+	if u := s.UpdateStatus; u != nil {
+		switch u.State {
+		case swarm.UpdateStatePaused, swarm.UpdateStateRollbackPaused, swarm.UpdateStateRollbackCompleted:
+			return false, "", fmt.Errorf("service %s: the swarm's update %s: %s", svc.Name, strings.ReplaceAll(string(u.State), "_", " "), u.Message)
+		case swarm.UpdateStateUpdating, swarm.UpdateStateRollbackStarted:
+			return false, fmt.Sprintf("updating, %d/%d tasks running", up, want), nil
+		}
+	}
+	if uint64(up) >= want {
+		return true, fmt.Sprintf("%d/%d tasks running", up, want), nil
+	}
+	if !running(s, ts) {
+		if last := lastEnded(ts); last != nil {
+			return false, "", &runtime.StartFailedError{Service: svc.Name, Exit: exitOf(*last)}
+		}
+	}
+	detail := fmt.Sprintf("%d/%d tasks running", up, want)
+	if last := lastEnded(ts); last != nil && last.Status.Err != "" {
+		detail += "; last task " + describeEnd(*last)
+	}
+	return false, detail, nil
+}
+
+// ErrNoSwarm means the daemon is not a swarm manager.
+var ErrNoSwarm = errors.New("this Docker daemon is not a swarm manager: make it one (docker swarm init) or point DOCKER_HOST at a manager")
+
+// updateService updates s with the spec made from its current version,
+// reading it again when the swarm changed it meanwhile ("update out of
+// sequence": the orchestrator records its own progress in the service).
+func updateService(ctx context.Context, c API, s *swarm.Service, spec func(*swarm.Service) swarm.ServiceSpec) error {
+	cur := *s
+	for attempt := 0; ; attempt++ {
+		_, err := c.ServiceUpdate(ctx, cur.ID, cur.Version, spec(&cur), swarm.ServiceUpdateOptions{})
+		if err == nil || attempt == 4 || !strings.Contains(err.Error(), "out of sequence") {
+			return err
+		}
+		if cur, _, err = c.ServiceInspectWithRaw(ctx, cur.ID, swarm.ServiceInspectOptions{}); err != nil {
+			return err
+		}
+	}
+}
