@@ -97,8 +97,16 @@ func Project(env string) string {
 	return b.String()
 }
 
+// Detail is what the compose runner knows of a running service: the
+// compose services of its project that run.
+type Detail struct {
+	Containers []string `json:"containers,omitempty"`
+}
+
+// Describe names the running compose services: "a, b".
+func (d Detail) Describe() string { return strings.Join(d.Containers, ", ") }
+
 type target struct {
-	spec    *metadata.Service
 	file    string
 	dir     string
 	project string
@@ -106,22 +114,22 @@ type target struct {
 }
 
 func (r *Runner) target(svc *runtime.Service) (*target, error) {
-	spec, _ := svc.Spec.(*metadata.Service)
-	if spec == nil || spec.Compose == nil || spec.Compose.File == "" || len(spec.Compose.Services) == 0 {
+	spec := svc.Compose
+	if spec == nil || spec.File == "" || len(spec.Services) == 0 {
 		return nil, fmt.Errorf("service %s runs through compose but lacks compose.file or compose.services in berth.yaml", svc.Name)
 	}
-	if spec.Host != "" {
-		return nil, fmt.Errorf("service %s: compose services run on the local daemon; remove host: %s", svc.Name, spec.Host)
+	if svc.Host != "" {
+		return nil, fmt.Errorf("service %s: compose services run on the local daemon; remove host: %s", svc.Name, svc.Host)
 	}
 	root := r.opts.Root
 	if root == "" {
 		root = svc.Dir
 	}
-	file := spec.Compose.File
+	file := spec.File
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(root, filepath.FromSlash(file))
 	}
-	return &target{spec: spec, file: file, dir: root, project: Project(svc.Environment), names: spec.Compose.Services}, nil
+	return &target{file: file, dir: root, project: Project(svc.Environment), names: spec.Services}, nil
 }
 
 // load reads the compose file and checks that it declares the services.
@@ -228,7 +236,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 		}
 		return st, nil
 	}
-	st.State, st.Detail, st.Containers = runtime.Running, strings.Join(running, ", "), running
+	st.State, st.Detail = runtime.Running, Detail{Containers: running}
 	if !st.Handle.StartedAt.IsZero() {
 		at := st.Handle.StartedAt
 		st.StartedAt = &at

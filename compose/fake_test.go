@@ -24,7 +24,7 @@ func fakeService() *runtime.Service {
 	return &runtime.Service{
 		Name: "db", Runner: metadata.RunnerCompose, Environment: "Lab.1", Dir: "/nowhere",
 		StopSignal: syscall.SIGTERM, StopGrace: time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerCompose, Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}}},
+		Compose: &metadata.ComposeSpec{File: "compose.yaml", Services: []string{"a", "b"}},
 	}
 }
 
@@ -69,7 +69,7 @@ func TestFakeInspect(t *testing.T) {
 	if filter != compose.LabelProject+"=lab1" {
 		t.Errorf("listed containers by %q, want the project label lab1", filter)
 	}
-	if st.State != runtime.Running || st.Detail != "a, b" || st.Reason != "" {
+	if st.State != runtime.Running || st.Describe() != "a, b" || st.Reason != "" {
 		t.Errorf("state %+v, want running a, b with no reason", st)
 	}
 	if st.Handle == nil || st.Handle.ID != "a1,b0" || !st.Handle.StartedAt.Equal(time.Unix(100, 0)) {

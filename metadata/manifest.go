@@ -147,7 +147,11 @@ type Service struct {
 	StopSignal   string       `yaml:"stop_signal,omitempty"`
 	StopTimeout  Duration     `yaml:"stop_timeout,omitempty"`
 	StartTimeout Duration     `yaml:"start_timeout,omitempty"`
-	Log          *LogSpec     `yaml:"log,omitempty"`
+	// StartCheck is how long a start watches the service for an immediate
+	// exit (default DefaultStartCheck; 0s turns the watch off). It ends
+	// early once the service's health check passes.
+	StartCheck *Duration `yaml:"start_check,omitempty"`
+	Log        *LogSpec  `yaml:"log,omitempty"`
 	// AppLog is the application's own log file, relative to the root.
 	AppLog    string         `yaml:"app_log,omitempty"`
 	Critical  bool           `yaml:"critical,omitempty"`
@@ -768,6 +772,20 @@ func (s *Service) StopGrace() time.Duration {
 		return DefaultStopTimeout
 	}
 	return time.Duration(s.StopTimeout)
+}
+
+// DefaultStartCheck is the start check window of a service that sets none:
+// close to the OQTOPUS CLI's 0.2 s wait before it looks at a started
+// service.
+const DefaultStartCheck = 250 * time.Millisecond
+
+// StartCheckWindow is how long a start watches the service for an
+// immediate exit; 0 means not at all.
+func (s *Service) StartCheckWindow() time.Duration {
+	if s.StartCheck == nil {
+		return DefaultStartCheck
+	}
+	return time.Duration(*s.StartCheck)
 }
 
 // StartWait is how long a start may take to become healthy.

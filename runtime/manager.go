@@ -52,14 +52,8 @@ func (m *Manager) base(name string) (*Service, Runner, error) {
 	if spec == nil {
 		return nil, nil, m.Env.Manifest.UnknownService(name)
 	}
-	kind := spec.Runner
-	if kind == "" {
-		kind = metadata.RunnerProcess
-	}
-	svc := &Service{Name: name, Runner: kind, Dir: m.Env.Root, StopSignal: spec.StopSignalOf(),
-		StopGrace: spec.StopGrace(), StateDir: m.Env.Path("pids"), Spec: spec, Environment: m.Env.Name(),
-		Root: m.Env.Root, CommandOf: commandOf(m.Env, name, spec), Log: logSpec(m.Env, name, spec)}
-	run, err := m.Runners.Runner(kind)
+	svc := newService(m.Env, name, spec)
+	run, err := m.Runners.Runner(svc.Runner)
 	if err != nil {
 		return nil, nil, fmt.Errorf("service %s: %w", name, err)
 	}

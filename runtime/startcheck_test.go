@@ -152,3 +152,44 @@ func ignoresTerm(pid int) bool {
 	}
 	return false
 }
+
+// start_check sets the window in which an exit fails the start: a service
+// that dies 600 ms after it started fails a start that watches it for 2 s
+// (the default window would have missed it).
+func TestStartCheckWindowFromManifest(t *testing.T) {
+	m := yamlEnv(t, `version: 1
+services:
+  late:
+    command: [TESTSVC, --die-after, 600ms]
+    start_check: 2s
+`)
+	m.StartCheck = 0 // the manifest's window, not the suite's short one
+	_, err := m.Start(context.Background(), []string{"late"}, runtime.StartRequest{})
+	var sf *runtime.StartFailedError
+	if !errors.As(err, &sf) || sf.Exit.Code != 5 {
+		t.Fatalf("err = %v; want the start to fail with exit code 5", err)
+	}
+}
+
+// The start check ends as soon as the service's health check passes: the
+// service is up, and nothing is left to wait for.
+func TestStartCheckEndsWhenHealthy(t *testing.T) {
+	m := yamlEnv(t, `version: 1
+services:
+  web:
+    command: [TESTSVC, --tcp, ADDR1]
+    health: {type: tcp, address: ADDR1}
+    start_check: 30s
+`)
+	m.StartCheck = 0
+	t0 := time.Now()
+	if _, err := m.Start(context.Background(), []string{"web"}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 15*time.Second {
+		t.Fatalf("start returned after %s: the 30 s window did not end when the health check passed", d)
+	}
+	if _, err := m.Stop(context.Background(), []string{"web"}, runtime.StopRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -78,7 +78,10 @@ func writePIDFile(path string, h runtime.Handle) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return metadata.WriteFileAtomic(path, append(data, '\n'), 0o644)
+	// Not synced to disk: the processes a PID file names do not survive a
+	// crash of the machine either, and an empty file left by one reads as
+	// a record berth cannot read (start then checks nothing runs).
+	return metadata.ReplaceFile(path, append(data, '\n'), 0o644)
 }
 
 // removePIDFile removes path only if it still names the process h, so that a

@@ -162,7 +162,8 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 // launch starts svc behind the gate, writes its PID file and opens the gate.
 // A service whose recorded launch still runs is refused: a second launch
 // would overwrite its PID file and leave the first beyond berth's reach.
-func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan struct{}) (runtime.Handle, *child, error) {
+// logFrom is where this launch's captured output begins in its log file.
+func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan struct{}, logFrom int64) (runtime.Handle, *child, error) {
 	if rec, err := readPIDFile(pidPath(svc)); err == nil {
 		if v := verify(svc, rec.Handle); v.warning == "" && (v.leader || len(v.survivors) > 0) {
 			return runtime.Handle{}, nil, &runtime.AlreadyRunningError{Service: svc.Name, PID: rec.Handle.PID}
@@ -207,7 +208,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	}()
 	pid := cmd.Process.Pid
 	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess, PID: pid, PGID: pid,
-		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token}
+		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token, LogFrom: logFrom}
 	st, err := readStat(pid)
 	if err == nil {
 		h.StartTime = st.StartTime
@@ -248,7 +249,7 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 	defer out.Close()
 	cmd := &exec.Cmd{Stdin: stdin, Stdout: out, Stderr: out,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	h, _, err := r.launch(svc, cmd, logDone)
+	h, _, err := r.launch(svc, cmd, logDone, logSize(svc.Log))
 	return h, err
 }
 
@@ -266,7 +267,7 @@ func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdi
 		cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, 0
 		defer reclaimTerminal(tty)
 	}
-	h, c, err := r.launch(svc, cmd, nil)
+	h, c, err := r.launch(svc, cmd, nil, 0)
 	if err != nil {
 		if c != nil {
 			<-c.done
@@ -341,8 +342,24 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 			return nil, fmt.Errorf("%w at %s yet (the service has written nothing)", logs.ErrNoLog, path)
 		}
 	}
-	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: path}},
-		logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}), nil
+	lo := logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}
+	if opts.Launch != nil && path == svc.Log.Path {
+		lo.From = opts.Launch.LogFrom
+	}
+	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: path}}, lo), nil
+}
+
+// logSize is the size of a service's captured output file now (0 if there
+// is none): where the next launch's lines begin.
+func logSize(l runtime.LogSpec) int64 {
+	if l.To != metadata.LogFile || l.Path == "" {
+		return 0
+	}
+	fi, err := os.Stat(l.Path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // logFile is the file Logs reads. The application's log is preferred,
