@@ -30,6 +30,9 @@ type buildContext struct {
 	excludes   []string
 	digest     string
 	dockerText []byte
+	// hashed is how many files the scan read and hashed (the others'
+	// sums came from the cache).
+	hashed int
 }
 
 // scanContext reads .dockerignore and computes the inputs digest of the
@@ -77,6 +80,8 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 	for _, k := range keys {
 		fmt.Fprintf(h, "arg %q=%q\n", k, args[k])
 	}
+	cache := openSumCache(dir)
+	seen := map[string]bool{}
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -110,10 +115,11 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 			}
 			fmt.Fprintf(h, "link %q %q\n", rel, target)
 		case info.Mode().IsRegular():
-			sum, err := fileSum(path)
+			sum, err := cache.sum(path, rel, info)
 			if err != nil {
 				return err
 			}
+			seen[rel] = true
 			fmt.Fprintf(h, "file %q %o %s\n", rel, info.Mode().Perm(), sum)
 		default:
 			fmt.Fprintf(h, "special %q %s\n", rel, info.Mode().Type())
@@ -123,7 +129,9 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 	if err != nil {
 		return nil, fmt.Errorf("read build context %s: %w", dir, err)
 	}
+	cache.save(seen)
 	bc.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	bc.hashed = cache.hashed
 	return bc, nil
 }
 

@@ -21,7 +21,7 @@ const ManifestFile = "berth.yaml"
 // reservedNames are the entries of an environment's root that berth and the
 // OQTOPUS CLI make: a component or service may not be named like one.
 var reservedNames = map[string]bool{
-	"config": true, "logs": true, "pids": true, "sse_work": true,
+	"config": true, "logs": true, "pids": true, "sse_work": true, StateDirName: true,
 	ManifestFile: true, MetadataFile: true, ".metadata.lock": true, ".locks": true,
 }
 
@@ -55,6 +55,9 @@ type Manifest struct {
 	// choice; services it leaves out follow in manifest order. The manifest
 	// order itself is the order of status lines.
 	StartOrder []string `yaml:"start_order,omitempty"`
+	// Supervisor says whether detached host services run under the
+	// environment's supervisor (see restart.go); nil means the default.
+	Supervisor *bool `yaml:"supervisor,omitempty"`
 
 	ComponentOrder []string `yaml:"-"`
 	ImageOrder     []string `yaml:"-"`
@@ -159,7 +162,13 @@ type Service struct {
 	Container *ContainerSpec `yaml:"container,omitempty"`
 	Compose   *ComposeSpec   `yaml:"compose,omitempty"`
 	Swarm     *SwarmSpec     `yaml:"swarm,omitempty"`
-	Hooks     *Hooks         `yaml:"hooks,omitempty"`
+	// Restart, MaxRestarts, RestartBackoff and Liveness are the
+	// supervisor's policy for a host service (see restart.go).
+	Restart        string          `yaml:"restart,omitempty"`
+	MaxRestarts    int             `yaml:"max_restarts,omitempty"`
+	RestartBackoff *RestartBackoff `yaml:"restart_backoff,omitempty"`
+	Liveness       *Liveness       `yaml:"liveness,omitempty"`
+	Hooks          *Hooks          `yaml:"hooks,omitempty"`
 }
 
 // LogSpec says where a detached service's stdout and stderr go.
@@ -238,6 +247,9 @@ const (
 type Dependency struct {
 	Service   string
 	Condition string
+	// Restart asks the supervisor to restart the dependent once this
+	// dependency has come back (healthy) after a crash.
+	Restart bool
 }
 
 // DependsOn is written as a list of names or as a map of name to
@@ -260,10 +272,16 @@ func (d *DependsOn) UnmarshalYAML(n *yaml.Node) error {
 			dep := Dependency{Service: k.Value, Condition: ConditionStarted}
 			if v.Kind == yaml.MappingNode {
 				for j := 0; j+1 < len(v.Content); j += 2 {
-					if v.Content[j].Value != "condition" {
-						return nodeError(v.Content[j], "unknown key %q in depends_on.%s (only condition)", v.Content[j].Value, k.Value)
+					switch v.Content[j].Value {
+					case "condition":
+						dep.Condition = v.Content[j+1].Value
+					case "restart":
+						if err := v.Content[j+1].Decode(&dep.Restart); err != nil {
+							return nodeError(v.Content[j+1], "depends_on.%s.restart is true or false", k.Value)
+						}
+					default:
+						return nodeError(v.Content[j], "unknown key %q in depends_on.%s (condition or restart)", v.Content[j].Value, k.Value)
 					}
-					dep.Condition = v.Content[j+1].Value
 				}
 			} else if v.Kind != yaml.ScalarNode || (v.Tag != "!!null" && v.Value != "") {
 				return nodeError(v, "depends_on.%s takes {condition: started|healthy}", k.Value)
@@ -646,6 +664,7 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 				add(key+".conflicts", "service %q conflicts with unknown service %q", name, c)
 			}
 		}
+		validateRestart(name, key, s, add)
 		if s.StopSignal != "" {
 			if _, err := ParseSignal(s.StopSignal); err != nil {
 				add(key+".stop_signal", "service %q: %v", name, err)

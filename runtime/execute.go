@@ -185,6 +185,9 @@ func (e *execution) finish(nodes []string) ([]State, error) {
 	var states []State
 	for _, l := range e.done {
 		st, err := e.m.inspect(e.ctx, l.svc, l.run)
+		if s, ok := l.run.(Settler); ok {
+			s.Settle(l.svc, l.h, err == nil && st.IsRunning() && e.failed[l.svc.Name] == nil)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

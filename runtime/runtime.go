@@ -150,6 +150,8 @@ type State struct {
 	Handle *Handle `json:"-"`
 	// Host is the manifest host the service runs on; empty for this machine.
 	Host string `json:"host,omitempty"`
+	// Run is what the supervisor recorded of a host service's runs.
+	Run *RunInfo `json:"run,omitempty"`
 	// Detail is what the service's runner knows beyond the fields above
 	// (a container's id, a compose project's running services); nil when
 	// it has nothing to add. `status -o json` shows its fields beside these.

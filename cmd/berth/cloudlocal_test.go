@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,16 +39,6 @@ exec sleep 100000
 		t.Fatal(err)
 	}
 	return "PATH=" + bin + ":" + os.Getenv("PATH"), record
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestCLICloudLocal runs the cloud-local template as the OQTOPUS CLI does:

@@ -52,7 +52,7 @@ func newInternalCommand(g *globalOptions) *cobra.Command {
 			return nil
 		},
 	})
-	c.AddCommand(newLogPipeCommand(g))
+	c.AddCommand(newLogPipeCommand(g), newSuperviseCommand(g))
 	c.AddCommand(newDeviceStatusCommand(g))
 	return c
 }

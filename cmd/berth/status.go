@@ -6,10 +6,12 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/supervisor"
 )
 
 type statusOptions struct{ output, host string }
@@ -55,6 +57,9 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 		if st.Warning != "" {
 			fmt.Fprintf(g.stderr, "warning: %s: %s\n", st.Name, st.Warning)
 		}
+	}
+	if outputFormat(opts.output) != outputText {
+		supervisor.Attach(supervisor.PathsOf(m.Env.Root), states)
 	}
 	switch outputFormat(opts.output) {
 	case outputJSON:
@@ -104,6 +109,13 @@ func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool) {
 	if withHealth {
 		head += "\tHEALTH"
 	}
+	withRuns := false
+	for _, st := range states {
+		withRuns = withRuns || st.Run != nil
+	}
+	if withRuns {
+		head += "\tRESTARTS\tLAST EXIT"
+	}
 	fmt.Fprintln(tw, head)
 	for _, st := range states {
 		pid, up, h := "-", "-", "-"
@@ -120,7 +132,38 @@ func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool) {
 		if withHealth {
 			line += "\t" + h
 		}
+		if withRuns {
+			line += "\t" + runColumns(st.Run)
+		}
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
+}
+
+// runColumns is the RESTARTS and LAST EXIT columns of status -o wide:
+// "2\tsignal KILL 3m ago, gave up after 2 restarts".
+func runColumns(r *runtime.RunInfo) string {
+	if r == nil {
+		return "-\t-"
+	}
+	last := "-"
+	if r.LastExit != "" {
+		last = r.LastExit
+		if r.ExitedAt != nil {
+			last += " " + time.Since(*r.ExitedAt).Truncate(time.Second).String() + " ago"
+		}
+	}
+	for _, note := range []string{r.GaveUp, stoppedNote(r.Stopped)} {
+		if note != "" {
+			last += ", " + note
+		}
+	}
+	return fmt.Sprintf("%d\t%s", r.Restarts, last)
+}
+
+func stoppedNote(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "stopped " + s
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/supervisor"
 )
 
 type stopOptions struct {
@@ -73,6 +74,12 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 	}
 	defer m.Close()
 	results, err := m.ExecuteStop(ctx, p)
+	// A service that had crashed is down no more once a user stops it.
+	for _, r := range results {
+		if r.Err == nil && !r.WasRunning {
+			supervisor.ClearWanted(supervisor.PathsOf(m.Env.Root), r.Name)
+		}
+	}
 	return reportStops(g, results, err, opts.output)
 }
 

@@ -147,13 +147,14 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	lp.Stdin = pr
 	lp.Dir = svc.Dir
 	lp.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := lp.Start(); err != nil {
+	if err := startOwned(lp); err != nil {
 		pw.Close()
 		return nil, nil, fmt.Errorf("start log writer of %s: %w", svc.Name, err)
 	}
 	done := make(chan struct{})
 	go func() {
 		lp.Wait() // it ends at EOF, once the service and its children are gone
+		disown(lp.Process.Pid)
 		close(done)
 	}()
 	return pw, done, nil
@@ -192,7 +193,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	}), launchVar+"="+token)
 	cmd.Dir = svc.Dir
 	cmd.ExtraFiles = []*os.File{gr}
-	err = cmd.Start()
+	err = startOwned(cmd)
 	gr.Close()
 	if err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
@@ -203,6 +204,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	r.mu.Unlock()
 	go func() {
 		cmd.Wait()
+		disown(cmd.Process.Pid)
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
 	}()
