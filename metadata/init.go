@@ -80,9 +80,58 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := filepath.Abs(opts.Dir)
+	data, existing, err := initTarget(opts, src)
 	if err != nil {
 		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	w := &initWork{root: data.Root, res: &InitResult{Root: data.Root, Name: data.Name, Template: src.kind, Existing: existing}}
+	defer func() {
+		if err != nil {
+			w.undo()
+		}
+	}()
+	if err := w.mkdir(w.root); err != nil {
+		return nil, err
+	}
+	manifestText, err := src.copyInto(w.root, data, w.mkdir, w.res)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(filepath.Join(w.root, ManifestFile), manifestText)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", src.where, err)
+	}
+	for _, dir := range []string{"pids", "logs"} {
+		if err := w.mkdir(filepath.Join(w.root, dir)); err != nil {
+			return nil, err
+		}
+	}
+	for _, svc := range m.ServiceOrder {
+		if err := w.mkdir(filepath.Join(w.root, "logs", svc)); err != nil {
+			return nil, err
+		}
+	}
+	if existing {
+		w.res.Kept = append(w.res.Kept, MetadataFile)
+		return w.res, nil
+	}
+	if err := w.writeMetadata(data, now); err != nil {
+		return nil, err
+	}
+	return w.res, nil
+}
+
+// initTarget checks the options and says what init is to make: the
+// environment's absolute root, its name and install root, and whether it
+// completes an environment that exists (--force on one the OQTOPUS CLI made).
+func initTarget(opts InitOptions, src *templateSource) (templateData, bool, error) {
+	root, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return templateData{}, false, err
 	}
 	name := opts.Name
 	if name == "" {
@@ -90,110 +139,91 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	}
 	existing, err := existingEnv(root, src.kind, opts.Force)
 	if err != nil {
-		return nil, err
+		return templateData{}, false, err
 	}
+	installRoot := opts.InstallRoot
 	if existing != nil {
 		if n, ok := existing.Get(KeyEnvironmentName); ok && n != "" && opts.Name == "" {
 			name = n
 		}
-		if r, ok := existing.Get(KeyInstallRoot); ok && r != "" && opts.InstallRoot == "" {
-			opts.InstallRoot = r
+		if r, ok := existing.Get(KeyInstallRoot); ok && r != "" && installRoot == "" {
+			installRoot = r
 		}
 	}
 	if !ValidName(name) {
-		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
+		return templateData{}, false, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
 	}
 	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
-		return nil, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
+		return templateData{}, false, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("init %s: %w", root, err)
+		return templateData{}, false, fmt.Errorf("init %s: %w", root, err)
 	}
-	installRoot := opts.InstallRoot
 	if installRoot == "" {
 		installRoot = DefaultInstallRoot(src.kind)
 	}
 	if installRoot, err = filepath.Abs(installRoot); err != nil {
-		return nil, err
+		return templateData{}, false, err
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	data := templateData{Name: name, Root: root, InstallRoot: installRoot, Template: src.kind}
-	res := &InitResult{Root: root, Name: name, Template: src.kind, Existing: existing != nil}
+	return templateData{Name: name, Root: root, InstallRoot: installRoot, Template: src.kind}, existing != nil, nil
+}
 
-	var createdDirs []string
-	defer func() {
-		if err == nil {
-			return
-		}
-		for i := len(res.Created) - 1; i >= 0; i-- {
-			os.Remove(filepath.Join(root, res.Created[i]))
-		}
-		for i := len(createdDirs) - 1; i >= 0; i-- {
-			os.Remove(createdDirs[i]) // only if still empty
-		}
-	}()
-	mkdir := func(dir string) error {
-		var missing []string
-		for d := dir; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(d); err == nil {
-				break
-			}
-			missing = append(missing, d)
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("init: %w", err)
-		}
-		for i := len(missing) - 1; i >= 0; i-- {
-			createdDirs = append(createdDirs, missing[i])
-		}
-		return nil
-	}
-	if err := mkdir(root); err != nil {
-		return nil, err
-	}
+// initWork is one init under way: what it made, so that a failure can
+// remove it again.
+type initWork struct {
+	root        string
+	res         *InitResult
+	createdDirs []string
+}
 
-	manifestText, err := src.copyInto(root, data, mkdir, res)
-	if err != nil {
-		return nil, err
+// undo removes the files init created, then the directories it made that
+// are empty again.
+func (w *initWork) undo() {
+	for i := len(w.res.Created) - 1; i >= 0; i-- {
+		os.Remove(filepath.Join(w.root, w.res.Created[i]))
 	}
-	m, err := ParseManifest(filepath.Join(root, ManifestFile), manifestText)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", src.where, err)
+	for i := len(w.createdDirs) - 1; i >= 0; i-- {
+		os.Remove(w.createdDirs[i]) // only if still empty
 	}
-	for _, dir := range []string{"pids", "logs"} {
-		if err := mkdir(filepath.Join(root, dir)); err != nil {
-			return nil, err
+}
+
+// mkdir makes dir and its parents, remembering those that were missing.
+func (w *initWork) mkdir(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
 		}
 	}
-	for _, svc := range m.ServiceOrder {
-		if err := mkdir(filepath.Join(root, "logs", svc)); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("init: %w", err)
 	}
-	if existing != nil {
-		res.Kept = append(res.Kept, MetadataFile)
-		return res, nil
+	for i := len(missing) - 1; i >= 0; i-- {
+		w.createdDirs = append(w.createdDirs, missing[i])
 	}
+	return nil
+}
+
+// writeMetadata writes .metadata, last, and only if no one else has.
+func (w *initWork) writeMetadata(data templateData, now time.Time) error {
 	meta := &Metadata{}
-	meta.Set(KeyTemplate, src.kind)
-	meta.Set(KeyInstallRoot, installRoot)
-	meta.Set(KeyEnvironmentName, name)
-	meta.Set(KeyEnvironmentRoot, root)
+	meta.Set(KeyTemplate, data.Template)
+	meta.Set(KeyInstallRoot, data.InstallRoot)
+	meta.Set(KeyEnvironmentName, data.Name)
+	meta.Set(KeyEnvironmentRoot, w.root)
 	meta.Set(KeyCreatedAt, now.UTC().Format(time.RFC3339))
-	created, err := writeNew(filepath.Join(root, MetadataFile), meta.Bytes())
+	created, err := writeNew(filepath.Join(w.root, MetadataFile), meta.Bytes())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !created {
-		return nil, fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(root, MetadataFile))
+		return fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(w.root, MetadataFile))
 	}
-	res.Created = append(res.Created, MetadataFile)
-	return res, nil
+	w.res.Created = append(w.res.Created, MetadataFile)
+	return nil
 }
 
 func render(name string, raw []byte, data templateData) ([]byte, error) {
