@@ -117,14 +117,19 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 		if err != nil {
 			return nil, err
 		}
-		g.Go(func() error {
+		one := func() error {
 			st, err := m.inspect(ctx, svc, run)
 			if err != nil {
 				st = State{Name: n, Runner: svc.Runner, State: Unknown, Reason: err.Error()}
 			}
 			out[i], errs[i] = st, err
 			return nil
-		})
+		}
+		if run.Capabilities().LocalInspect {
+			one()
+			continue
+		}
+		g.Go(one)
 	}
 	g.Wait()
 	return out, errors.Join(errs...)

@@ -73,9 +73,13 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 		writeStatusTable(g.stdout, states, true)
 		return err
 	}
+	// One write for all lines, not one per service.
+	var b strings.Builder
 	for _, st := range states {
-		fmt.Fprintln(g.stdout, statusLine(st))
+		b.WriteString(statusLine(st))
+		b.WriteByte('\n')
 	}
+	io.WriteString(g.stdout, b.String())
 	return err
 }
 

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/berthdev/berth/runtime"
 )
@@ -32,8 +34,32 @@ func envRoot(svc *runtime.Service) string {
 	return filepath.Dir(svc.StateDir)
 }
 
-// envIdentity is the environment root's device and inode.
+// envIdentity is the environment root's device and inode. A status of 100
+// services needs it 100 times: one reading serves for identityTTL, so a
+// long-lived berth still sees a root that was replaced.
 func envIdentity(root string) (string, error) {
+	if v, ok := envIdentities.Load(root); ok {
+		if e := v.(identityEntry); time.Since(e.at) < identityTTL {
+			return e.id, nil
+		}
+	}
+	id, err := readEnvIdentity(root)
+	if err == nil {
+		envIdentities.Store(root, identityEntry{id, time.Now()})
+	}
+	return id, err
+}
+
+const identityTTL = time.Second
+
+type identityEntry struct {
+	id string
+	at time.Time
+}
+
+var envIdentities sync.Map
+
+func readEnvIdentity(root string) (string, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return "", fmt.Errorf("environment root: %w", err)

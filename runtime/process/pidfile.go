@@ -59,7 +59,8 @@ func clip(b []byte) string {
 }
 
 func readPIDFile(path string) (pidRecord, error) {
-	data, err := os.ReadFile(path)
+	var buf [1024]byte
+	data, err := readProcFile(path, buf[:])
 	if err != nil {
 		return pidRecord{}, err
 	}

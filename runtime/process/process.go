@@ -420,5 +420,5 @@ func reclaimTerminal(fd int) {
 
 // Capabilities says what the runner can do beyond the Runner contract.
 func (r *Runner) Capabilities() runtime.Capabilities {
-	return runtime.Capabilities{Foreground: true, StopWithoutKill: true}
+	return runtime.Capabilities{Foreground: true, StopWithoutKill: true, LocalInspect: true}
 }
