@@ -69,13 +69,7 @@ func main() {
 		sleepForever()
 	}
 	if o.onInt >= 0 {
-		ints := make(chan os.Signal, 1)
-		signal.Notify(ints, syscall.SIGINT)
-		go func() {
-			<-ints
-			fmt.Println("got INT")
-			os.Exit(o.onInt)
-		}()
+		exitOnInt(o.onInt)
 	}
 	printLines(o)
 	if o.killSelf != "" {
@@ -197,6 +191,17 @@ func sleepForever() {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// exitOnInt makes SIGINT print "got INT" and exit with code.
+func exitOnInt(code int) {
+	ints := make(chan os.Signal, 1)
+	signal.Notify(ints, syscall.SIGINT)
+	go func() {
+		<-ints
+		fmt.Println("got INT")
+		os.Exit(code)
+	}()
 }
 
 // mysqlClient plays the database client when testsvc runs as "mysql" (the
