@@ -65,13 +65,7 @@ func main() {
 		sleepForever()
 	}
 	if o.onInt >= 0 {
-		ints := make(chan os.Signal, 1)
-		signal.Notify(ints, syscall.SIGINT)
-		go func() {
-			<-ints
-			fmt.Println("got INT")
-			os.Exit(o.onInt)
-		}()
+		exitOnInt(o.onInt)
 	}
 	printLines(o)
 	if o.killSelf != "" {
@@ -193,4 +187,15 @@ func sleepForever() {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// exitOnInt makes SIGINT print "got INT" and exit with code.
+func exitOnInt(code int) {
+	ints := make(chan os.Signal, 1)
+	signal.Notify(ints, syscall.SIGINT)
+	go func() {
+		<-ints
+		fmt.Println("got INT")
+		os.Exit(code)
+	}()
 }
