@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,9 @@ func parseFlags() *options {
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == "mysql" {
+		os.Exit(mysqlClient(os.Args[1:]))
+	}
 	o := parseFlags()
 	if o.ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
@@ -198,4 +202,30 @@ func exitOnInt(code int) {
 		fmt.Println("got INT")
 		os.Exit(code)
 	}()
+}
+
+// mysqlClient plays the database client when testsvc runs as "mysql" (the
+// test images hold it under that name too): it answers like `mysql -e
+// "SELECT 1"` when something accepts on -hHOST / -PPORT (127.0.0.1:3306),
+// and fails with the client's connection error otherwise.
+func mysqlClient(args []string) int {
+	host, port := "127.0.0.1", "3306"
+	for i, a := range args {
+		switch {
+		case strings.HasPrefix(a, "-h") && len(a) > 2:
+			host = a[2:]
+		case strings.HasPrefix(a, "-P") && len(a) > 2:
+			port = a[2:]
+		case a == "-P" && i+1 < len(args):
+			port = args[i+1]
+		}
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 2*time.Second)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR 2003 (HY000): Can't connect to MySQL server on '%s:%s' (%v)\n", host, port, err)
+		return 1
+	}
+	conn.Close()
+	fmt.Println("1\n1")
+	return 0
 }
