@@ -20,7 +20,7 @@ var version = "dev"
 func commands() []func(*globalOptions) *cobra.Command {
 	return []func(*globalOptions) *cobra.Command{
 		// the environment
-		newInitCommand, newValidateCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
+		newInitCommand, newValidateCommand, newConfigCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
 		// components
 		newVersionsCommand, newInstallCommand, newUpdateCommand, newUninstallCommand,
 		// runtime images
