@@ -39,6 +39,8 @@ type Manifest struct {
 	Images      map[string]*Image     `yaml:"images,omitempty"`
 	Services    map[string]*Service   `yaml:"services,omitempty"`
 	Hosts       map[string]*Host      `yaml:"hosts,omitempty"`
+	// Tasks are named commands run with `berth run TASK [ARGS...]`.
+	Tasks map[string]*Task `yaml:"tasks,omitempty"`
 	// StartOrder is the order "start all" uses where depends_on leaves a
 	// choice; services it leaves out follow in manifest order. The manifest
 	// order itself is the order of status lines.
@@ -51,6 +53,7 @@ type Manifest struct {
 	ImageOrder     []string `yaml:"-"`
 	ServiceOrder   []string `yaml:"-"`
 	HostOrder      []string `yaml:"-"`
+	TaskOrder      []string `yaml:"-"`
 	Path           string   `yaml:"-"`
 
 	// graph is the dependency graph, built when the manifest is parsed.
@@ -64,6 +67,14 @@ type Component struct {
 	Repo string `yaml:"repo"`
 	// Setup runs in the component's directory after it is fetched, in order.
 	Setup []Step `yaml:"setup,omitempty"`
+	// InstalledWhen are paths, relative to the component directory, whose
+	// presence makes a tree berth did not install count as installed (the
+	// OQTOPUS CLI's rule: each project's .venv). berth's own installs must
+	// leave them too.
+	InstalledWhen []string `yaml:"installed_when,omitempty"`
+	// Binding is the .metadata key that binds the component; default
+	// <component>_version (cloud-local's are the CLI's cloud_local_<c>_version).
+	Binding string `yaml:"binding,omitempty"`
 }
 
 // Step is one setup command. Its argv may use ${COMPONENT_DIR}, ${ENV_ROOT}
@@ -147,6 +158,7 @@ type Service struct {
 	MaxRestarts    int             `yaml:"max_restarts,omitempty"`
 	RestartBackoff *RestartBackoff `yaml:"restart_backoff,omitempty"`
 	Liveness       *Liveness       `yaml:"liveness,omitempty"`
+	Hooks          *Hooks          `yaml:"hooks,omitempty"`
 }
 
 // LogSpec says where a detached service's stdout and stderr go.
@@ -204,6 +216,9 @@ type HealthCheck struct {
 	// command
 	Command      []string `yaml:"command,omitempty"`
 	ExpectedExit int      `yaml:"expected_exit_code,omitempty"`
+	// In runs a command check inside a container or compose service of the
+	// environment (SERVICE or SERVICE/COMPOSE_SERVICE) instead of on the host.
+	In string `yaml:"in,omitempty"`
 	// file
 	Path string `yaml:"path,omitempty"`
 

@@ -226,6 +226,8 @@ func orderFromNode(root *yaml.Node, m *Manifest) entityLines {
 			order = &m.ServiceOrder
 		case "hosts":
 			order = &m.HostOrder
+		case "tasks":
+			order = &m.TaskOrder
 		default:
 			continue
 		}

@@ -18,6 +18,7 @@ func (m *Manifest) validate(lines entityLines) []Problem {
 		m.validateService(p, name)
 	}
 	m.validateStartOrder(p)
+	p.list = append(p.list, m.validateSteps(p.lines)...)
 	if cycle := m.Graph().Cycle(); cycle != nil {
 		p.add("services."+cycle[0]+".depends_on", "dependency cycle: %s", strings.Join(cycle, " -> "))
 	}

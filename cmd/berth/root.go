@@ -30,6 +30,8 @@ func commands() []func(*globalOptions) *cobra.Command {
 		newHealthCommand, newDepsCommand, newLogsCommand, newEventsCommand, newSupervisorCommand,
 		// compose habits: up, down (and ps, an alias of status)
 		newUpCommand, newDownCommand,
+		// tasks the manifest declares
+		newRunCommand,
 		// a tour, and berth's own helper programs
 		newDemoCommand, newInternalCommand,
 	}
