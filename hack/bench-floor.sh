@@ -70,7 +70,7 @@ floor_start() { # first count: launch and wait until every port accepts
 }
 sb=(); sf=(); tb=(); tf=()
 for _ in $(seq "$RUNS"); do
-	t0=$(now); "$B" --env "$e" start all >/dev/null & "$work/portwait" $(ports $p $n); wait $!; t1=$(now); sb+=($((t1 - t0)))
+	t0=$(now); "$B" --env "$e" start all >/dev/null & "$work/portwait" $(ports $p $n); t1=$(now); wait $!; sb+=($((t1 - t0)))
 	t0=$(now); "$B" --env "$e" stop all >/dev/null; t1=$(now); tb+=($((t1 - t0)))
 	t0=$(now); floor_start $p $n; t1=$(now); sf+=($((t1 - t0)))
 	t0=$(now); kill $(jobs -p); wait; t1=$(now); tf+=($((t1 - t0)))

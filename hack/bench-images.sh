@@ -13,14 +13,15 @@ dtag="berth-bench-docker-$$:latest"
 cleanup() { docker rmi -f "$tag" "$dtag" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-go build -o "$work/berth" ./cmd/berth
+CGO_ENABLED=0 go build -o "$work/berth" ./cmd/berth
 CGO_ENABLED=0 go build -o "$work/sh" ./images/testdata/sh
 
 env="$work/env"
 ctx="$env/releases/engine-v1.0.0/sse_runtime"
 mkdir -p "$ctx/bin" "$env/config"
 cp "$work/sh" "$ctx/bin/sh"
-for i in $(seq 1 50); do head -c 4096 /dev/urandom >"$ctx/file$i.dat"; done
+# The context of the performance issue: 1,000 files, 21 MB.
+head -c $((21 * 1024 * 1024)) /dev/urandom | split -b 22040 -a 4 - "$ctx/file"
 cat >"$ctx/Dockerfile" <<'DF'
 FROM scratch
 COPY . /

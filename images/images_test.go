@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	shBinary = filepath.Join(dir, "sh")
+	// Context sums are cached under the user's cache directory: the tests
+	// keep theirs in their own.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	cmd := exec.Command("go", "build", "-o", shBinary, "./testdata/sh")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

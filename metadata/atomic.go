@@ -11,6 +11,19 @@ import (
 // (or a berth killed half-way) never sees a partial file. The directory is
 // synced too, so the rename survives a crash.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileWhole(path, data, perm, true)
+}
+
+// ReplaceFile writes data to path whole or not at all, for every reader, as
+// WriteFileAtomic does, but does not wait for the disk: for records of
+// processes (PID files), which no more outlive a crash of the machine than
+// the processes they name. After such a crash the file may be empty, which
+// readers already treat as a record they cannot read.
+func ReplaceFile(path string, data []byte, perm os.FileMode) error {
+	return writeFileWhole(path, data, perm, false)
+}
+
+func writeFileWhole(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -30,8 +43,10 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -40,6 +55,9 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	ok = true
+	if !durable {
+		return nil
+	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()

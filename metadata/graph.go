@@ -48,7 +48,7 @@ func NewGraph(m *Manifest) *Graph {
 				continue
 			}
 			g.needs[n] = append(g.needs[n], d)
-			g.neededBy[d.Service] = append(g.neededBy[d.Service], Dependency{Service: n, Condition: d.Condition})
+			g.neededBy[d.Service] = append(g.neededBy[d.Service], Dependency{Service: n, Condition: d.Condition, Restart: d.Restart})
 		}
 	}
 	g.cycle = g.findCycle(m.ServiceOrder)

@@ -57,10 +57,10 @@ func TestParseManifestGood(t *testing.T) {
 	if api.Log.MaxSize != 10<<20 || api.Log.MaxFiles != 3 {
 		t.Errorf("log = %+v", api.Log)
 	}
-	if d := api.DependsOn; len(d) != 1 || d[0] != (Dependency{"db", ConditionHealthy}) {
+	if d := api.DependsOn; len(d) != 1 || d[0] != (Dependency{Service: "db", Condition: ConditionHealthy}) {
 		t.Errorf("api depends_on = %+v", d)
 	}
-	if d := m.Services["worker"].DependsOn; len(d) != 2 || d[0] != (Dependency{"api", ConditionStarted}) {
+	if d := m.Services["worker"].DependsOn; len(d) != 2 || d[0] != (Dependency{Service: "api", Condition: ConditionStarted}) {
 		t.Errorf("worker depends_on = %+v", d)
 	}
 	if time.Duration(m.Services["db"].Health.Interval) != 200*time.Millisecond {

@@ -15,9 +15,6 @@ type launched struct {
 	svc *Service
 	run Runner
 	h   Handle
-	// logFrom is the size of the service's log file before the launch:
-	// a failure shows only what this run wrote.
-	logFrom int64
 }
 
 // execution is the state of one Execute, shared by its visits.
@@ -107,21 +104,21 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 			return e.fail(n, fmt.Errorf("failed to start '%s': it needs %s healthy: %w", n, d, err))
 		}
 	}
-	from := logSize(svc.Log)
 	h, err := run.Start(e.ctx, svc)
 	e.p.unlock(n)
 	if err != nil {
 		return e.fail(n, fmt.Errorf("failed to start '%s': %w", n, err))
 	}
-	l := launched{svc, run, h, from}
+	l := launched{svc, run, h}
 	e.mu.Lock()
 	e.done = append(e.done, l)
 	e.mu.Unlock()
 	e.checks.Add(1)
 	checked := make(chan error, 1)
+	passed := make(chan struct{})
 	go func() {
 		defer e.checks.Done()
-		err := e.m.startCheck(e.ctx, l)
+		err := e.m.startCheck(e.ctx, l, passed)
 		if err != nil {
 			e.mu.Lock()
 			e.checkErrs[n] = err
@@ -135,6 +132,9 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 		e.mu.Lock()
 		e.results[n] = r
 		e.mu.Unlock()
+	}
+	if err == nil && r != nil && r.Healthy {
+		close(passed) // its health check passed: it is up
 	}
 	if err != nil {
 		if wctx.Err() != nil && e.ctx.Err() == nil {
@@ -152,6 +152,14 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 			}
 		case <-wctx.Done():
 		}
+	}
+	// Ready: now its post_start steps (the database's migrations); a
+	// dependent that needs it healthy waits for them too.
+	if err := e.m.runHooks(wctx, n, "post_start"); err != nil {
+		if wctx.Err() != nil && e.ctx.Err() == nil {
+			return nil
+		}
+		return e.fail(n, fmt.Errorf("failed to start '%s': %w; %s was left running: see berth logs %s --stdout", n, err, n, n))
 	}
 	return nil
 }
@@ -177,6 +185,9 @@ func (e *execution) finish(nodes []string) ([]State, error) {
 	var states []State
 	for _, l := range e.done {
 		st, err := e.m.inspect(e.ctx, l.svc, l.run)
+		if s, ok := l.run.(Settler); ok {
+			s.Settle(l.svc, l.h, err == nil && st.IsRunning() && e.failed[l.svc.Name] == nil)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

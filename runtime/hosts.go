@@ -8,8 +8,8 @@ import (
 // Describe is what a status line shows in parentheses for a running
 // service: the runner's detail, else the PID.
 func (s State) Describe() string {
-	if s.Detail != "" {
-		return s.Detail
+	if d := s.describe(); d != "" {
+		return d
 	}
 	return fmt.Sprintf("PID %d", s.PID)
 }

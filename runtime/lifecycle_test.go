@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -192,30 +191,6 @@ func TestStartStopRestart(t *testing.T) {
 	}
 }
 
-func TestStartFailureStopsTheRun(t *testing.T) {
-	ctx := context.Background()
-	m := newEnv(t, "", [2]string{"ok", ""}, [2]string{"bad", `, --print, "config missing", --exit, "3"`}, [2]string{"late", `, --kill-self, TERM`})
-	_, err := m.Start(ctx, []string{"all"}, runtime.StartRequest{})
-	var sf *runtime.StartFailedError
-	if !errors.As(err, &sf) {
-		t.Fatalf("start: %v; want StartFailedError", err)
-	}
-	msg := err.Error()
-	for _, want := range []string{"failed to start 'bad': bad exited with code 3", "config missing", "late was killed by signal TERM"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error %q lacks %q", msg, want)
-		}
-	}
-	if got := statusLine(t, m); got != "ok=running bad=stopped late=stopped" {
-		t.Fatalf("status %s", got)
-	}
-	for _, n := range []string{"bad", "late"} {
-		if _, err := os.Stat(m.Env.Path("pids", n+".pid")); !os.IsNotExist(err) {
-			t.Errorf("PID file of %s kept after a failed start", n)
-		}
-	}
-}
-
 func TestEnvironmentAndDir(t *testing.T) {
 	ctx := context.Background()
 	m := newEnv(t, "", [2]string{"e", `, --print-env, GREETING, --print-env, VIRTUAL_ENV, --print-env, OWN, --exit, "0"`})
@@ -234,42 +209,4 @@ func TestEnvironmentAndDir(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-func TestConcurrentStartsLaunchOne(t *testing.T) {
-	ctx := context.Background()
-	m := newEnv(t, "", [2]string{"x", ""})
-	var wg sync.WaitGroup
-	errs := make([]error, 20)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Each its own manager, as separate berth processes would be.
-			mm := *m
-			_, errs[i] = mm.Start(ctx, []string{"x"}, runtime.StartRequest{})
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		var busy *runtime.BusyError
-		var running *runtime.AlreadyRunningError
-		switch {
-		case err == nil:
-			ok++
-		case errors.As(err, &busy), errors.As(err, &running):
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
-	if ok != 1 {
-		t.Fatalf("%d starts succeeded, want 1", ok)
-	}
-	if got := statusLine(t, m); got != "x=running" {
-		t.Fatalf("status %s", got)
-	}
-	if n := psCount(t, m); n != 1 {
-		t.Fatalf("%d processes running, want 1", n)
-	}
 }

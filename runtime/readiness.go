@@ -1,25 +1,23 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime/health"
 )
 
 // DefaultStartCheck is how long the services launched by one start are
-// watched, all together, for an immediate exit.
-const DefaultStartCheck = 250 * time.Millisecond
+// watched, all together, for an immediate exit, unless a service's
+// start_check says otherwise.
+const DefaultStartCheck = metadata.DefaultStartCheck
 
 // ReadyFunc waits until a launched service is ready. The lifecycle calls it
 // after each launch and before launching any service started after it; an
@@ -74,7 +72,7 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		}
 	}()
 	r, err := health.WaitHealthy(ctx, hc, health.WaitOptions{
-		Options: health.Options{Dir: svc.Dir, Env: svc.Env},
+		Options: health.Options{Dir: svc.Dir, Env: svc.Env, Exec: m.Exec},
 		Service: svc.Name, Timeout: spec.StartWait(), Exited: exited,
 	})
 	if err == nil {
@@ -92,7 +90,7 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		if errors.Is(err, health.ErrExited) {
 			<-exited
 			run.Forget(ctx, svc, h)
-			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: lastLines(svc.Log, l.logFrom, 10)}
+			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: m.lastLines(ctx, l, 10)}
 		}
 		return nil, err
 	}
@@ -193,72 +191,58 @@ func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
 	return hc, nil
 }
 
-// startCheck watches one launched service for the check window from its
-// launch; services launched by one start are watched at the same time, and
-// while others are still being launched or waited for. A service that ends
-// fails with its exit status and last log lines, and its record is removed.
-// It returns nil when the service still runs at the end of the window.
-func (m *Manager) startCheck(ctx context.Context, l launched) error {
+// startCheck watches one launched service for its check window
+// (start_check) from its launch, or until passed is closed (its health
+// check passed: it is up, there is nothing left to wait for); services
+// launched by one start are watched at the same time, and while others are
+// still being launched or waited for. A service that ends fails with its
+// exit status and last log lines, and its record is removed. It returns
+// nil when the service still runs at the end of the window.
+func (m *Manager) startCheck(ctx context.Context, l launched, passed <-chan struct{}) error {
 	window := m.StartCheck
 	if window == 0 {
 		window = DefaultStartCheck
+		if spec := m.Env.Manifest.Services[l.svc.Name]; spec != nil {
+			window = spec.StartCheckWindow()
+		}
 	}
-	if window < 0 {
+	if window <= 0 {
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
+	go func() {
+		select {
+		case <-passed:
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
 	exit, err := l.run.Wait(cctx, l.h)
 	if err != nil {
 		return nil // still running when the window closed
 	}
 	l.run.Forget(ctx, l.svc, l.h)
 	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
-		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: lastLines(l.svc.Log, l.logFrom, 10)})
+		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: m.lastLines(ctx, l, 10)})
 }
 
-// logSize is the size of a service's log file now (0 if there is none).
-func logSize(l LogSpec) int64 {
-	if l.To != metadata.LogFile || l.Path == "" {
-		return 0
-	}
-	fi, err := os.Stat(l.Path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// lastLines are the last n lines written to the log file from offset from
-// on (from the start when the file was rotated since).
-func lastLines(l LogSpec, from int64, n int) []string {
-	if l.To != metadata.LogFile || l.Path == "" {
+// lastLines are the last n lines the launch l wrote to its captured
+// output, read through its runner as every log is; none when the service
+// keeps no output file. The read is of what is written already, so it
+// goes on when ctx is cut short by another service's failure.
+func (m *Manager) lastLines(ctx context.Context, l launched, n int) []string {
+	if l.svc.Log.To != metadata.LogFile {
 		return nil
 	}
-	f, err := os.Open(l.Path)
+	rc, err := m.Logs(context.WithoutCancel(ctx), l.svc.Name, LogOptions{Tail: n, Output: true, Launch: &l.h})
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	const tail = 8 << 10
-	fi, err := f.Stat()
-	if err != nil {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil || len(b) == 0 {
 		return nil
 	}
-	if from > fi.Size() {
-		from = 0
-	}
-	off := max(fi.Size()-tail, from)
-	buf := make([]byte, fi.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
-		return nil
-	}
-	lines := strings.Split(string(bytes.TrimRight(buf, "\n")), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		return nil
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
+	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 }

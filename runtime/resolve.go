@@ -11,6 +11,32 @@ import (
 	"github.com/berthdev/berth/metadata/component"
 )
 
+// newService is a service as far as inspecting and stopping it needs: no
+// expansion, so status and stop work before its component is installed.
+// Its Dir is the root; Resolve applies the manifest's dir for a launch.
+func newService(env *metadata.Env, name string, spec *metadata.Service) *Service {
+	svc := &Service{
+		Name:        name,
+		Runner:      spec.Runner,
+		Dir:         env.Root,
+		StopSignal:  spec.StopSignalOf(),
+		StopGrace:   spec.StopGrace(),
+		StateDir:    env.Path("pids"),
+		Root:        env.Root,
+		CommandOf:   commandOf(env, name, spec),
+		Log:         logSpec(env, name, spec),
+		Host:        spec.Host,
+		Container:   spec.Container,
+		Compose:     spec.Compose,
+		Swarm:       spec.Swarm,
+		Environment: env.Name(),
+	}
+	if svc.Runner == "" {
+		svc.Runner = metadata.RunnerProcess
+	}
+	return svc
+}
+
 // Resolve turns the manifest's service name into what a runner runs:
 // argv expanded with env.Vars (COMPONENT_DIR of the bound component),
 // environment = berth's own + config/.env + the manifest's env, minus
@@ -29,66 +55,69 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 			return nil, fmt.Errorf("service %s: %w", name, err)
 		}
 	}
-	svc := &Service{
-		Name:       name,
-		Runner:     spec.Runner,
-		Dir:        env.Root,
-		StopSignal: spec.StopSignalOf(),
-		StopGrace:  spec.StopGrace(),
-		StateDir:   env.Path("pids"),
-		Root:       env.Root,
-		Spec:       spec,
-
-		Environment: env.Name(),
-	}
-	if svc.Runner == "" {
-		svc.Runner = metadata.RunnerProcess
+	svc := newService(env, name, spec)
+	if spec.Dir != "" {
+		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
 	}
 	if svc.Argv, err = expandCommand(name, spec, vars); err != nil {
 		return nil, err
 	}
 	if spec.Container != nil {
-		// Ports, volumes and user may use variables as the command does; the
-		// runner reads them from a copy of the spec with them expanded.
-		cs := *spec.Container
-		var errs []error
-		expandAll := func(field string, in []string) []string {
-			out := make([]string, len(in))
-			for i, v := range in {
-				x, err := metadata.Expand(v, vars)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("service %s: container.%s: %w", name, field, err))
-				}
-				out[i] = x
-			}
-			return out
-		}
-		cs.Ports = expandAll("ports", cs.Ports)
-		cs.Volumes = expandAll("volumes", cs.Volumes)
-		if u := expandAll("user", []string{cs.User}); len(u) == 1 {
-			cs.User = u[0]
-		}
-		if len(errs) > 0 {
-			return nil, errs[0]
-		}
-		expanded := *spec
-		expanded.Container = &cs
-		svc.Spec = &expanded
-	}
-	if spec.Swarm != nil {
-		sw, err := resolveSwarm(env, name, spec.Swarm, vars)
-		if err != nil {
+		if svc.Container, err = expandContainer(name, spec.Container, vars); err != nil {
 			return nil, err
 		}
-		expanded := *spec
-		expanded.Swarm = sw
-		svc.Spec = &expanded
 	}
-	if spec.Dir != "" {
-		svc.Dir = env.Path(filepath.FromSlash(spec.Dir))
+	if spec.Compose != nil && strings.Contains(spec.Compose.File, "$") {
+		// compose.file may name a component's own file:
+		// ${COMPONENT_DIR}/backend/compose.yaml (cloud-local's db).
+		cs := *spec.Compose
+		if cs.File, err = metadata.Expand(spec.Compose.File, vars); err != nil {
+			return nil, fmt.Errorf("service %s: compose.file: %w", name, err)
+		}
+		svc.Compose = &cs
 	}
-	svc.Log = logSpec(env, name, spec)
+	if spec.Swarm != nil {
+		if svc.Swarm, err = resolveSwarm(env, name, spec.Swarm, vars); err != nil {
+			return nil, err
+		}
+	}
+	if svc.Env, svc.OwnEnv, err = environ(env, name, spec, vars); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}
 
+// expandContainer is a copy of cs with the variables of its ports, volumes
+// and user expanded, as the command's are.
+func expandContainer(name string, cs *metadata.ContainerSpec, vars func(string) (string, bool)) (*metadata.ContainerSpec, error) {
+	out := *cs
+	var errs []error
+	expandAll := func(field string, in []string) []string {
+		res := make([]string, len(in))
+		for i, v := range in {
+			x, err := metadata.Expand(v, vars)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("service %s: container.%s: %w", name, field, err))
+			}
+			res[i] = x
+		}
+		return res
+	}
+	out.Ports = expandAll("ports", cs.Ports)
+	out.Volumes = expandAll("volumes", cs.Volumes)
+	if u := expandAll("user", []string{cs.User}); len(u) == 1 {
+		out.User = u[0]
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return &out, nil
+}
+
+// environ is a service's complete environment (berth's own, config/.env,
+// the manifest's env, without unset_env) and the part of it that is the
+// environment's own (config/.env and the manifest's env), in that order.
+func environ(env *metadata.Env, name string, spec *metadata.Service, vars func(string) (string, bool)) (all, own []string, err error) {
 	vals := map[string]string{}
 	var keys []string
 	set := func(kv string) {
@@ -104,41 +133,37 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 	for _, kv := range os.Environ() {
 		set(kv)
 	}
+	isOwn := map[string]bool{}
 	for _, kv := range env.DotEnv.Environ() {
 		set(kv)
+		k, _, _ := strings.Cut(kv, "=")
+		isOwn[k] = true
 	}
-	own := make([]string, 0, len(spec.Env))
+	names := make([]string, 0, len(spec.Env))
 	for k := range spec.Env {
-		own = append(own, k)
+		names = append(names, k)
+		isOwn[k] = true
 	}
-	sort.Strings(own)
-	for _, k := range own {
+	sort.Strings(names)
+	for _, k := range names {
 		v, err := metadata.Expand(spec.Env[k], vars)
 		if err != nil {
-			return nil, fmt.Errorf("service %s: env %s: %w", name, k, err)
+			return nil, nil, fmt.Errorf("service %s: env %s: %w", name, k, err)
 		}
 		set(k + "=" + v)
 	}
 	for _, k := range spec.UnsetEnv {
 		delete(vals, k)
 	}
-	isOwn := map[string]bool{}
-	for _, kv := range env.DotEnv.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		isOwn[k] = true
-	}
-	for k := range spec.Env {
-		isOwn[k] = true
-	}
 	for _, k := range keys {
 		if v, ok := vals[k]; ok {
-			svc.Env = append(svc.Env, k+"="+v)
+			all = append(all, k+"="+v)
 			if isOwn[k] {
-				svc.OwnEnv = append(svc.OwnEnv, k+"="+v)
+				own = append(own, k+"="+v)
 			}
 		}
 	}
-	return svc, nil
+	return all, own, nil
 }
 
 func expandCommand(name string, spec *metadata.Service, vars func(string) (string, bool)) ([]string, error) {

@@ -43,8 +43,15 @@ type Service struct {
 	// component installed), expands the service's command on demand; a
 	// runner asks for it only to recognise a process a plain PID file names.
 	CommandOf func() ([]string, error)
-	// Spec is the manifest entry, for runners that need more (container, compose).
-	Spec any
+	// Host is the manifest host the service is placed on; empty for this
+	// machine.
+	Host string
+	// Container, Compose and Swarm are what the runner of that name needs
+	// beyond the command (a container's ports, volumes and user with their
+	// variables expanded); each is nil for the other runners.
+	Container *metadata.ContainerSpec
+	Compose   *metadata.ComposeSpec
+	Swarm     *metadata.SwarmSpec
 	// Environment is the environment's name: containers are named
 	// <Environment>-<Name> and compose projects <Environment>.
 	Environment string
@@ -76,6 +83,11 @@ type LogOptions struct {
 	// Output asks for the service's captured output where a runner keeps
 	// another log too (a host process's app_log is preferred otherwise).
 	Output bool
+	// Launch, if set, keeps to what the launch of this handle wrote: a
+	// host process's captured output from where its launch found the file
+	// (Handle.LogFrom). Runners that keep one log per launch (a container
+	// is made anew by each start) have nothing to leave out.
+	Launch *Handle
 }
 
 // Handle is what lets a later, separate berth process find a launched service
@@ -99,6 +111,9 @@ type Handle struct {
 	// directory identity, so a copy of the environment does not claim it.
 	Env   string `json:"env,omitempty"`
 	Token string `json:"token,omitempty"`
+	// LogFrom is the size of a host process's captured output file when
+	// its launch began: what this launch wrote follows it.
+	LogFrom int64 `json:"log_from,omitempty"`
 }
 
 // Status values of State.
@@ -133,29 +148,23 @@ type State struct {
 	HealthDetail string `json:"health_detail,omitempty"`
 	// Handle is the record found, running or stale; nil when there is none.
 	Handle *Handle `json:"-"`
-	// Detail is what the status line shows in parentheses when it is not a
-	// PID: "container 0123456789ab", or the running compose services.
-	Detail string `json:"detail,omitempty"`
 	// Host is the manifest host the service runs on; empty for this machine.
 	Host string `json:"host,omitempty"`
-	// ContainerID is the container's id for container services.
-	ContainerID string `json:"container_id,omitempty"`
-	// Containers are the running compose services' containers (service names).
-	Containers []string `json:"containers,omitempty"`
-	// Tasks are a swarm service's current tasks.
-	Tasks []Task `json:"tasks,omitempty"`
+	// Run is what the supervisor recorded of a host service's runs.
+	Run *RunInfo `json:"run,omitempty"`
+	// Detail is what the service's runner knows beyond the fields above
+	// (a container's id, a compose project's running services); nil when
+	// it has nothing to add. `status -o json` shows its fields beside these.
+	Detail Detail `json:"-"`
 }
 
-// Task is one task of a swarm service: where it runs, how it stands, what
-// went wrong and which image (by digest or ID) it runs.
-type Task struct {
-	ID      string `json:"id"`
-	Slot    int    `json:"slot"`
-	Node    string `json:"node"`
-	State   string `json:"state"`
-	Desired string `json:"desired_state"`
-	Error   string `json:"error,omitempty"`
-	Image   string `json:"image,omitempty"`
+// Detail is one runner's own knowledge of a service, typed by the runner,
+// as a Nomad task handle carries its driver's attributes. Its JSON fields
+// are flattened into the state's.
+type Detail interface {
+	// Describe is what a status line shows in parentheses while the
+	// service runs, in place of a PID.
+	Describe() string
 }
 
 // IsRunning says whether the service runs.

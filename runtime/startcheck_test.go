@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime"
 )
 
@@ -34,13 +35,12 @@ services:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { squatter.Process.Kill(); squatter.Wait() })
-	deadline := time.Now().Add(5 * time.Second)
-	for !listening(addr) {
-		if time.Now().After(deadline) {
-			t.Fatal("the squatter never listened")
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !listening(addr) {
+			return errors.New("the squatter never listened")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	_, err := m.Start(ctx, []string{"web"}, runtime.StartRequest{})
 	if err == nil || !strings.Contains(err.Error(), "PID "+strconv.Itoa(squatter.Process.Pid)) {
 		t.Fatalf("start with the port held by PID %d = %v; want a failure naming it", squatter.Process.Pid, err)
@@ -112,15 +112,14 @@ services:
 		t.Fatal(err)
 	}
 	var child int
-	deadline := time.Now().Add(5 * time.Second)
-	for !ignoresTerm(child) {
-		if time.Now().After(deadline) {
-			t.Fatal("the grandchild never ignored TERM")
-		}
+	testkit.Eventually(t, 5*time.Second, func() error {
 		b, _ := os.ReadFile(childFile)
 		child, _ = strconv.Atoi(string(b))
-		time.Sleep(5 * time.Millisecond)
-	}
+		if child <= 0 || !ignoresTerm(child) {
+			return errors.New("the grandchild never ignored TERM")
+		}
+		return nil
+	})
 	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
 	_, err := m.Stop(ctx, []string{"leaky"}, runtime.StopRequest{Grace: 200 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "PID "+strconv.Itoa(child)) {
@@ -151,4 +150,45 @@ func ignoresTerm(pid int) bool {
 		}
 	}
 	return false
+}
+
+// start_check sets the window in which an exit fails the start: a service
+// that dies 600 ms after it started fails a start that watches it for 2 s
+// (the default window would have missed it).
+func TestStartCheckWindowFromManifest(t *testing.T) {
+	m := yamlEnv(t, `version: 1
+services:
+  late:
+    command: [TESTSVC, --die-after, 600ms]
+    start_check: 2s
+`)
+	m.StartCheck = 0 // the manifest's window, not the suite's short one
+	_, err := m.Start(context.Background(), []string{"late"}, runtime.StartRequest{})
+	var sf *runtime.StartFailedError
+	if !errors.As(err, &sf) || sf.Exit.Code != 5 {
+		t.Fatalf("err = %v; want the start to fail with exit code 5", err)
+	}
+}
+
+// The start check ends as soon as the service's health check passes: the
+// service is up, and nothing is left to wait for.
+func TestStartCheckEndsWhenHealthy(t *testing.T) {
+	m := yamlEnv(t, `version: 1
+services:
+  web:
+    command: [TESTSVC, --tcp, ADDR1]
+    health: {type: tcp, address: ADDR1}
+    start_check: 30s
+`)
+	m.StartCheck = 0
+	t0 := time.Now()
+	if _, err := m.Start(context.Background(), []string{"web"}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 15*time.Second {
+		t.Fatalf("start returned after %s: the 30 s window did not end when the health check passed", d)
+	}
+	if _, err := m.Stop(context.Background(), []string{"web"}, runtime.StopRequest{}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -36,6 +36,9 @@ type walkOptions struct {
 // them exactly in order. A node whose gates can never open (a gate node
 // failed, or is not visited because scheduling ended) is not visited.
 // It returns every visit's error, joined, in node order.
+//
+// checksize: keep (issue 11: one scheduling loop whose states are read best
+// in one place).
 func walk(ctx context.Context, nodes []string, gates map[string][]gate, opts walkOptions, visit func(ctx context.Context, name string, launched func()) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -76,10 +76,11 @@ func TestWalkGates(t *testing.T) {
 		var events []string
 		walk(context.Background(), []string{"db", "web"}, map[string][]gate{"web": {{node: "db", done: done}}}, walkOptions{},
 			func(_ context.Context, n string, launched func()) error {
-				launched()
+				// Recorded before the gate opens: web may run at once.
 				mu.Lock()
 				events = append(events, n+" launched")
 				mu.Unlock()
+				launched()
 				if n == "db" {
 					if !done {
 						<-release // held until web has run

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
+	"github.com/berthdev/berth/runtime/supervisor"
 )
 
 type healthOptions struct {
@@ -91,8 +93,49 @@ func runHealth(ctx context.Context, g *globalOptions, names []string, opts *heal
 			bad = append(bad, r.Service)
 		}
 	}
+	if down := downServices(ctx, m, names); len(down) > 0 {
+		for _, d := range down {
+			fmt.Fprintf(g.stderr, "%s is down: %s\n", d.Name, d.Why)
+		}
+		return &ExitError{Code: exitFailure, Err: fmt.Errorf("down: %s, started and not stopped by a user (see berth events %s)", strings.Join(downNames(down), ", "), down[0].Name)}
+	}
 	if len(bad) > 0 {
 		return &ExitError{Code: exitFailure, Err: fmt.Errorf("unhealthy: %s (see berth logs %s)", strings.Join(bad, ", "), bad[0])}
 	}
 	return nil
+}
+
+type downService struct{ Name, Why string }
+
+// downServices are the host services that were started, not stopped by a
+// user, and do not run (the supervisor's records say so).
+func downServices(ctx context.Context, m *runtime.Manager, names []string) []downService {
+	states, err := m.Status(ctx, names, runtime.StatusRequest{})
+	if states == nil && err != nil {
+		return nil
+	}
+	supervisor.Attach(supervisor.PathsOf(m.Env.Root), states)
+	var out []downService
+	for _, st := range states {
+		if st.Run == nil || !st.Run.Down {
+			continue
+		}
+		why := st.Run.LastExit
+		if why == "" {
+			why = "it is not running"
+		}
+		if st.Run.GaveUp != "" {
+			why += ", " + st.Run.GaveUp
+		}
+		out = append(out, downService{st.Name, why})
+	}
+	return out
+}
+
+func downNames(d []downService) []string {
+	out := make([]string, len(d))
+	for i, s := range d {
+		out[i] = s.Name
+	}
+	return out
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/berthdev/berth/compose"
 	"github.com/berthdev/berth/images/engine"
@@ -11,7 +13,9 @@ import (
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/process"
+	"github.com/berthdev/berth/runtime/supervisor"
 	"github.com/berthdev/berth/runtime/swarm"
 	"github.com/spf13/cobra"
 )
@@ -19,14 +23,34 @@ import (
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
 func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
-	reg := runtime.NewRegistry()
-	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) {
-		var pipe []string
-		if exe, err := os.Executable(); err == nil {
-			pipe = []string{exe, "internal", "logpipe"}
+	return newRegistryWith(env, progress, func() runtime.Runner {
+		p := newProcessRunner()
+		if env.Manifest.Supervised() {
+			return supervisor.NewRunner(p, supervisorClient(env.Root))
 		}
-		return process.New(process.Options{LogPipe: pipe}), nil
+		return p
 	})
+}
+
+func newProcessRunner() *process.Runner {
+	var pipe []string
+	if exe, err := os.Executable(); err == nil {
+		pipe = []string{exe, "internal", "logpipe"}
+	}
+	return process.New(process.Options{LogPipe: pipe})
+}
+
+// supervisorClient reaches the supervisor of the environment at root.
+func supervisorClient(root string) *supervisor.Client {
+	exe, _ := os.Executable()
+	return &supervisor.Client{Paths: supervisor.PathsOf(root), Version: buildVersion(),
+		Spawn: []string{exe, "--env", root, "internal", "supervise"}}
+}
+
+// newRegistryWith is newRegistry with the given host-process runner.
+func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.Runner) *runtime.Registry {
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return proc(), nil })
 	// One client per Docker host, shared by the runners and closed with
 	// the registry.
 	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
@@ -52,7 +76,43 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
+	g.revive(env)
+	reg := newRegistry(env, g.stderr)
+	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
+}
+
+// execIn runs hook steps and command checks that name in: inside the
+// container or compose service, through the Engine API of its daemon (a
+// client made on first use and closed with the registry).
+func execIn(env *metadata.Env, reg *runtime.Registry) health.InExec {
+	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
+	reg.OnClose(clients.Close)
+	return func(ctx context.Context, in string, argv, vars []string, dir string, out io.Writer) (int, error) {
+		t, err := compose.TargetOf(env.Manifest, env.Name(), in)
+		if err != nil {
+			return -1, err
+		}
+		host := ""
+		if name, _ := metadata.SplitIn(in); env.Manifest.Services[name] != nil {
+			host = env.Manifest.Services[name].Host
+		}
+		c, err := clients.Get(ctx, host)
+		if err != nil {
+			return -1, err
+		}
+		return compose.Exec(ctx, c, t, argv, vars, dir, out)
+	}
+}
+
+// revive starts a new supervisor when the last one was killed while it
+// watched services: it adopts them (see supervisor.Client.Revive).
+func (g *globalOptions) revive(env *metadata.Env) {
+	if !env.Manifest.Supervised() {
+		return
+	}
+	if err := supervisorClient(env.Root).Revive(); err != nil {
+		fmt.Fprintf(g.stderr, "Warning: %v\n", err)
+	}
 }
 
 // newInspectManager is newManager for status and stop, which read past a bad
@@ -62,9 +122,28 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
+	g.revive(env)
+	reg := newRegistry(env, g.stderr)
+	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {
 	c.Flags().StringVar(host, "host", "", "only the services placed on this manifest host")
+}
+
+// buildVersion is berth's version with the commit it was built from: a
+// supervisor and its clients must be the same build.
+func buildVersion() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision":
+				v += "+" + s.Value[:min(12, len(s.Value))]
+			case s.Key == "vcs.modified" && s.Value == "true":
+				v += "-dirty"
+			}
+		}
+	}
+	return v
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/supervisor"
 )
 
 type stopOptions struct {
@@ -60,6 +61,7 @@ and without a terminal and without --yes berth refuses.`,
 
 type stopReport struct {
 	Name       string `json:"name"`
+	Service    string `json:"service"`
 	State      string `json:"state"`
 	WasRunning bool   `json:"was_running"`
 	PID        int    `json:"pid,omitempty"`
@@ -73,6 +75,12 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 	}
 	defer m.Close()
 	results, err := m.ExecuteStop(ctx, p)
+	// A service that had crashed is down no more once a user stops it.
+	for _, r := range results {
+		if r.Err == nil && !r.WasRunning {
+			supervisor.ClearWanted(supervisor.PathsOf(m.Env.Root), r.Name)
+		}
+	}
 	return reportStops(g, results, err, opts.output)
 }
 
@@ -103,7 +111,7 @@ func reportStops(g *globalOptions, results []runtime.StopResult, err error, outp
 	if outputFormat(output) == outputJSON {
 		out := []stopReport{}
 		for _, r := range results {
-			rep := stopReport{Name: r.Name, State: runtime.Stopped, WasRunning: r.WasRunning, PID: r.PID}
+			rep := stopReport{Name: r.Name, Service: r.Name, State: runtime.Stopped, WasRunning: r.WasRunning, PID: r.PID}
 			if r.Err != nil {
 				rep.State, rep.Error = runtime.Running, r.Err.Error()
 			}

@@ -55,30 +55,38 @@ func New(opts Options) *Runner { return &Runner{opts: opts} }
 // Name is the container name of svc.
 func Name(svc *runtime.Service) string { return svc.Environment + "-" + svc.Name }
 
-func specOf(svc *runtime.Service) (*metadata.Service, *metadata.ContainerSpec, error) {
-	spec, _ := svc.Spec.(*metadata.Service)
-	if spec == nil || spec.Container == nil || spec.Container.Image == "" {
-		return nil, nil, fmt.Errorf("service %s runs as a container but names no container.image in berth.yaml", svc.Name)
+func specOf(svc *runtime.Service) (*metadata.ContainerSpec, error) {
+	if svc.Container == nil || svc.Container.Image == "" {
+		return nil, fmt.Errorf("service %s runs as a container but names no container.image in berth.yaml", svc.Name)
 	}
-	return spec, spec.Container, nil
-}
-
-func hostOf(svc *runtime.Service) string {
-	if spec, _ := svc.Spec.(*metadata.Service); spec != nil {
-		return spec.Host
-	}
-	return ""
+	return svc.Container, nil
 }
 
 func (r *Runner) client(ctx context.Context, svc *runtime.Service) (*engine.Client, error) {
-	c, err := r.opts.Client(ctx, hostOf(svc))
+	c, err := r.opts.Client(ctx, svc.Host)
 	if err != nil {
-		if h := hostOf(svc); h != "" {
+		if h := svc.Host; h != "" {
 			return nil, fmt.Errorf("host %s: %w", h, err)
 		}
 		return nil, err
 	}
 	return c, nil
+}
+
+// Detail is what the container runner knows of a service: its container.
+type Detail struct {
+	ID string `json:"container_id,omitempty"`
+	// Host is the manifest host the container runs on; the state shows it.
+	Host string `json:"-"`
+}
+
+// Describe is "container 0123456789ab", with " on HOST" on another host.
+func (d Detail) Describe() string {
+	s := "container " + engine.ShortID(d.ID)
+	if d.Host != "" {
+		s += " on " + d.Host
+	}
+	return s
 }
 
 // ForeignContainerError means a container has the name berth would give a
@@ -113,7 +121,7 @@ func (r *Runner) find(ctx context.Context, c *engine.Client, svc *runtime.Servic
 
 // Inspect reports the service's container from the daemon.
 func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.State, error) {
-	st := runtime.State{Name: svc.Name, State: runtime.Stopped, Host: hostOf(svc)}
+	st := runtime.State{Name: svc.Name, State: runtime.Stopped, Host: svc.Host}
 	c, err := r.client(ctx, svc)
 	if err != nil {
 		return st, err
@@ -127,18 +135,14 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	if err != nil || info == nil {
 		return st, err
 	}
-	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerContainer, ID: info.ID, Host: hostOf(svc)}
+	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerContainer, ID: info.ID, Host: svc.Host}
 	if t, err := time.Parse(time.RFC3339Nano, info.State.StartedAt); err == nil {
 		h.StartedAt = t
 	}
 	st.Handle = &h
-	st.ContainerID = info.ID
+	st.Detail = Detail{ID: info.ID, Host: svc.Host}
 	if info.State.Running {
 		st.State = runtime.Running
-		st.Detail = "container " + engine.ShortID(info.ID)
-		if st.Host != "" {
-			st.Detail += " on " + st.Host
-		}
 		if !h.StartedAt.IsZero() {
 			t := h.StartedAt
 			st.StartedAt = &t
@@ -204,7 +208,7 @@ func dockerSignal(s syscall.Signal) string {
 
 // create makes the service's container (not started).
 func (r *Runner) create(ctx context.Context, c *engine.Client, svc *runtime.Service, attach bool) (string, error) {
-	_, cs, err := specOf(svc)
+	cs, err := specOf(svc)
 	if err != nil {
 		return "", err
 	}
@@ -272,7 +276,7 @@ func (r *Runner) start(ctx context.Context, c *engine.Client, svc *runtime.Servi
 		c.ContainerRemove(context.WithoutCancel(ctx), id, dcontainer.RemoveOptions{Force: true})
 		return runtime.Handle{}, fmt.Errorf("start container %s: %w", Name(svc), err)
 	}
-	return runtime.Handle{Service: svc.Name, Runner: metadata.RunnerContainer, ID: id, StartedAt: time.Now(), Host: hostOf(svc)}, nil
+	return runtime.Handle{Service: svc.Name, Runner: metadata.RunnerContainer, ID: id, StartedAt: time.Now(), Host: svc.Host}, nil
 }
 
 // Start creates and starts the service's container, replacing a stopped

@@ -48,7 +48,7 @@ func service(t *testing.T, image string, args ...string) *runtime.Service {
 		Name: "svc", Runner: metadata.RunnerContainer, Argv: args,
 		Environment: fmt.Sprintf("berthtest%d-%d", os.Getpid(), envSeq.Add(1)),
 		Dir:         t.TempDir(), StopSignal: syscall.SIGTERM, StopGrace: 5 * time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerContainer, Container: &metadata.ContainerSpec{Image: image}},
+		Container: &metadata.ContainerSpec{Image: image},
 	}
 	t.Cleanup(func() {
 		cli.ContainerRemove(context.Background(), container.Name(svc), dcontainer.RemoveOptions{Force: true})
@@ -90,7 +90,7 @@ func TestStatusDetailAndReplace(t *testing.T) {
 		t.Fatalf("container not replaced")
 	}
 	st, err = r.Inspect(ctx, svc)
-	if err != nil || !st.IsRunning() || st.Detail != "container "+h2.ID[:12] || st.ContainerID != h2.ID {
+	if err != nil || !st.IsRunning() || st.Describe() != "container "+h2.ID[:12] || st.Detail != (container.Detail{ID: h2.ID}) {
 		t.Fatalf("inspect: %+v, %v", st, err)
 	}
 	info, err := cli.ContainerInspect(ctx, container.Name(svc))
@@ -249,7 +249,7 @@ func TestResourcesApplied(t *testing.T) {
 	r := newRunner(t)
 	ctx := context.Background()
 	svc := service(t, testImg)
-	svc.Spec.(*metadata.Service).Container.Resources = &metadata.Resources{
+	svc.Container.Resources = &metadata.Resources{
 		Limits:       &metadata.ResourceAmounts{CPUs: 0.5, Memory: 64 << 20},
 		Reservations: &metadata.ResourceAmounts{Memory: 32 << 20},
 	}

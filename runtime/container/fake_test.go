@@ -25,7 +25,7 @@ func fakeService(host string) *runtime.Service {
 	return &runtime.Service{
 		Name: "web", Runner: metadata.RunnerContainer, Environment: "lab",
 		StopSignal: syscall.SIGTERM, StopGrace: time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerContainer, Host: host, Container: &metadata.ContainerSpec{Image: "web:1"}},
+		Host: host, Container: &metadata.ContainerSpec{Image: "web:1"},
 	}
 }
 

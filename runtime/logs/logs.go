@@ -51,6 +51,11 @@ type Options struct {
 	Follow bool
 	// Poll is the follow interval; zero means DefaultPoll.
 	Poll time.Duration
+	// From, when positive, starts a log file at this byte offset and
+	// leaves out its rotated files: what was written after a launch that
+	// found the file this long. A file shorter than From was replaced
+	// since, and is read from its start.
+	From int64
 }
 
 // Source is one stream of lines: a log file (Path, with its rotated files)
@@ -299,9 +304,17 @@ func (s *fileSource) history(opts Options, emit func(Line) error) error {
 		s.f = f
 		files = files[:len(files)-1]
 	}
-	if !opts.Since.IsZero() {
+	switch {
+	case opts.From > 0:
+		files = nil
+		if s.f != nil {
+			if fi, err := s.f.Stat(); err == nil && fi.Size() >= opts.From {
+				s.f.Seek(opts.From, io.SeekStart)
+			}
+		}
+	case !opts.Since.IsZero():
 		files = newerThan(files, opts.Since)
-	} else if opts.Tail >= 0 {
+	case opts.Tail >= 0:
 		files = enoughFor(files, opts.Tail, s.f)
 	}
 	var ring []Line

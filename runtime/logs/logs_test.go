@@ -129,6 +129,9 @@ func TestHistory(t *testing.T) {
 		{"since and tail", live, Options{Tail: 1, Since: now.Add(-time.Hour)}, all[6:]},
 		{"since by line time; continuation lines follow their line", stamped, Options{Tail: -1, Since: t0.Add(time.Minute)},
 			[]string{"s:preamble without a time", "s:" + t0.Add(time.Minute).Format(time.RFC3339) + " two", "s:  traceback of two", "s:" + t0.Add(2*time.Minute).Format(time.RFC3339) + " three", "s:  traceback of three"}},
+		{"from a launch's offset: its lines only", live, Options{Tail: -1, From: 4}, all[5:]},
+		{"from an offset, with tail", live, Options{Tail: 1, From: 4}, all[6:]},
+		{"from beyond the file: replaced since, read whole", live, Options{Tail: -1, From: 100}, all[4:]},
 		{"lines of unknown time are kept", stamped, Options{Tail: 2, Since: t0.Add(time.Hour)}, []string{"s:preamble without a time"}},
 	}
 	for _, tt := range tests {

@@ -39,7 +39,9 @@ func parsePIDFile(data []byte) (pidRecord, error) {
 		if err := json.Unmarshal(t, &r.Handle); err != nil {
 			return pidRecord{}, fmt.Errorf("malformed PID file: %w", err)
 		}
-		if r.PID <= 0 || r.PGID < 0 {
+		// PID 0 is a pending record: written before its service ran,
+		// it names the service by its launch token alone.
+		if r.PID < 0 || r.PGID < 0 || (r.PID == 0 && r.Token == "") {
 			return pidRecord{}, fmt.Errorf("malformed PID file: pid %d, pgid %d", r.PID, r.PGID)
 		}
 		return r, nil
@@ -59,7 +61,8 @@ func clip(b []byte) string {
 }
 
 func readPIDFile(path string) (pidRecord, error) {
-	data, err := os.ReadFile(path)
+	var buf [1024]byte
+	data, err := readProcFile(path, buf[:])
 	if err != nil {
 		return pidRecord{}, err
 	}
@@ -78,7 +81,10 @@ func writePIDFile(path string, h runtime.Handle) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return metadata.WriteFileAtomic(path, append(data, '\n'), 0o644)
+	// Not synced to disk: the processes a PID file names do not survive a
+	// crash of the machine either, and an empty file left by one reads as
+	// a record berth cannot read (start then checks nothing runs).
+	return metadata.ReplaceFile(path, append(data, '\n'), 0o644)
 }
 
 // removePIDFile removes path only if it still names the process h, so that a

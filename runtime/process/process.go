@@ -27,12 +27,15 @@ import (
 	"github.com/berthdev/berth/runtime/logs"
 )
 
-// gate holds a launched service back until berth has written its PID file:
-// the shell waits for a line on fd 3, then replaces itself (same PID, same
-// start time) with the service. If berth dies first, fd 3 reads EOF and the
-// service never runs, so no berth killed at any instant leaves a running
-// service without a PID file.
-const gate = `read -r _ <&3 || exit 125; exec 3<&- "$@"`
+// A service's PID file is written before the service runs, so no berth
+// killed at any instant leaves a running service without one: first a
+// pending record holding the environment and the launch token the service
+// will carry (BERTH_LAUNCH, inherited by all it starts), then the service
+// is executed directly, then the record is completed with its PID, group
+// and start time. A launch cut short between the two writes leaves a
+// pending record, by whose token status finds the service and stop stops
+// it. (berth used to hold each launch in a /bin/sh gate until the PID was
+// written: a dynamically linked shell exec'd per service.)
 
 // Options configure a Runner.
 type Options struct {
@@ -147,13 +150,14 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	lp.Stdin = pr
 	lp.Dir = svc.Dir
 	lp.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := lp.Start(); err != nil {
+	if err := startOwned(lp); err != nil {
 		pw.Close()
 		return nil, nil, fmt.Errorf("start log writer of %s: %w", svc.Name, err)
 	}
 	done := make(chan struct{})
 	go func() {
 		lp.Wait() // it ends at EOF, once the service and its children are gone
+		disown(lp.Process.Pid)
 		close(done)
 	}()
 	return pw, done, nil
@@ -162,7 +166,8 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 // launch starts svc behind the gate, writes its PID file and opens the gate.
 // A service whose recorded launch still runs is refused: a second launch
 // would overwrite its PID file and leave the first beyond berth's reach.
-func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan struct{}) (runtime.Handle, *child, error) {
+// logFrom is where this launch's captured output begins in its log file.
+func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan struct{}, logFrom int64) (runtime.Handle, *child, error) {
 	if rec, err := readPIDFile(pidPath(svc)); err == nil {
 		if v := verify(svc, rec.Handle); v.warning == "" && (v.leader || len(v.survivors) > 0) {
 			return runtime.Handle{}, nil, &runtime.AlreadyRunningError{Service: svc.Name, PID: rec.Handle.PID}
@@ -175,25 +180,23 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	if err := checkGarbage(svc); err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	gr, gw, err := os.Pipe()
-	if err != nil {
-		return runtime.Handle{}, nil, err
-	}
-	defer gw.Close()
 	token, err := newToken(svc)
 	if err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	cmd.Path = "/bin/sh"
-	cmd.Args = append([]string{"sh", "-c", gate, "sh", path}, svc.Argv[1:]...)
+	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess,
+		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token, LogFrom: logFrom}
+	if err := writePIDFile(pidPath(svc), h); err != nil {
+		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	cmd.Path = path
+	cmd.Args = append([]string{svc.Argv[0]}, svc.Argv[1:]...)
 	cmd.Env = append(slices.DeleteFunc(slices.Clone(svc.Env), func(kv string) bool {
 		return strings.HasPrefix(kv, launchVar+"=")
 	}), launchVar+"="+token)
 	cmd.Dir = svc.Dir
-	cmd.ExtraFiles = []*os.File{gr}
-	err = cmd.Start()
-	gr.Close()
-	if err != nil {
+	if err := startOwned(cmd); err != nil {
+		removePIDFile(pidPath(svc), h)
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	c := &child{done: make(chan struct{}), logDone: logDone}
@@ -202,26 +205,24 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	r.mu.Unlock()
 	go func() {
 		cmd.Wait()
+		disown(cmd.Process.Pid)
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
 	}()
-	pid := cmd.Process.Pid
-	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess, PID: pid, PGID: pid,
-		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token}
-	st, err := readStat(pid)
+	pending := h
+	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
+	st, err := readStat(h.PID)
 	if err == nil {
-		h.StartTime = st.StartTime
-		h.PGID = st.PGID
+		h.StartTime, h.PGID = st.StartTime, st.PGID
+		err = writePIDFile(pidPath(svc), h)
 	}
 	if err != nil {
-		return h, c, fmt.Errorf("service %s: read /proc/%d/stat: %w", svc.Name, pid, err)
-	}
-	if err := writePIDFile(pidPath(svc), h); err != nil {
-		return h, c, fmt.Errorf("service %s: %w", svc.Name, err) // the gate reads EOF: nothing runs
-	}
-	if _, err := gw.Write([]byte("go\n")); err != nil {
-		os.Remove(pidPath(svc))
-		return h, c, fmt.Errorf("service %s: release the launched process: %w", svc.Name, err)
+		// The service cannot be recorded: it is ended, as the gate used
+		// to keep it from running, and so is its pending record.
+		cmd.Process.Kill()
+		<-c.done
+		removePIDFile(pidPath(svc), pending)
+		return h, c, fmt.Errorf("service %s: record PID %d: %w", svc.Name, h.PID, err)
 	}
 	return h, c, nil
 }
@@ -248,7 +249,7 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 	defer out.Close()
 	cmd := &exec.Cmd{Stdin: stdin, Stdout: out, Stderr: out,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	h, _, err := r.launch(svc, cmd, logDone)
+	h, _, err := r.launch(svc, cmd, logDone, logSize(svc.Log))
 	return h, err
 }
 
@@ -266,7 +267,7 @@ func (r *Runner) Run(_ context.Context, svc *runtime.Service, stdio runtime.Stdi
 		cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, 0
 		defer reclaimTerminal(tty)
 	}
-	h, c, err := r.launch(svc, cmd, nil)
+	h, c, err := r.launch(svc, cmd, nil, 0)
 	if err != nil {
 		if c != nil {
 			<-c.done
@@ -341,8 +342,24 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 			return nil, fmt.Errorf("%w at %s yet (the service has written nothing)", logs.ErrNoLog, path)
 		}
 	}
-	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: path}},
-		logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}), nil
+	lo := logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}
+	if opts.Launch != nil && path == svc.Log.Path {
+		lo.From = opts.Launch.LogFrom
+	}
+	return logs.Open(ctx, []logs.Source{{Name: svc.Name, Path: path}}, lo), nil
+}
+
+// logSize is the size of a service's captured output file now (0 if there
+// is none): where the next launch's lines begin.
+func logSize(l runtime.LogSpec) int64 {
+	if l.To != metadata.LogFile || l.Path == "" {
+		return 0
+	}
+	fi, err := os.Stat(l.Path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // logFile is the file Logs reads. The application's log is preferred,
@@ -401,5 +418,5 @@ func reclaimTerminal(fd int) {
 
 // Capabilities says what the runner can do beyond the Runner contract.
 func (r *Runner) Capabilities() runtime.Capabilities {
-	return runtime.Capabilities{Foreground: true, StopWithoutKill: true}
+	return runtime.Capabilities{Foreground: true, StopWithoutKill: true, LocalInspect: true}
 }

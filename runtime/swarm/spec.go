@@ -94,7 +94,7 @@ func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existi
 // serviceSpec is the Swarm service of svc: image, network, secrets and
 // configs made ready first.
 func (r *Runner) serviceSpec(ctx context.Context, c API, svc *runtime.Service) (swarm.ServiceSpec, error) {
-	_, sw, err := specOf(svc)
+	sw, err := specOf(svc)
 	if err != nil {
 		return swarm.ServiceSpec{}, err
 	}

@@ -69,12 +69,34 @@ func Name(svc *runtime.Service) string { return svc.Environment + "-" + svc.Name
 // NetworkName is the overlay network of an environment.
 func NetworkName(environment string) string { return environment + "-berth" }
 
-func specOf(svc *runtime.Service) (*metadata.Service, *metadata.SwarmSpec, error) {
-	spec, _ := svc.Spec.(*metadata.Service)
-	if spec == nil || spec.Swarm == nil || spec.Swarm.Image == "" {
-		return nil, nil, fmt.Errorf("service %s runs on swarm but names no swarm.image in berth.yaml", svc.Name)
+func specOf(svc *runtime.Service) (*metadata.SwarmSpec, error) {
+	if svc.Swarm == nil || svc.Swarm.Image == "" {
+		return nil, fmt.Errorf("service %s runs on swarm but names no swarm.image in berth.yaml", svc.Name)
 	}
-	return spec, spec.Swarm, nil
+	return svc.Swarm, nil
+}
+
+// Detail is what the swarm runner knows of a service: its current tasks
+// and, while it runs, how many of them are up.
+type Detail struct {
+	Tasks []Task `json:"tasks,omitempty"`
+	// Summary is "swarm service 0123456789ab, 2/2 tasks".
+	Summary string `json:"-"`
+}
+
+// Describe is the summary a running service's status line shows.
+func (d Detail) Describe() string { return d.Summary }
+
+// Task is one task of a swarm service: where it runs, how it stands, what
+// went wrong and which image (by digest or ID) it runs.
+type Task struct {
+	ID      string `json:"id"`
+	Slot    int    `json:"slot"`
+	Node    string `json:"node"`
+	State   string `json:"state"`
+	Desired string `json:"desired_state"`
+	Error   string `json:"error,omitempty"`
+	Image   string `json:"image,omitempty"`
 }
 
 func labels(svc *runtime.Service) map[string]string {
@@ -202,7 +224,8 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	}
 	h := handleOf(svc, s)
 	st.Handle = &h
-	st.Tasks = taskStates(ts)
+	detail := Detail{Tasks: taskStates(ts)}
+	st.Detail = detail
 	up := 0
 	for _, t := range ts {
 		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning {
@@ -211,7 +234,8 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	}
 	if running(s, ts) {
 		st.State = runtime.Running
-		st.Detail = fmt.Sprintf("swarm service %s, %d/%d tasks", shortID(s.ID), up, replicas(s))
+		detail.Summary = fmt.Sprintf("swarm service %s, %d/%d tasks", shortID(s.ID), up, replicas(s))
+		st.Detail = detail
 		t := h.StartedAt
 		st.StartedAt = &t
 		return st, nil
@@ -223,13 +247,13 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	return st, nil
 }
 
-func taskStates(ts []swarm.Task) []runtime.Task {
-	var out []runtime.Task
+func taskStates(ts []swarm.Task) []Task {
+	var out []Task
 	for _, t := range ts {
 		if t.DesiredState != swarm.TaskStateRunning && terminal(t.Status.State) && !t.Status.Timestamp.After(time.Now().Add(-time.Minute)) {
 			continue // old history, as docker service ps hides it by default
 		}
-		rt := runtime.Task{ID: t.ID, Slot: t.Slot, Node: t.NodeID, State: string(t.Status.State), Desired: string(t.DesiredState), Error: t.Status.Err}
+		rt := Task{ID: t.ID, Slot: t.Slot, Node: t.NodeID, State: string(t.Status.State), Desired: string(t.DesiredState), Error: t.Status.Err}
 		if t.Spec.ContainerSpec != nil {
 			rt.Image = t.Spec.ContainerSpec.Image
 		}

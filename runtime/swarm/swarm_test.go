@@ -70,7 +70,7 @@ func service(t *testing.T, sw metadata.SwarmSpec, args ...string) *runtime.Servi
 		Name: "svc", Runner: metadata.RunnerSwarm, Argv: args,
 		Environment: fmt.Sprintf("berthswarm%d-%d", os.Getpid(), envSeq.Add(1)),
 		Dir:         t.TempDir(), StopSignal: syscall.SIGTERM, StopGrace: 2 * time.Second,
-		Spec: &metadata.Service{Runner: metadata.RunnerSwarm, Swarm: &sw},
+		Swarm: &sw,
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -153,7 +153,7 @@ func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 	defer r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 2 * time.Second})
 	waitReady(t, r, svc)
 	st, err := r.Inspect(ctx, svc)
-	if err != nil || !st.IsRunning() || !strings.HasSuffix(st.Detail, ", 2/2 tasks") || len(st.Tasks) != 2 {
+	if err != nil || !st.IsRunning() || !strings.HasSuffix(st.Describe(), ", 2/2 tasks") || len(st.Detail.(swarm.Detail).Tasks) != 2 {
 		t.Fatalf("inspect: %+v, %v; want running with 2/2 tasks", st, err)
 	}
 	_, before := runningTasks(tasks(t, svc))
@@ -361,7 +361,7 @@ func TestPushAndDeployByDigest(t *testing.T) {
 	defer r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second})
 	waitReady(t, r, svc)
 	st, _ := r.Inspect(ctx, svc)
-	if len(st.Tasks) != 1 || st.Tasks[0].Image != digestRef {
-		t.Fatalf("tasks %+v; want one running %s", st.Tasks, digestRef)
+	if d, _ := st.Detail.(swarm.Detail); len(d.Tasks) != 1 || d.Tasks[0].Image != digestRef {
+		t.Fatalf("tasks %+v; want one running %s", st.Detail, digestRef)
 	}
 }

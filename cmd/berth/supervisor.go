@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/supervisor"
+)
+
+// newSuperviseCommand is the supervisor itself (berth internal supervise),
+// spawned by the first detached start of a host service.
+func newSuperviseCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "supervise",
+		Short: "Be the environment's supervisor until its last service stops",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := g.findRoot()
+			if err != nil {
+				return err
+			}
+			var ready *os.File
+			if fd, err := strconv.Atoi(os.Getenv("BERTH_SUPERVISOR_READY_FD")); err == nil && fd > 2 {
+				syscall.CloseOnExec(fd)
+				ready = os.NewFile(uintptr(fd), "ready")
+				os.Unsetenv("BERTH_SUPERVISOR_READY_FD")
+			}
+			proc := newProcessRunner()
+			return supervisor.Serve(supervisor.Config{Root: root, Version: buildVersion(), Process: proc, Ready: ready,
+				Registry: func(env *metadata.Env) *runtime.Registry {
+					return newRegistryWith(env, io.Discard, func() runtime.Runner { return proc })
+				},
+				Logf: func(format string, args ...any) {
+					fmt.Fprintf(g.stderr, format+"\n", args...)
+				}})
+		},
+	}
+}
+
+func newSupervisorCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "supervisor",
+		Short: "Show or replace the environment's supervisor",
+		Long: `The supervisor is one berth process per environment that launches its detached
+host services, restarts them by policy and records their exits (see berth
+events). The first detached start spawns it; it exits when the last service it
+watches stops. berth.yaml's supervisor: true turns it on (BERTH_SUPERVISOR=0
+or 1 decides for one command).`,
+		Example: `  berth supervisor status   # is one running, and what does it watch
+  berth supervisor replace  # hand the services to a supervisor of this berth`,
+	}
+	c.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "Say whether a supervisor runs and what it watches",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := g.findRoot()
+			if err != nil {
+				return err
+			}
+			cl := supervisorClient(root)
+			pid, err := cl.Hello()
+			if errors.Is(err, supervisor.ErrNotRunning) {
+				fmt.Fprintln(g.stdout, "supervisor: not running")
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			recs, err := cl.Watched()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "supervisor: running (PID %d), watching %d service(s)\n", pid, len(recs))
+			for _, r := range recs {
+				fmt.Fprintf(g.stdout, "  %s: PID %d, restart %s, %d restart(s)\n", r.Service, r.PID, r.Policy, r.Restarts)
+			}
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "replace",
+		Short: "Hand the running services to a new supervisor of this berth (they keep running)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := g.findRoot()
+			if err != nil {
+				return err
+			}
+			cl := supervisorClient(root)
+			if err := cl.Detach(); err != nil && !errors.Is(err, supervisor.ErrNotRunning) {
+				return err
+			}
+			if err := cl.Ensure(); err != nil {
+				return err
+			}
+			pid, err := cl.Hello()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "supervisor: running (PID %d)\n", pid)
+			return nil
+		},
+	})
+	return c
+}

@@ -1,0 +1,143 @@
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// truth is the context's digest with no cache at all, as every scan
+// computed it before sums were cached.
+func truth(t *testing.T, dir string) string {
+	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	bc, err := scanContext(dir, "Dockerfile", map[string]string{"A": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bc.digest
+}
+
+func cached(t *testing.T, dir, cache string) *buildContext {
+	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	bc, err := scanContext(dir, "Dockerfile", map[string]string{"A": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bc
+}
+
+// settle waits until the files' last changes are older than the racy
+// margin, so that their sums can be trusted.
+func settle(t *testing.T, dir string) {
+	t.Helper()
+	var latest int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, _ error) error {
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			latest = max(latest, st.Ctim.Nano(), st.Mtim.Nano())
+		}
+		return nil
+	})
+	for time.Now().UnixNano()-latest <= int64(racyMargin)+int64(10*time.Millisecond) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// An unchanged context is checked with stat alone, and every change is
+// seen: the cached digest is always the digest computed without a cache.
+func TestContextSumCache(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "FROM scratch\nCOPY . /\n")
+	write("a.txt", "aaaa")
+	write("b.txt", "bbbb")
+	settle(t, dir)
+	if bc := cached(t, dir, cache); bc.hashed != 3 || bc.digest != truth(t, dir) {
+		t.Fatalf("first scan hashed %d files (want 3), digest %s (want %s)", bc.hashed, bc.digest, truth(t, dir))
+	}
+	if bc := cached(t, dir, cache); bc.hashed != 0 || bc.digest != truth(t, dir) {
+		t.Fatalf("scan of an unchanged context hashed %d files, digest %s", bc.hashed, bc.digest)
+	}
+
+	changes := []struct {
+		name   string
+		change func()
+	}{
+		{"same size, mtime put back", func() {
+			fi, _ := os.Stat(filepath.Join(dir, "a.txt"))
+			write("a.txt", "AAAA")
+			os.Chtimes(filepath.Join(dir, "a.txt"), fi.ModTime(), fi.ModTime())
+		}},
+		{"replaced by rename, same size and mtime", func() {
+			fi, _ := os.Stat(filepath.Join(dir, "b.txt"))
+			write(".new", "BBBB")
+			os.Chtimes(filepath.Join(dir, ".new"), fi.ModTime(), fi.ModTime())
+			os.Rename(filepath.Join(dir, ".new"), filepath.Join(dir, "b.txt"))
+		}},
+		{"mode", func() { os.Chmod(filepath.Join(dir, "a.txt"), 0o600) }},
+		{"new file", func() { write("c.txt", "cccc") }},
+		{"removed file", func() { os.Remove(filepath.Join(dir, "c.txt")) }},
+		{"cache garbled", func() {
+			files, _ := filepath.Glob(filepath.Join(cache, "berth", "context-sums", "*"))
+			for _, f := range files {
+				os.WriteFile(f, []byte("{not json"), 0o600)
+			}
+		}},
+	}
+	for _, c := range changes {
+		before := cached(t, dir, cache).digest
+		c.change()
+		want := truth(t, dir)
+		if bc := cached(t, dir, cache); bc.digest != want {
+			t.Fatalf("%s: cached digest %s, without a cache %s", c.name, bc.digest, want)
+		}
+		if c.name != "cache garbled" && c.name != "removed file" && want == before {
+			t.Fatalf("%s: the change did not change the digest; the test proves nothing", c.name)
+		}
+		// A change made right after a scan, in the same clock tick, leaves
+		// the file's stat as the scan saw it; such sums are never trusted.
+		if bc := cached(t, dir, cache); bc.digest != want {
+			t.Fatalf("%s: second scan %s, want %s", c.name, bc.digest, want)
+		}
+		settle(t, dir)
+	}
+}
+
+// A sum taken within the racy margin of the file's last change is not
+// trusted, even when the stat matches: the file may have changed again
+// within the same timestamp tick.
+func TestRacySumIsNotTrusted(t *testing.T) {
+	now := time.Now().UnixNano() + 123 // not a whole second
+	e := sumEntry{Size: 4, Mode: 0o644, Mtime: now, Ctime: now, Ino: 7, Dev: 1, Sum: "x"}
+	for _, tc := range []struct {
+		at   int64
+		want bool
+	}{
+		{now, false},
+		{now + int64(racyMargin), false},
+		{now + int64(racyMargin) + 1, true},
+	} {
+		e.At = tc.at
+		if got := e.trusted(e); got != tc.want {
+			t.Errorf("sum taken %v after the change: trusted = %v, want %v", time.Duration(tc.at-now), got, tc.want)
+		}
+	}
+	coarse := time.Now().Truncate(time.Second).UnixNano()
+	e = sumEntry{Size: 4, Mtime: coarse, Ctime: coarse, At: coarse + int64(time.Second), Sum: "x"}
+	if e.trusted(e) {
+		t.Error("on a file system with whole-second timestamps, a sum taken 1 s after the change is trusted")
+	}
+	moved := e
+	moved.Ino++
+	e.At = coarse + int64(3*time.Second)
+	if !e.trusted(e) || e.trusted(moved) {
+		t.Error("a settled sum must be trusted for the same stat and only for it")
+	}
+}

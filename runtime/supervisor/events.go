@@ -1,0 +1,131 @@
+package supervisor
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Event kinds.
+const (
+	EventStarted    = "started"
+	EventExited     = "exited"
+	EventRestarting = "restarting"
+	EventGaveUp     = "gave-up"
+	EventUnhealthy  = "unhealthy"
+	EventHealthy    = "healthy"
+	EventStopped    = "stopped"
+	EventCascade    = "stopped-dependent"
+	EventAdopted    = "adopted"
+	EventUnwatched  = "exited-unsupervised"
+)
+
+// Event is one line of the event log (.berth/events.jsonl).
+type Event struct {
+	At       time.Time `json:"at"`
+	Service  string    `json:"service"`
+	Kind     string    `json:"event"`
+	PID      int       `json:"pid,omitempty"`
+	Exit     *ExitInfo `json:"exit,omitempty"`
+	Delay    string    `json:"delay,omitempty"`
+	Restarts int       `json:"restarts,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// Text is the event as a line for people.
+func (e Event) Text() string {
+	s := e.At.Local().Format("2006-01-02 15:04:05.000") + " " + e.Service + ": "
+	switch e.Kind {
+	case EventStarted:
+		s += fmt.Sprintf("started (PID %d)", e.PID)
+		if e.Restarts > 0 {
+			s += fmt.Sprintf(", restart %d", e.Restarts)
+		}
+	case EventExited:
+		s += "exited (" + e.Exit.String() + ")"
+	case EventRestarting:
+		s += "restarting in " + e.Delay
+	case EventGaveUp:
+		s += fmt.Sprintf("gave up after %d restarts", e.Restarts)
+	case EventUnwatched:
+		s += "exited while unsupervised"
+	default:
+		s += e.Kind
+	}
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// maxEventLog is the size at which the event log is rotated to
+// events.jsonl.1 (one older file is kept).
+const maxEventLog = 1 << 20
+
+var eventMu sync.Mutex
+
+// AppendEvent adds e to the event log, rotating it by size.
+func AppendEvent(p Paths, e Event) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	e.At = e.At.UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	eventMu.Lock()
+	defer eventMu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(p.Events), 0o755); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(p.Events); err == nil && fi.Size()+int64(len(b)) > maxEventLog {
+		os.Rename(p.Events, p.Events+".1")
+	}
+	f, err := os.OpenFile(p.Events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(b, '\n'))
+	return err
+}
+
+// ReadEvents returns the events of the log (the rotated file first) for
+// the services named (all when none), none before since.
+func ReadEvents(p Paths, services []string, since time.Time) ([]Event, error) {
+	var out []Event
+	for _, path := range []string{p.Events + ".1", p.Events} {
+		f, err := os.Open(path)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e Event
+			if json.Unmarshal(sc.Bytes(), &e) != nil {
+				continue
+			}
+			if Matches(e, services, since) {
+				out = append(out, e)
+			}
+		}
+		f.Close()
+	}
+	return out, nil
+}
+
+// Matches says whether e is of one of services (any when none) and not
+// before since.
+func Matches(e Event, services []string, since time.Time) bool {
+	return (len(services) == 0 || slices.Contains(services, e.Service)) && !e.At.Before(since)
+}

@@ -1,0 +1,131 @@
+package supervisor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
+)
+
+// Runner is the host-process runner of a supervised environment: launches
+// go through the supervisor, which becomes the services' parent; a stop
+// tells it first that a user stops the service, then stops it as the
+// process runner does; inspecting, logs and foreground runs are the
+// process runner's own (a foreground service is never supervised).
+type Runner struct {
+	*process.Runner
+	Client *Client
+
+	mu     sync.Mutex
+	starts map[int]*conn
+}
+
+// NewRunner wraps a process runner.
+func NewRunner(p *process.Runner, c *Client) *Runner {
+	return &Runner{Runner: p, Client: c, starts: map[int]*conn{}}
+}
+
+var (
+	_ runtime.Runner  = (*Runner)(nil)
+	_ runtime.Settler = (*Runner)(nil)
+)
+
+// Start launches svc through the supervisor, starting one if none runs.
+func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	h, cn, err := r.Client.Start(svc)
+	if err != nil {
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			return h, fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+		return h, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	r.mu.Lock()
+	r.starts[h.PID] = cn
+	r.mu.Unlock()
+	return h, nil
+}
+
+// Settle tells the supervisor how the start of h ended.
+func (r *Runner) Settle(_ *runtime.Service, h runtime.Handle, ok bool) {
+	r.mu.Lock()
+	cn := r.starts[h.PID]
+	delete(r.starts, h.PID)
+	r.mu.Unlock()
+	settle(cn, ok)
+}
+
+// Wait asks the supervisor, which knows the exit status of its children.
+func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
+	ex, err := r.Client.Wait(ctx, h)
+	if err == nil || ctx.Err() != nil {
+		return ex, err
+	}
+	return r.Runner.Wait(ctx, h)
+}
+
+// Stop marks the stop as a user's with the supervisor (so the exit is
+// never restarted), then stops the service as the process runner does.
+// Without a supervisor it stops directly and records the stop.
+func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	cn, err := r.Client.Stop(svc.Name)
+	if err != nil {
+		return err
+	}
+	err = r.Runner.Stop(ctx, svc, h, opts)
+	if cn != nil {
+		settle(cn, err == nil)
+		return err
+	}
+	if err == nil {
+		RecordUserStop(r.Client.Paths, svc.Name, h.PID)
+	}
+	return err
+}
+
+// RecordUserStop records, where no supervisor runs, that a user stopped a
+// service that has a record.
+func RecordUserStop(p Paths, name string, pid int) {
+	if _, err := os.Stat(recordPath(p, name)); err != nil {
+		return
+	}
+	AppendEvent(p, Event{Service: name, Kind: EventStopped, PID: pid, Reason: "by user"})
+	updateRecord(p, name, func(r *Record) { r.Wanted, r.Supervised, r.Stopped, r.PID = false, false, "by user", 0 })
+}
+
+// detachByPID sends TERM to the supervisor pid after checking that it is
+// this environment's supervisor, and waits for it to exit.
+func detachByPID(p Paths, pid int) error {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return nil // gone
+	}
+	if !bytes.Contains(cmdline, []byte("supervise")) || !bytes.Contains(cmdline, []byte(p.Root)) {
+		return fmt.Errorf("PID %d is not the supervisor of %s: nothing is signalled", pid, p.Root)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop the supervisor %d: %w", pid, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return process.WaitExit(ctx, pid, 0)
+}
+
+// ClearWanted records that a user stopped a service that was already down
+// (it had crashed): it is no longer reported as down.
+func ClearWanted(p Paths, name string) {
+	r, err := ReadRecord(p, name)
+	if err != nil || !r.Wanted || r.Supervised {
+		return
+	}
+	AppendEvent(p, Event{Service: name, Kind: EventStopped, Reason: "by user, after it had exited"})
+	updateRecord(p, name, func(r *Record) { r.Wanted, r.Stopped = false, "by user" })
+}
