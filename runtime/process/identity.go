@@ -125,6 +125,13 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 		v.warning = fmt.Sprintf("%s was written by the environment at %s, not this one (a copy of it?): its processes are that environment's and are never signalled from here", pidRel(svc), h.Env)
 		return v
 	}
+	if h.PID == 0 {
+		// A pending record: its launch was cut short before the PID was
+		// written. The service is whatever carries its token.
+		v.reason = "its launch was cut short before its PID was recorded, and nothing carrying its launch token runs"
+		v.survivors = tokenCarriers(h.Token)
+		return v
+	}
 	st, err := readStat(h.PID)
 	if err == nil && st.State != 'Z' && st.State != 'X' && st.StartTime == h.StartTime {
 		tok, err := launchToken(h.PID)
@@ -150,6 +157,20 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 		}
 	}
 	return v
+}
+
+// tokenCarriers are this user's live processes carrying token.
+func tokenCarriers(token string) []procStat {
+	var out []procStat
+	uid := os.Geteuid()
+	for _, p := range liveProcs() {
+		if u, ok := procUID(p.PID); ok && u == uid {
+			if tok, _ := launchToken(p.PID); tok == token {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 func pidRel(svc *runtime.Service) string {
