@@ -236,3 +236,15 @@ func settle(cn *conn, ok bool) {
 	cn.send(Request{Protocol: Protocol, Op: opSettle, OK: ok})
 	cn.Close()
 }
+
+// settleStop tells the supervisor how a user's stop ended and, when it
+// succeeded, waits for the supervisor to say it has recorded the exit.
+func settleStop(cn *conn, ok bool) {
+	defer cn.Close()
+	if cn.send(Request{Protocol: Protocol, Op: opSettle, OK: ok}) != nil || !ok {
+		return
+	}
+	cn.c.SetReadDeadline(time.Now().Add(StopRecordTimeout + time.Second))
+	var resp Response
+	cn.recv(&resp)
+}
