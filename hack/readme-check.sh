@@ -14,7 +14,7 @@
 #   - local bare repositories stand in for the three GitHub repositories,
 #     through git's url.<base>.insteadOf set in GIT_CONFIG_* variables;
 #   - a STAND-IN `uv` (a shell script made below, NOT the real uv) is put on
-#     PATH: `uv sync` succeeds at once and `uv run` plays the service: it
+#     PATH: `uv sync` makes the project's .venv at once and `uv run` plays the service: it
 #     writes a line to the service's app log and, when detached, waits for
 #     its stop signal (a foreground run ends at once).
 # The whole run of the blocks may take at most BERTH_README_TIMEOUT (default 120s).
@@ -62,7 +62,14 @@ cat >"$work/bin/uv" <<'EOF'
 #!/bin/sh
 # STAND-IN for uv, made by hack/readme-check.sh. Not the real uv.
 case "$1" in
-sync) exit 0 ;;
+sync)
+	# Like uv, leave the project's .venv (what the OQTOPUS CLI checks).
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --project ]; then mkdir -p "$2/.venv"; fi
+		shift
+	done
+	exit 0
+	;;
 run)
 	cfg=
 	while [ $# -gt 0 ]; do
@@ -115,6 +122,7 @@ make_repo() { # NAME FILES...: tags v1.0.0 and v1.1.0, branch develop
 make_repo oqtopus-engine core/README combiner/README estimator/README mitigator/README
 make_repo tranqu-server README
 make_repo device-gateway README
+make_repo oqtopus-manager README
 export GIT_CONFIG_COUNT=1
 export GIT_CONFIG_KEY_0="url.file://$work/repos/.insteadOf"
 export GIT_CONFIG_VALUE_0="https://github.com/oqtopus-team/"

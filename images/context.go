@@ -39,37 +39,10 @@ type buildContext struct {
 // context at dir: the Dockerfile's name, the build args, and every file the
 // daemon would receive (name, permissions and content).
 func scanContext(dir, dockerfile string, args map[string]string) (*buildContext, error) {
-	bc := &buildContext{dir: dir, dockerfile: filepath.ToSlash(dockerfile)}
-	fi, err := os.Stat(dir)
+	bc, pm, err := readContextRules(dir, dockerfile)
 	if err != nil {
-		return nil, fmt.Errorf("build context %s: %w", dir, err)
+		return nil, err
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("build context %s is not a directory", dir)
-	}
-	if bc.dockerText, err = os.ReadFile(filepath.Join(dir, dockerfile)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no Dockerfile at %s: check the image's context and dockerfile in berth.yaml", filepath.Join(dir, dockerfile))
-		}
-		return nil, fmt.Errorf("read Dockerfile: %w", err)
-	}
-	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
-		bc.excludes, err = ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, ".dockerignore"), err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read .dockerignore: %w", err)
-	}
-	// The daemon needs the Dockerfile and .dockerignore whatever the
-	// patterns say; a later "!" pattern wins, as in the docker CLI.
-	bc.excludes = append(bc.excludes, "!"+bc.dockerfile, "!.dockerignore")
-	pm, err := patternmatcher.New(bc.excludes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ".dockerignore"), err)
-	}
-
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\ndockerfile %q\n", inputsVersion, bc.dockerfile)
 	keys := make([]string, 0, len(args))
@@ -82,7 +55,57 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 	}
 	cache := openSumCache(dir)
 	seen := map[string]bool{}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	if err := hashContextFiles(h, dir, pm, cache, seen); err != nil {
+		return nil, fmt.Errorf("read build context %s: %w", dir, err)
+	}
+	cache.save(seen)
+	bc.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	bc.hashed = cache.hashed
+	return bc, nil
+}
+
+// readContextRules checks the context directory, reads its Dockerfile and
+// .dockerignore, and returns the matcher of the files left out.
+func readContextRules(dir, dockerfile string) (*buildContext, *patternmatcher.PatternMatcher, error) {
+	bc := &buildContext{dir: dir, dockerfile: filepath.ToSlash(dockerfile)}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build context %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, nil, fmt.Errorf("build context %s is not a directory", dir)
+	}
+	if bc.dockerText, err = os.ReadFile(filepath.Join(dir, dockerfile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no Dockerfile at %s: check the image's context and dockerfile in berth.yaml", filepath.Join(dir, dockerfile))
+		}
+		return nil, nil, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
+		bc.excludes, err = ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", filepath.Join(dir, ".dockerignore"), err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("read .dockerignore: %w", err)
+	}
+	// The daemon needs the Dockerfile and .dockerignore whatever the
+	// patterns say; a later "!" pattern wins, as in the docker CLI.
+	bc.excludes = append(bc.excludes, "!"+bc.dockerfile, "!.dockerignore")
+	pm, err := patternmatcher.New(bc.excludes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ".dockerignore"), err)
+	}
+
+	return bc, pm, nil
+}
+
+// hashContextFiles writes to h each file, directory and link of the context
+// the daemon would receive, with its permissions and content (sums through
+// cache), and marks the regular files in seen.
+func hashContextFiles(h io.Writer, dir string, pm *patternmatcher.PatternMatcher, cache *sumCache, seen map[string]bool) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -126,13 +149,6 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read build context %s: %w", dir, err)
-	}
-	cache.save(seen)
-	bc.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	bc.hashed = cache.hashed
-	return bc, nil
 }
 
 func fileSum(path string) (string, error) {

@@ -66,6 +66,9 @@ type Env struct {
 	Meta     *Metadata
 	Manifest *Manifest
 	DotEnv   *DotEnv
+	// FromTemplate: the environment has no berth.yaml (the OQTOPUS CLI made
+	// it) and Manifest is its template's.
+	FromTemplate bool
 	// Warnings are problems read past: a key set twice in .metadata and,
 	// for an environment opened with OpenTolerant, bad lines.
 	Warnings []string
@@ -94,7 +97,7 @@ func open(root string, tolerant bool) (*Env, error) {
 	if recorded, ok := e.Meta.Get(KeyEnvironmentRoot); ok && !samePath(recorded, e.Root) {
 		return nil, &MovedError{Recorded: recorded, Actual: e.Root}
 	}
-	if e.Manifest, err = LoadManifest(filepath.Join(root, ManifestFile)); err != nil {
+	if e.Manifest, err = e.loadManifest(); err != nil {
 		return nil, err
 	}
 	e.DotEnv, err = ReadDotEnv(e.Path("config", ".env"))
@@ -103,6 +106,27 @@ func open(root string, tolerant bool) (*Env, error) {
 	}
 	e.warn(err)
 	return e, nil
+}
+
+// loadManifest reads berth.yaml; an environment the OQTOPUS CLI made has
+// none and uses its template's embedded manifest (FromTemplate says so;
+// `berth init --force` writes it out).
+func (e *Env) loadManifest() (*Manifest, error) {
+	path := e.Path(ManifestFile)
+	m, err := LoadManifest(path)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return m, err
+	}
+	t, _ := e.Meta.Get(KeyTemplate)
+	if t == "" {
+		return nil, err
+	}
+	e.FromTemplate = true
+	ir, ierr := e.InstallRoot()
+	if ierr != nil {
+		ir = DefaultInstallRoot(t)
+	}
+	return manifestOfTemplate(t, templateData{Name: e.Name(), Root: e.Root, InstallRoot: ir, Template: t}, path)
 }
 
 // warn records the lines of a tolerated parse error.
@@ -202,7 +226,7 @@ func (e *Env) InstallRoot() (string, error) {
 func (e *Env) Problems() []string {
 	var ps []string
 	if v, _ := e.Meta.Get(KeyTemplate); v == "" {
-		ps = append(ps, fmt.Sprintf("%s is missing from %s: add template=NAME (backend, cloud-local or demo)", KeyTemplate, e.Path(MetadataFile)))
+		ps = append(ps, fmt.Sprintf("%s is missing from %s: add template=NAME (backend, cloud-local, manager or demo)", KeyTemplate, e.Path(MetadataFile)))
 	}
 	if _, err := e.InstallRoot(); err != nil && (e.Manifest == nil || len(e.Manifest.ComponentOrder) > 0) {
 		ps = append(ps, err.Error())
@@ -210,8 +234,9 @@ func (e *Env) Problems() []string {
 	return ps
 }
 
-// DefaultInstallRoot is $XDG_DATA_HOME/<tool>/<template>/releases. The backend
-// template shares the OQTOPUS CLI's root so both tools see the same releases.
+// DefaultInstallRoot is $XDG_DATA_HOME/<tool>/<template>/releases. The
+// OQTOPUS templates (backend, cloud-local, manager) share the OQTOPUS CLI's
+// root, so both tools see the same releases.
 func DefaultInstallRoot(template string) string {
 	base := os.Getenv("XDG_DATA_HOME")
 	if base == "" {
@@ -222,7 +247,7 @@ func DefaultInstallRoot(template string) string {
 		template = "default"
 	}
 	tool := "berth"
-	if template == "backend" {
+	if OQTOPUSTemplate(template) {
 		tool = "oqtopus"
 	}
 	return filepath.Join(base, tool, template, "releases")
@@ -249,6 +274,15 @@ func (b Binding) String() string {
 // BindingKey is the .metadata key of a component's binding.
 func BindingKey(component string) string { return component + "_version" }
 
+// BindingKey is the .metadata key of a component's binding in this
+// environment: the manifest's binding: for it, else <component>_version.
+func (e *Env) BindingKey(component string) string {
+	if e.Manifest != nil {
+		return BindingKeyOf(component, e.Manifest.Components[component])
+	}
+	return BindingKey(component)
+}
+
 // NotInstalledError means a component has no binding in this environment.
 type NotInstalledError struct{ Component string }
 
@@ -258,7 +292,7 @@ func (e *NotInstalledError) Error() string {
 
 // Binding returns the component's binding, or a NotInstalledError.
 func (e *Env) Binding(component string) (Binding, error) {
-	v, ok := e.Meta.Get(BindingKey(component))
+	v, ok := e.Meta.Get(e.BindingKey(component))
 	if !ok || v == "" {
 		return Binding{}, &NotInstalledError{Component: component}
 	}
@@ -349,4 +383,13 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 		}
 		return os.LookupEnv(k)
 	}, nil
+}
+
+// OQTOPUSTemplate says whether template is one of the OQTOPUS CLI's.
+func OQTOPUSTemplate(template string) bool {
+	switch template {
+	case "backend", "cloud-local", "manager":
+		return true
+	}
+	return false
 }

@@ -37,20 +37,34 @@ func Templates() []string {
 
 // InitOptions says what environment to make.
 type InitOptions struct {
-	Dir         string
-	Template    string
+	Dir string
+	// Template is an embedded template's name, or, with TemplateDir, the
+	// name the environment records as its template (default: TemplateDir's
+	// base name).
+	Template string
+	// TemplateDir takes the template's files from a directory (one fetched
+	// from a git repository, say) instead of the embedded ones. A template
+	// without berth.yaml whose name is an embedded template's (the OQTOPUS
+	// CLI's templates) uses the embedded manifest.
+	TemplateDir string
 	Name        string // default: the directory's name
 	InstallRoot string // default: DefaultInstallRoot(Template)
-	Force       bool   // allow a non-empty directory; existing files are kept
-	Now         time.Time
+	// Force allows a non-empty directory, and an environment of the same
+	// template (the OQTOPUS CLI's, without berth.yaml): existing files,
+	// .metadata included, are kept and only missing ones are written.
+	Force bool
+	Now   time.Time
 }
 
 // InitResult says what init did.
 type InitResult struct {
-	Root    string
-	Name    string
-	Created []string // paths relative to Root
-	Kept    []string // files that existed and were left as they were
+	Root     string
+	Name     string
+	Template string
+	// Existing: the directory was an environment already (.metadata kept).
+	Existing bool
+	Created  []string // paths relative to Root
+	Kept     []string // files that existed and were left as they were
 }
 
 type templateData struct {
@@ -62,152 +76,159 @@ type templateData struct {
 // removes what it created, and .metadata is written last, so a half-made
 // directory is never taken for an environment.
 func Init(opts InitOptions) (_ *InitResult, err error) {
-	if opts.Template == "" {
-		return nil, fmt.Errorf("no template given: use --template with one of %s", strings.Join(Templates(), ", "))
-	}
-	if _, err := fs.Stat(templatesFS, "templates/"+opts.Template); err != nil {
-		return nil, fmt.Errorf("unknown template %q: use one of %s", opts.Template, strings.Join(Templates(), ", "))
-	}
-	root, err := filepath.Abs(opts.Dir)
+	src, err := openTemplate(opts.Template, opts.TemplateDir)
 	if err != nil {
 		return nil, err
 	}
-	name := opts.Name
-	if name == "" {
-		name = filepath.Base(root)
-	}
-	if !ValidName(name) {
-		return nil, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
-	}
-	if _, err := os.Stat(filepath.Join(root, MetadataFile)); err == nil {
-		return nil, fmt.Errorf("%s is already a berth environment: use it as it is, or choose another directory", root)
-	}
-	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
-		return nil, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("init %s: %w", root, err)
-	}
-	installRoot := opts.InstallRoot
-	if installRoot == "" {
-		installRoot = DefaultInstallRoot(opts.Template)
-	}
-	if installRoot, err = filepath.Abs(installRoot); err != nil {
+	data, existing, err := initTarget(opts, src)
+	if err != nil {
 		return nil, err
 	}
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	data := templateData{Name: name, Root: root, InstallRoot: installRoot, Template: opts.Template}
-	res := &InitResult{Root: root, Name: name}
-
-	var createdDirs []string
+	w := &initWork{root: data.Root, res: &InitResult{Root: data.Root, Name: data.Name, Template: src.kind, Existing: existing}}
 	defer func() {
-		if err == nil {
-			return
-		}
-		for i := len(res.Created) - 1; i >= 0; i-- {
-			os.Remove(filepath.Join(root, res.Created[i]))
-		}
-		for i := len(createdDirs) - 1; i >= 0; i-- {
-			os.Remove(createdDirs[i]) // only if still empty
+		if err != nil {
+			w.undo()
 		}
 	}()
-	mkdir := func(dir string) error {
-		var missing []string
-		for d := dir; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(d); err == nil {
-				break
-			}
-			missing = append(missing, d)
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("init: %w", err)
-		}
-		for i := len(missing) - 1; i >= 0; i-- {
-			createdDirs = append(createdDirs, missing[i])
-		}
-		return nil
-	}
-	if err := mkdir(root); err != nil {
+	if err := w.mkdir(w.root); err != nil {
 		return nil, err
 	}
-
-	base := "templates/" + opts.Template
-	var manifestText []byte
-	err = fs.WalkDir(templatesFS, base, func(p string, d fs.DirEntry, werr error) error {
-		if werr != nil || d.IsDir() {
-			return werr
-		}
-		rel := strings.TrimPrefix(p, base+"/")
-		raw, err := templatesFS.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if rel == dirsFile {
-			for _, dir := range strings.Fields(string(raw)) {
-				if err := mkdir(filepath.Join(root, dir)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		text, err := render(rel, raw, data)
-		if err != nil {
-			return err
-		}
-		if rel == ManifestFile {
-			manifestText = text
-		}
-		target := filepath.Join(root, filepath.FromSlash(rel))
-		if err := mkdir(filepath.Dir(target)); err != nil {
-			return err
-		}
-		created, err := writeNew(target, text)
-		if err != nil {
-			return err
-		}
-		if created {
-			res.Created = append(res.Created, rel)
-		} else {
-			res.Kept = append(res.Kept, rel)
-		}
-		return nil
-	})
+	manifestText, err := src.copyInto(w.root, data, w.mkdir, w.res)
 	if err != nil {
 		return nil, err
 	}
-	m, err := ParseManifest(filepath.Join(root, ManifestFile), manifestText)
+	m, err := ParseManifest(filepath.Join(w.root, ManifestFile), manifestText)
 	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", opts.Template, err)
+		return nil, fmt.Errorf("template %s: %w", src.where, err)
 	}
-	for _, svc := range m.ServiceOrder {
-		if err := mkdir(filepath.Join(root, "logs", svc)); err != nil {
+	for _, dir := range []string{"pids", "logs"} {
+		if err := w.mkdir(filepath.Join(w.root, dir)); err != nil {
 			return nil, err
 		}
 	}
-	meta := &Metadata{}
-	meta.Set(KeyTemplate, opts.Template)
-	meta.Set(KeyInstallRoot, installRoot)
-	meta.Set(KeyEnvironmentName, name)
-	meta.Set(KeyEnvironmentRoot, root)
-	meta.Set(KeyCreatedAt, now.UTC().Format(time.RFC3339))
-	created, err := writeNew(filepath.Join(root, MetadataFile), meta.Bytes())
-	if err != nil {
+	for _, svc := range m.ServiceOrder {
+		if err := w.mkdir(filepath.Join(w.root, "logs", svc)); err != nil {
+			return nil, err
+		}
+	}
+	if existing {
+		w.res.Kept = append(w.res.Kept, MetadataFile)
+		return w.res, nil
+	}
+	if err := w.writeMetadata(data, now); err != nil {
 		return nil, err
 	}
-	if !created {
-		return nil, fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(root, MetadataFile))
+	return w.res, nil
+}
+
+// initTarget checks the options and says what init is to make: the
+// environment's absolute root, its name and install root, and whether it
+// completes an environment that exists (--force on one the OQTOPUS CLI made).
+func initTarget(opts InitOptions, src *templateSource) (templateData, bool, error) {
+	root, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return templateData{}, false, err
 	}
-	res.Created = append(res.Created, MetadataFile)
-	return res, nil
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(root)
+	}
+	existing, err := existingEnv(root, src.kind, opts.Force)
+	if err != nil {
+		return templateData{}, false, err
+	}
+	installRoot := opts.InstallRoot
+	if existing != nil {
+		if n, ok := existing.Get(KeyEnvironmentName); ok && n != "" && opts.Name == "" {
+			name = n
+		}
+		if r, ok := existing.Get(KeyInstallRoot); ok && r != "" && installRoot == "" {
+			installRoot = r
+		}
+	}
+	if !ValidName(name) {
+		return templateData{}, false, fmt.Errorf("invalid environment name %q: use lower-case letters, digits, '_', '.' and '-', starting with a letter or digit (pass --name)", name)
+	}
+	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 && !opts.Force {
+		return templateData{}, false, fmt.Errorf("%s is not empty: choose an empty or new directory, or pass --force to add the environment to it (existing files are kept)", root)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return templateData{}, false, fmt.Errorf("init %s: %w", root, err)
+	}
+	if installRoot == "" {
+		installRoot = DefaultInstallRoot(src.kind)
+	}
+	if installRoot, err = filepath.Abs(installRoot); err != nil {
+		return templateData{}, false, err
+	}
+	return templateData{Name: name, Root: root, InstallRoot: installRoot, Template: src.kind}, existing != nil, nil
+}
+
+// initWork is one init under way: what it made, so that a failure can
+// remove it again.
+type initWork struct {
+	root        string
+	res         *InitResult
+	createdDirs []string
+}
+
+// undo removes the files init created, then the directories it made that
+// are empty again.
+func (w *initWork) undo() {
+	for i := len(w.res.Created) - 1; i >= 0; i-- {
+		os.Remove(filepath.Join(w.root, w.res.Created[i]))
+	}
+	for i := len(w.createdDirs) - 1; i >= 0; i-- {
+		os.Remove(w.createdDirs[i]) // only if still empty
+	}
+}
+
+// mkdir makes dir and its parents, remembering those that were missing.
+func (w *initWork) mkdir(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		w.createdDirs = append(w.createdDirs, missing[i])
+	}
+	return nil
+}
+
+// writeMetadata writes .metadata, last, and only if no one else has.
+func (w *initWork) writeMetadata(data templateData, now time.Time) error {
+	meta := &Metadata{}
+	meta.Set(KeyTemplate, data.Template)
+	meta.Set(KeyInstallRoot, data.InstallRoot)
+	meta.Set(KeyEnvironmentName, data.Name)
+	meta.Set(KeyEnvironmentRoot, w.root)
+	meta.Set(KeyCreatedAt, now.UTC().Format(time.RFC3339))
+	created, err := writeNew(filepath.Join(w.root, MetadataFile), meta.Bytes())
+	if err != nil {
+		return err
+	}
+	if !created {
+		return fmt.Errorf("%s appeared while init ran: another init is making this environment", filepath.Join(w.root, MetadataFile))
+	}
+	w.res.Created = append(w.res.Created, MetadataFile)
+	return nil
 }
 
 func render(name string, raw []byte, data templateData) ([]byte, error) {
-	t, err := template.New(path.Base(name)).Option("missingkey=error").Parse(string(raw))
+	text := strings.ReplaceAll(string(raw), cliPlaceholder, data.Name)
+	t, err := template.New(path.Base(name)).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("template file %s: %w", name, err)
 	}

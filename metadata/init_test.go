@@ -220,8 +220,11 @@ func TestInitRefusals(t *testing.T) {
 		if _, err := Init(InitOptions{Dir: dir, Template: "demo", Name: "x", InstallRoot: t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Init(InitOptions{Dir: dir, Template: "demo", Name: "x", Force: true}); err == nil || !strings.Contains(err.Error(), "already a berth environment") {
+		if _, err := Init(InitOptions{Dir: dir, Template: "demo", Name: "x"}); err == nil || !strings.Contains(err.Error(), "already an environment") {
 			t.Fatalf("err = %v", err)
+		}
+		if _, err := Init(InitOptions{Dir: dir, Template: "backend", Force: true}); err == nil || !strings.Contains(err.Error(), `template "demo", not "backend"`) {
+			t.Fatalf("another template: %v", err)
 		}
 	})
 	for _, bad := range []string{"Upper", "-dash", "a/b", "a b", ".hidden", ""} {
@@ -283,7 +286,8 @@ func TestExpand(t *testing.T) {
 		v, ok := map[string]string{"A": "1", "EMPTY": ""}[k]
 		return v, ok
 	}
-	for in, want := range map[string]string{"${A}/x": "1/x", "$A$A": "11", "cost $$5": "cost $5", "${EMPTY}z": "z", "plain": "plain"} {
+	for in, want := range map[string]string{"${A}/x": "1/x", "$A$A": "11", "cost $$5": "cost $5", "${EMPTY}z": "z", "plain": "plain",
+		"${A:-9}": "1", "${NOPE:-8080}": "8080", "${EMPTY:-x}": "x", "--port=${NOPE:-}": "--port="} {
 		if got, err := Expand(in, vars); err != nil || got != want {
 			t.Errorf("Expand(%q) = %q, %v; want %q", in, got, err, want)
 		}

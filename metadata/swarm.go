@@ -161,7 +161,45 @@ func validateSwarm(name, key string, sw *SwarmSpec, add func(key, format string,
 		return
 	}
 	validatePull(name, key, sw.Pull, add)
-	for _, p := range sw.Ports {
+	validateSwarmPorts(name, key, sw.Ports, add)
+	for _, m := range sw.Mounts {
+		src, target, ok := strings.Cut(m, ":")
+		target, opt, _ := strings.Cut(target, ":")
+		if !ok || src == "" || !strings.HasPrefix(target, "/") || (opt != "" && opt != "ro" && opt != "rw") {
+			add(key+".mounts", "service %q: mount %q: write SOURCE:/TARGET[:ro] (SOURCE a path or a volume name)", name, m)
+		}
+	}
+	validateSwarmFiles(name, key, sw, add)
+	for _, c := range sw.Constraints {
+		if !strings.Contains(c, "==") && !strings.Contains(c, "!=") {
+			add(key+".constraints", "service %q: constraint %q: write it like node.role == manager or node.labels.disk != hdd", name, c)
+		}
+	}
+	validateResources(name, key+".resources", sw.Resources, add)
+	if r := sw.Restart; r != nil {
+		switch r.Condition {
+		case "", RestartNone, RestartOnFailure, RestartAny:
+		default:
+			add(key+".restart", "service %q: restart.condition %q (use none, on-failure or any)", name, r.Condition)
+		}
+	}
+	if u := sw.Update; u != nil {
+		switch u.Order {
+		case "", OrderStartFirst, OrderStopFirst:
+		default:
+			add(key+".update", "service %q: update.order %q (use start-first or stop-first)", name, u.Order)
+		}
+		switch u.FailureAction {
+		case "", "pause", "continue", "rollback":
+		default:
+			add(key+".update", "service %q: update.failure_action %q (use pause, continue or rollback)", name, u.FailureAction)
+		}
+	}
+}
+
+// validateSwarmPorts checks the published ports of a swarm service.
+func validateSwarmPorts(name, key string, ports []SwarmPort, add func(key, format string, args ...any)) {
+	for _, p := range ports {
 		if p.Target == 0 {
 			add(key+".ports", "service %q: swarm port %s has no target (the port inside the task)", name, p)
 		}
@@ -176,13 +214,11 @@ func validateSwarm(name, key string, sw *SwarmSpec, add func(key, format string,
 			add(key+".ports", "service %q: swarm port %s: mode %q (use ingress or host)", name, p, p.Mode)
 		}
 	}
-	for _, m := range sw.Mounts {
-		src, target, ok := strings.Cut(m, ":")
-		target, opt, _ := strings.Cut(target, ":")
-		if !ok || src == "" || !strings.HasPrefix(target, "/") || (opt != "" && opt != "ro" && opt != "rw") {
-			add(key+".mounts", "service %q: mount %q: write SOURCE:/TARGET[:ro] (SOURCE a path or a volume name)", name, m)
-		}
-	}
+}
+
+// validateSwarmFiles checks a swarm service's secrets and configs: files
+// inside the environment, targets of the right form and each used once.
+func validateSwarmFiles(name, key string, sw *SwarmSpec, add func(key, format string, args ...any)) {
 	for _, set := range []struct {
 		kind  string
 		files []SwarmFile
@@ -209,31 +245,6 @@ func validateSwarm(name, key string, sw *SwarmSpec, add func(key, format string,
 				}
 				targets[t] = true
 			}
-		}
-	}
-	for _, c := range sw.Constraints {
-		if !strings.Contains(c, "==") && !strings.Contains(c, "!=") {
-			add(key+".constraints", "service %q: constraint %q: write it like node.role == manager or node.labels.disk != hdd", name, c)
-		}
-	}
-	validateResources(name, key+".resources", sw.Resources, add)
-	if r := sw.Restart; r != nil {
-		switch r.Condition {
-		case "", RestartNone, RestartOnFailure, RestartAny:
-		default:
-			add(key+".restart", "service %q: restart.condition %q (use none, on-failure or any)", name, r.Condition)
-		}
-	}
-	if u := sw.Update; u != nil {
-		switch u.Order {
-		case "", OrderStartFirst, OrderStopFirst:
-		default:
-			add(key+".update", "service %q: update.order %q (use start-first or stop-first)", name, u.Order)
-		}
-		switch u.FailureAction {
-		case "", "pause", "continue", "rollback":
-		default:
-			add(key+".update", "service %q: update.failure_action %q (use pause, continue or rollback)", name, u.FailureAction)
 		}
 	}
 }

@@ -33,8 +33,10 @@ func (e *Env) UndefinedVariables() []string {
 	if yaml.Unmarshal(data, &doc) != nil {
 		return nil
 	}
+	// A task's arguments are variables of its own command.
+	var taskArgs map[string]bool
 	lookup := func(k string) (string, bool) {
-		if ownVarNames[k] {
+		if ownVarNames[k] || taskArgs[k] {
 			return "", true
 		}
 		if e.DotEnv != nil {
@@ -57,11 +59,16 @@ func (e *Env) UndefinedVariables() []string {
 				walk(c)
 			}
 		case yaml.MappingNode:
+			outer := taskArgs
+			if args := argNames(n); args != nil {
+				taskArgs = args
+			}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value != "description" {
 					walk(n.Content[i+1])
 				}
 			}
+			taskArgs = outer
 		case yaml.ScalarNode:
 			if !strings.Contains(n.Value, "$") {
 				return
@@ -84,4 +91,48 @@ func undefinedMsg(m *VarError) string {
 		return fmt.Sprintf("${%s} is not set: %s", m.Name, m.Msg)
 	}
 	return fmt.Sprintf("${%s} is not set: define it in config/.env (or give a default: ${%s:-value})", m.Name, m.Name)
+}
+
+// argNames are the names a task's args: declare, nil when n has none.
+func argNames(n *yaml.Node) map[string]bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "args" || n.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		names := map[string]bool{}
+		for _, a := range n.Content[i+1].Content {
+			for j := 0; a.Kind == yaml.MappingNode && j+1 < len(a.Content); j += 2 {
+				if a.Content[j].Value == "name" {
+					names[a.Content[j+1].Value] = true
+				}
+			}
+		}
+		return names
+	}
+	return nil
+}
+
+// ServiceLines are the lines of berth.yaml where each service's entry
+// begins; empty when the file cannot be read again.
+func (m *Manifest) ServiceLines() map[string]int {
+	out := map[string]int{}
+	data, err := os.ReadFile(m.Path)
+	if err != nil {
+		return out
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return out
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "services" {
+			continue
+		}
+		svcs := top.Content[i+1]
+		for j := 0; j+1 < len(svcs.Content); j += 2 {
+			out[svcs.Content[j].Value] = svcs.Content[j].Line
+		}
+	}
+	return out
 }

@@ -71,3 +71,18 @@ func TestDotEnvWinsOverShell(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskArgumentsAreDefinedInTheirTask(t *testing.T) {
+	root := t.TempDir()
+	manifest := "version: 1\ntasks:\n  a:\n    args: [{name: state}]\n    run: [echo, \"${state}\"]\n  b:\n    run: [echo, \"${state}\"]\n"
+	os.WriteFile(filepath.Join(root, ManifestFile), []byte(manifest), 0o644)
+	os.WriteFile(filepath.Join(root, MetadataFile), []byte("template=x\nenvironment_root="+root+"\n"), 0o644)
+	env, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := env.UndefinedVariables()
+	if len(vs) != 1 || !strings.Contains(vs[0], "berth.yaml:7: ${state}") {
+		t.Fatalf("undefined = %v; want only task b's ${state}", vs)
+	}
+}

@@ -17,4 +17,8 @@ type Capabilities struct {
 	// grace period running and says so. Swarm sends KILL itself when a
 	// service's stop grace period ends.
 	StopWithoutKill bool
+	// LocalInspect: Inspect reads a few local files and asks no daemon, so
+	// it takes microseconds. A status inspects such services one after
+	// another: goroutines would cost more than they save.
+	LocalInspect bool
 }

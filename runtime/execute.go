@@ -153,6 +153,14 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 		case <-wctx.Done():
 		}
 	}
+	// Ready: now its post_start steps (the database's migrations); a
+	// dependent that needs it healthy waits for them too.
+	if err := e.m.runHooks(wctx, n, "post_start"); err != nil {
+		if wctx.Err() != nil && e.ctx.Err() == nil {
+			return nil
+		}
+		return e.fail(n, fmt.Errorf("failed to start '%s': %w; %s was left running: see berth logs %s --stdout", n, err, n, n))
+	}
 	return nil
 }
 

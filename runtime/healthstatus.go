@@ -60,9 +60,9 @@ func (m *Manager) checkOne(ctx context.Context, name string) health.Report {
 // was uninstalled) is checked from the root with berth's environment.
 func (m *Manager) checkOptions(name string) health.Options {
 	if svc, err := Resolve(m.Env, name); err == nil {
-		return health.Options{Dir: svc.Dir, Env: svc.Env}
+		return health.Options{Dir: svc.Dir, Env: svc.Env, Exec: m.Exec}
 	}
-	return health.Options{Dir: m.Env.Root}
+	return health.Options{Dir: m.Env.Root, Exec: m.Exec}
 }
 
 // Health reports the health of the named services (all when names is

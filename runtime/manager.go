@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime/health"
 )
 
 // Manager carries out start, stop, restart and status for one environment.
@@ -22,6 +23,9 @@ type Manager struct {
 	StartCheck time.Duration
 	// Ready, if set, is the readiness wait after each launch.
 	Ready ReadyFunc
+	// Exec runs hook steps and command checks that name in: inside a
+	// container or compose service of the environment.
+	Exec health.InExec
 	// Progress, if set, receives notes such as skipped services.
 	Progress io.Writer
 	// Now is the clock for uptimes; time.Now if nil.
@@ -113,14 +117,19 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 		if err != nil {
 			return nil, err
 		}
-		g.Go(func() error {
+		one := func() error {
 			st, err := m.inspect(ctx, svc, run)
 			if err != nil {
 				st = State{Name: n, Runner: svc.Runner, State: Unknown, Reason: err.Error()}
 			}
 			out[i], errs[i] = st, err
 			return nil
-		})
+		}
+		if run.Capabilities().LocalInspect {
+			one()
+			continue
+		}
+		g.Go(one)
 	}
 	g.Wait()
 	return out, errors.Join(errs...)

@@ -72,7 +72,7 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		}
 	}()
 	r, err := health.WaitHealthy(ctx, hc, health.WaitOptions{
-		Options: health.Options{Dir: svc.Dir, Env: svc.Env},
+		Options: health.Options{Dir: svc.Dir, Env: svc.Env, Exec: m.Exec},
 		Service: svc.Name, Timeout: spec.StartWait(), Exited: exited,
 	})
 	if err == nil {

@@ -67,6 +67,15 @@ func Resolve(env *metadata.Env, name string) (*Service, error) {
 			return nil, err
 		}
 	}
+	if spec.Compose != nil && strings.Contains(spec.Compose.File, "$") {
+		// compose.file may name a component's own file:
+		// ${COMPONENT_DIR}/backend/compose.yaml (cloud-local's db).
+		cs := *spec.Compose
+		if cs.File, err = metadata.Expand(spec.Compose.File, vars); err != nil {
+			return nil, fmt.Errorf("service %s: compose.file: %w", name, err)
+		}
+		svc.Compose = &cs
+	}
 	if spec.Swarm != nil {
 		if svc.Swarm, err = resolveSwarm(env, name, spec.Swarm, vars); err != nil {
 			return nil, err

@@ -4,7 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 )
+
+// uptimeMS is uptime ("4m12s") in milliseconds; nil when not running.
+func uptimeMS(uptime string) *int64 {
+	d, err := time.ParseDuration(uptime)
+	if err != nil || uptime == "" {
+		return nil
+	}
+	ms := d.Milliseconds()
+	return &ms
+}
 
 // describe is the runner's description of a running service, or "".
 func (s State) describe() string {
@@ -21,11 +32,16 @@ func (s State) MarshalJSON() ([]byte, error) {
 	type plain State // without this method
 	// Host is repeated here, shallower than plain's, so that it follows
 	// "detail" as it always has.
+	// "service" (the same as "name", which stays) and "uptime_ms" beside
+	// the human "uptime" are the keys every berth document shares; the
+	// README promises no key is removed or renamed.
 	base, err := json.Marshal(struct {
 		plain
 		Describe string `json:"detail,omitempty"`
 		Host     string `json:"host,omitempty"`
-	}{plain(s), s.describe(), s.Host})
+		Service  string `json:"service"`
+		UptimeMS *int64 `json:"uptime_ms,omitempty"`
+	}{plain(s), s.describe(), s.Host, s.Name, uptimeMS(s.Uptime)})
 	if err != nil || s.Detail == nil {
 		return base, err
 	}

@@ -276,8 +276,14 @@ func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req Sto
 	if req.Grace > 0 {
 		opts.Grace = req.Grace
 	}
+	// pre_stop steps run while the service still runs; one that fails is
+	// reported, and the service is stopped all the same.
+	hookErr := m.runHooks(ctx, svc.Name, "pre_stop")
 	if err := run.Stop(ctx, svc, *st.Handle, opts); err != nil {
-		return fail(err)
+		return fail(errors.Join(err, hookErr))
+	}
+	if hookErr != nil {
+		return fail(fmt.Errorf("stopped, but %w", hookErr))
 	}
 	return res
 }

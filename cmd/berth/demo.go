@@ -89,43 +89,8 @@ func runDemo(ctx context.Context, g *globalOptions, opts *demoOptions) (err erro
 	inner := &streams{stdin: g.stdin, stdout: &outStream{Writer: indent}, stderr: &outStream{Writer: indent}}
 	d := &demo{out: g.stdout, inner: &globalOptions{envDir: root, streams: inner}}
 
-	name := "demo-" + randomSuffix()
-	res, err := metadata.Init(metadata.InitOptions{Dir: root, Template: "demo", Name: name, InstallRoot: filepath.Join(base, "releases")})
+	ports, err := d.prepare(ctx, base, root, indent)
 	if err != nil {
-		return err
-	}
-	d.say("init: created the demo environment %q in %s (berth init --template demo)", res.Name, res.Root)
-	ports, err := setDemoPorts(root)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(indent, "free ports: api %d, web %d, box %d (config/.env)\n", ports[0], ports[1], ports[2])
-
-	if err := makeDemoRepos(ctx, filepath.Join(root, "repos")); err != nil {
-		return err
-	}
-	var made []string
-	for _, r := range demoRepos {
-		made = append(made, fmt.Sprintf("%s (tags %s; branch %s)", r.component, strings.Join(r.releases, " "), r.branch))
-	}
-	d.say("repos: made git repositories in %s: %s", filepath.Join(root, "repos"), strings.Join(made, ", "))
-
-	d.say("versions api: the stable tags, newest first (berth versions api)")
-	if err := runVersions(ctx, d.inner, "api", &versionsOptions{output: string(outputText)}); err != nil {
-		return err
-	}
-	for _, in := range []struct{ component, version string }{{"api", ""}, {"web", ""}, {"web", "branch:next"}} {
-		what := in.component
-		if in.version != "" {
-			what += " " + in.version
-		}
-		d.say("install %s: fetch, run the setup steps, bind it in .metadata (berth install %s)", what, what)
-		if err := runInstall(ctx, d.inner, in.component, in.version, &installOptions{output: string(outputText)}); err != nil {
-			return err
-		}
-	}
-
-	if d.env, err = metadata.Open(root); err != nil {
 		return err
 	}
 	built := d.build(ctx)
@@ -166,6 +131,50 @@ func runDemo(ctx context.Context, g *globalOptions, opts *demoOptions) (err erro
 	}
 	fmt.Fprintf(g.stdout, "demo done in %.1fs\n", time.Since(began).Seconds())
 	return nil
+}
+
+// prepare makes the demo environment in base (root its root): init, free
+// ports, git repositories, versions and installs; it returns the ports of
+// api, web and box.
+func (d *demo) prepare(ctx context.Context, base, root string, indent io.Writer) ([3]int, error) {
+	name := "demo-" + randomSuffix()
+	res, err := metadata.Init(metadata.InitOptions{Dir: root, Template: "demo", Name: name, InstallRoot: filepath.Join(base, "releases")})
+	if err != nil {
+		return [3]int{}, err
+	}
+	d.say("init: created the demo environment %q in %s (berth init --template demo)", res.Name, res.Root)
+	ports, err := setDemoPorts(root)
+	if err != nil {
+		return ports, err
+	}
+	fmt.Fprintf(indent, "free ports: api %d, web %d, box %d (config/.env)\n", ports[0], ports[1], ports[2])
+
+	if err := makeDemoRepos(ctx, filepath.Join(root, "repos")); err != nil {
+		return ports, err
+	}
+	var made []string
+	for _, r := range demoRepos {
+		made = append(made, fmt.Sprintf("%s (tags %s; branch %s)", r.component, strings.Join(r.releases, " "), r.branch))
+	}
+	d.say("repos: made git repositories in %s: %s", filepath.Join(root, "repos"), strings.Join(made, ", "))
+
+	d.say("versions api: the stable tags, newest first (berth versions api)")
+	if err := runVersions(ctx, d.inner, "api", &versionsOptions{output: string(outputText)}); err != nil {
+		return ports, err
+	}
+	for _, in := range []struct{ component, version string }{{"api", ""}, {"web", ""}, {"web", "branch:next"}} {
+		what := in.component
+		if in.version != "" {
+			what += " " + in.version
+		}
+		d.say("install %s: fetch, run the setup steps, bind it in .metadata (berth install %s)", what, what)
+		if err := runInstall(ctx, d.inner, in.component, in.version, &installOptions{output: string(outputText)}); err != nil {
+			return ports, err
+		}
+	}
+
+	d.env, err = metadata.Open(root)
+	return ports, err
 }
 
 // demoBase is the demo's directory: a new temporary one, or dir, which

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,32 +118,9 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 		checks = append(checks, c)
 	}
 
-	cli, err := engine.NewClient(ctx, engine.Endpoint{})
-	if err != nil {
-		add(check{Name: "docker", Detail: err.Error(), Hint: "start the Docker daemon, or set DOCKER_HOST"}, n.docker)
-		add(check{Name: "buildkit", Detail: "unknown: the daemon is unreachable", Hint: "start the Docker daemon"}, n.buildkit)
-	} else {
-		defer cli.Close()
-		c := check{Name: "docker", OK: true}
-		if v, err := cli.ServerVersion(ctx); err != nil {
-			c.OK, c.Detail, c.Hint = false, fmt.Sprintf("reachable at %s, but its version is unknown: %v", cli.Endpoint, err), "check the daemon's logs"
-		} else {
-			c.Detail = fmt.Sprintf("Docker %s (API %s, negotiated %s) at %s", v.Version, v.APIVersion, cli.ClientVersion(), cli.Endpoint)
-		}
-		add(c, n.docker)
-		bk := check{Name: "buildkit", OK: cli.HasBuildKit()}
-		if bk.OK {
-			def := "classic"
-			if cli.Ping.BuilderVersion == "2" {
-				def = "buildkit"
-			}
-			bk.Detail = "available through the API (daemon default builder: " + def + ")"
-		} else {
-			bk.Detail = fmt.Sprintf("not available (API %s, %s)", cli.ClientVersion(), cli.Ping.OSType)
-			bk.Hint = "use Docker 18.09 or later on Linux; Dockerfiles with RUN --mount need BuildKit"
-		}
-		add(bk, n.buildkit)
-	}
+	docker, buildkit := dockerChecks(ctx)
+	add(docker, n.docker)
+	add(buildkit, n.buildkit)
 	add(composeCheck(ctx), n.compose)
 	add(toolCheck(ctx, "git", "install git (apt-get install git)", "--version"), n.git)
 	add(toolCheck(ctx, "uv", "install uv: https://docs.astral.sh/uv/getting-started/installation/", "--version"), n.uv)
@@ -163,25 +141,59 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 			return err
 		}
 	} else {
-		for _, c := range checks {
-			mark := "pass"
-			if !c.OK {
-				mark = "FAIL"
-				if !c.Required {
-					mark = "warn"
-				}
-			}
-			line := fmt.Sprintf("%s  %-9s %s", mark, c.Name, c.Detail)
-			if !c.OK && c.Hint != "" {
-				line += ": " + c.Hint
-			}
-			fmt.Fprintln(g.stdout, line)
-		}
+		printChecks(g.stdout, checks)
 	}
 	if failed {
 		return &ExitError{Code: exitFailure, Err: errors.New("a required check failed (see the FAIL lines above)")}
 	}
 	return nil
+}
+
+// dockerChecks checks that the daemon answers, and whether it offers
+// BuildKit through the API.
+func dockerChecks(ctx context.Context) (docker, buildkit check) {
+	cli, err := engine.NewClient(ctx, engine.Endpoint{})
+	if err != nil {
+		return check{Name: "docker", Detail: err.Error(), Hint: "start the Docker daemon, or set DOCKER_HOST"},
+			check{Name: "buildkit", Detail: "unknown: the daemon is unreachable", Hint: "start the Docker daemon"}
+	}
+	defer cli.Close()
+	docker = check{Name: "docker", OK: true}
+	if v, err := cli.ServerVersion(ctx); err != nil {
+		docker.OK, docker.Detail, docker.Hint = false, fmt.Sprintf("reachable at %s, but its version is unknown: %v", cli.Endpoint, err), "check the daemon's logs"
+	} else {
+		docker.Detail = fmt.Sprintf("Docker %s (API %s, negotiated %s) at %s", v.Version, v.APIVersion, cli.ClientVersion(), cli.Endpoint)
+	}
+	buildkit = check{Name: "buildkit", OK: cli.HasBuildKit()}
+	if buildkit.OK {
+		def := "classic"
+		if cli.Ping.BuilderVersion == "2" {
+			def = "buildkit"
+		}
+		buildkit.Detail = "available through the API (daemon default builder: " + def + ")"
+	} else {
+		buildkit.Detail = fmt.Sprintf("not available (API %s, %s)", cli.ClientVersion(), cli.Ping.OSType)
+		buildkit.Hint = "use Docker 18.09 or later on Linux; Dockerfiles with RUN --mount need BuildKit"
+	}
+	return docker, buildkit
+}
+
+// printChecks prints one line per check: pass, FAIL (required) or warn.
+func printChecks(w io.Writer, checks []check) {
+	for _, c := range checks {
+		mark := "pass"
+		if !c.OK {
+			mark = "FAIL"
+			if !c.Required {
+				mark = "warn"
+			}
+		}
+		line := fmt.Sprintf("%s  %-9s %s", mark, c.Name, c.Detail)
+		if !c.OK && c.Hint != "" {
+			line += ": " + c.Hint
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // toolTimeout bounds each version command, so a wedged tool cannot hang doctor.

@@ -52,7 +52,7 @@ func runEvents(ctx context.Context, g *globalOptions, names []string, opts *even
 	}
 	for _, n := range names {
 		if env.Manifest.Services[n] == nil {
-			return fmt.Errorf("unknown service %q", n)
+			return env.Manifest.UnknownService(n)
 		}
 	}
 	var since time.Time

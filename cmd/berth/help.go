@@ -12,11 +12,19 @@ import (
 var examples = map[string]string{
 	"init": `berth init lab --template backend         # a new environment in ./lab
 berth init . -t demo --name try            # here, named try
-berth init lab -t backend --install-root /opt/berth   # releases shared elsewhere`,
+berth init lab -t backend --install-root /opt/berth   # releases shared elsewhere
+berth init mgr -t manager                  # the OQTOPUS manager
+berth init team -t ./templates/ours        # a template directory of your own
+berth init lab -t backend --branch develop # templates/backend of the OQTOPUS CLI's develop branch
+berth init -t backend --force              # here: complete an environment the OQTOPUS CLI made`,
 	"validate": `berth validate                            # berth.yaml, .metadata and config/.env
 berth validate --env ~/lab                # an environment elsewhere`,
 	"info": `berth info                                # template, root, bindings
-berth info -o json                        # the same keys as a JSON object`,
+berth info -o json                        # the same keys as a JSON object
+berth info --raw                          # the file exactly as stored (the OQTOPUS CLI's info)`,
+	"run": `berth run                                 # the tasks berth.yaml declares
+berth run device-status show              # oqtopus backend device-status show
+berth run device-status maintenance       # set it`,
 	"relocate": `mv ~/lab ~/work/lab && cd ~/work/lab && berth relocate`,
 	"doctor": `berth doctor                              # git, uv, Docker: what is there
 berth doctor -o json`,

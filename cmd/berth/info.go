@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/metadata"
 )
 
-type infoOptions struct{ output string }
+type infoOptions struct {
+	output string
+	raw    bool
+}
 
 func newInfoCommand(g *globalOptions) *cobra.Command {
 	opts := &infoOptions{}
@@ -24,10 +29,26 @@ branch:NAME for a branch checkout). -o json gives the same keys as an object.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runInfo(cmd.Context(), g, opts) },
 	}
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	c.Flags().BoolVar(&opts.raw, "raw", false, "print .metadata exactly as stored, byte for byte (as the OQTOPUS CLI's info does)")
 	return c
 }
 
 func runInfo(_ context.Context, g *globalOptions, opts *infoOptions) error {
+	if opts.raw {
+		if outputFormat(opts.output) == outputJSON {
+			return usagef("--raw prints the file itself; it does not go with -o json")
+		}
+		root, err := g.findRoot()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(filepath.Join(root, metadata.MetadataFile))
+		if err != nil {
+			return err
+		}
+		_, err = g.stdout.Write(data)
+		return err
+	}
 	env, err := g.openEnv()
 	if err != nil {
 		return err

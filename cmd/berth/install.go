@@ -74,6 +74,11 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 	if err != nil {
 		return err
 	}
+	if opts.skipSSEBuild {
+		if err := checkSkipBuild(env, name); err != nil {
+			return err
+		}
+	}
 	copts := component.Options{
 		SkipImageBuild: opts.skipSSEBuild,
 		Adopt:          opts.adopt,
@@ -98,7 +103,7 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 		}
 	} else {
 		for _, r := range results {
-			printInstallResult(g.stdout, r)
+			printInstallResult(g.stdout, env, r)
 		}
 	}
 	for _, r := range results {
@@ -110,9 +115,11 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 	return err
 }
 
-func printInstallResult(w io.Writer, r *component.Result) {
+func printInstallResult(w io.Writer, env *metadata.Env, r *component.Result) {
 	how := "installed in"
-	if r.Reused {
+	if r.Foreign {
+		how = "already installed (by the OQTOPUS CLI's rule) in"
+	} else if r.Reused {
 		how = "already installed in"
 	}
 	fmt.Fprintf(w, "%s %s %s %s\n", r.Component, r.Binding, how, r.Dir)
@@ -121,7 +128,7 @@ func printInstallResult(w io.Writer, r *component.Result) {
 		if prev == "" {
 			prev = "none"
 		}
-		fmt.Fprintf(w, "%s=%s (was %s)\n", metadata.BindingKey(r.Component), r.Binding, prev)
+		fmt.Fprintf(w, "%s=%s (was %s)\n", env.BindingKey(r.Component), r.Binding, prev)
 	}
 }
 
@@ -166,4 +173,27 @@ func newProgress(stderr *outStream) component.Progress {
 			fmt.Fprintf(stderr, "\r\033[K%s ... %s (%.1fs)\n", line, result, time.Since(start).Seconds())
 		}
 	}
+}
+
+// checkSkipBuild refuses --skip-sse-build where there is no image to skip,
+// as the OQTOPUS CLI refuses it for any component but the engine.
+func checkSkipBuild(env *metadata.Env, name string) error {
+	var with []string
+	for _, comp := range env.Manifest.ComponentOrder {
+		for _, img := range env.Manifest.ImageOrder {
+			if i := env.Manifest.Images[img]; i.Component == comp && i.BuildOnInstall {
+				with = append(with, comp)
+				break
+			}
+		}
+	}
+	for _, c := range with {
+		if name == "all" || c == name {
+			return nil
+		}
+	}
+	if len(with) == 0 {
+		return usagef("--skip-sse-build: no component of this environment builds an image on install, so there is nothing to skip: leave the flag out")
+	}
+	return usagef("--skip-sse-build applies only to %s and all (the components that build an image on install); %s builds none: leave the flag out", strings.Join(with, ", "), name)
 }

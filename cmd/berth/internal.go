@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/berthdev/berth/metadata"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -50,6 +53,7 @@ func newInternalCommand(g *globalOptions) *cobra.Command {
 		},
 	})
 	c.AddCommand(newLogPipeCommand(g), newSuperviseCommand(g))
+	c.AddCommand(newDeviceStatusCommand(g))
 	return c
 }
 
@@ -112,5 +116,49 @@ func runDemoService(ctx context.Context, g *globalOptions, name, listen, message
 		return err
 	}
 	fmt.Fprintf(g.stdout, "%s: stopped\n", name)
+	return nil
+}
+
+// deviceStates are what `device-status` may write, as the OQTOPUS CLI's
+// `backend device-status` accepts them.
+var deviceStates = []string{"active", "inactive", "maintenance"}
+
+// newDeviceStatusCommand is the backend template's device-status task: it
+// shows or sets the device status file the gateway reads, with the OQTOPUS
+// CLI's messages.
+func newDeviceStatusCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "device-status FILE show|active|inactive|maintenance",
+		Short: "Show or set the gateway's device status file",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return runDeviceStatus(g, args[0], args[1])
+		},
+	}
+}
+
+func runDeviceStatus(g *globalOptions, file, state string) error {
+	if state != "show" && !slices.Contains(deviceStates, state) {
+		return usagef("unknown device status %q: use show, %s", state, strings.Join(deviceStates, ", "))
+	}
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("device status file not found: %s", file)
+	}
+	if err != nil {
+		return err
+	}
+	if state == "show" {
+		_, err := g.stdout.Write(data)
+		return err
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
+	if err := metadata.WriteFileAtomic(file, []byte(state+"\n"), fi.Mode().Perm()); err != nil {
+		return fmt.Errorf("write device status %s: %w", file, err)
+	}
+	fmt.Fprintln(g.stdout, state)
 	return nil
 }

@@ -42,39 +42,16 @@ service that has a log file. With -f new lines are printed until Ctrl-C.`,
 }
 
 func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOptions) error {
-	lo := logs.Options{Tail: -1, Follow: opts.follow}
-	if opts.tail != "all" {
-		n, err := strconv.Atoi(opts.tail)
-		if err != nil || n < 0 {
-			return usagef("invalid --tail %q: give a number of lines or all", opts.tail)
-		}
-		lo.Tail = n
-	}
-	if opts.since != "" {
-		t, err := parseSince(opts.since, time.Now())
-		if err != nil {
-			return usageError{err}
-		}
-		lo.Since = t
+	lo, err := opts.streamOptions()
+	if err != nil {
+		return err
 	}
 	m, err := g.newManager()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	env := m.Env
-	// Every service's log comes through the manager from its runner, already
-	// cut to --tail and --since. A log file not written yet is reported
-	// after the others are shown.
-	var later []error
-	source := func(name string) (logs.Source, error) {
-		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since, Output: opts.stdout})
-		if err != nil {
-			return logs.Source{}, err
-		}
-		return logs.Source{Name: name, Reader: rc}, nil
-	}
-	var sources []logs.Source
+	sources, later, err := openLogs(ctx, m, names, lo, opts.stdout)
 	defer func() {
 		for _, s := range sources {
 			if c, ok := s.Reader.(io.Closer); ok {
@@ -82,10 +59,61 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 			}
 		}
 	}()
+	if err != nil {
+		return err
+	}
+	if len(sources) == 0 && len(later) > 0 {
+		return errors.Join(later...)
+	}
+	if len(sources) == 0 {
+		return fmt.Errorf("no service of this environment has a log file: add `log: {to: file}` to a service in %s", m.Env.Manifest.Path)
+	}
+	var sourceNames []string
+	for _, s := range sources {
+		sourceNames = append(sourceNames, s.Name)
+	}
+	p := logs.NewPrinter(g.stdout, sourceNames, g.stdout.colorEnabled())
+	err = logs.Stream(ctx, sources, lo, p.Print)
+	return errors.Join(append([]error{err}, later...)...)
+}
+
+// streamOptions reads --tail, --since and --follow.
+func (opts *logsOptions) streamOptions() (logs.Options, error) {
+	lo := logs.Options{Tail: -1, Follow: opts.follow}
+	if opts.tail != "all" {
+		n, err := strconv.Atoi(opts.tail)
+		if err != nil || n < 0 {
+			return lo, usagef("invalid --tail %q: give a number of lines or all", opts.tail)
+		}
+		lo.Tail = n
+	}
+	if opts.since != "" {
+		t, err := parseSince(opts.since, time.Now())
+		if err != nil {
+			return lo, usageError{err}
+		}
+		lo.Since = t
+	}
+	return lo, nil
+}
+
+// openLogs opens the log of each service named ("all": every service that
+// has one), each once. Every log comes through the manager from its runner,
+// already cut to --tail and --since. A log file not written yet is returned
+// in later, to be reported after the others are shown. The sources opened
+// are returned even with an error, for the caller to close.
+func openLogs(ctx context.Context, m *runtime.Manager, names []string, lo logs.Options, output bool) (sources []logs.Source, later []error, err error) {
+	source := func(name string) (logs.Source, error) {
+		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since, Output: output})
+		if err != nil {
+			return logs.Source{}, err
+		}
+		return logs.Source{Name: name, Reader: rc}, nil
+	}
 	seen := map[string]bool{}
 	for _, name := range names {
 		if name == "all" {
-			for _, n := range env.Manifest.ServiceOrder {
+			for _, n := range m.Env.Manifest.ServiceOrder {
 				if seen[n] {
 					continue
 				}
@@ -110,23 +138,11 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 			continue
 		}
 		if err != nil {
-			return err
+			return sources, later, err
 		}
 		sources = append(sources, src)
 	}
-	if len(sources) == 0 && len(later) > 0 {
-		return errors.Join(later...)
-	}
-	if len(sources) == 0 {
-		return fmt.Errorf("no service of this environment has a log file: add `log: {to: file}` to a service in %s", env.Manifest.Path)
-	}
-	var sourceNames []string
-	for _, s := range sources {
-		sourceNames = append(sourceNames, s.Name)
-	}
-	p := logs.NewPrinter(g.stdout, sourceNames, g.stdout.colorEnabled())
-	err = logs.Stream(ctx, sources, lo, p.Print)
-	return errors.Join(append([]error{err}, later...)...)
+	return sources, later, nil
 }
 
 // parseSince reads --since as docker does: a duration back from now, or a time.

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
@@ -54,10 +56,22 @@ func run(args []string, s *streams) int {
 	defer stop()
 	root := newRootCommand(s)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
+	code := report(root, args, s, err)
+	// With -o json, a failure that left stdout without a document is one:
+	// {"error": ..., "service": ...}, with the same exit code.
+	var ee *ExitError
+	if wantsJSON(cmd) && !s.stdout.wrote && (!errors.As(err, &ee) || ee.Err != nil) {
+		writeJSON(s.stdout, newJSONError(err, code))
+	}
+	return code
+}
+
+// report prints err on stderr and returns berth's exit code for it.
+func report(root *cobra.Command, args []string, s *streams, err error) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {

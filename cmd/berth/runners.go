@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/process"
 	"github.com/berthdev/berth/runtime/supervisor"
 	"github.com/berthdev/berth/runtime/swarm"
@@ -76,7 +77,31 @@ func (g *globalOptions) newManager() (*runtime.Manager, error) {
 		return nil, err
 	}
 	g.revive(env)
-	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
+	reg := newRegistry(env, g.stderr)
+	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
+}
+
+// execIn runs hook steps and command checks that name in: inside the
+// container or compose service, through the Engine API of its daemon (a
+// client made on first use and closed with the registry).
+func execIn(env *metadata.Env, reg *runtime.Registry) health.InExec {
+	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
+	reg.OnClose(clients.Close)
+	return func(ctx context.Context, in string, argv, vars []string, dir string, out io.Writer) (int, error) {
+		t, err := compose.TargetOf(env.Manifest, env.Name(), in)
+		if err != nil {
+			return -1, err
+		}
+		host := ""
+		if name, _ := metadata.SplitIn(in); env.Manifest.Services[name] != nil {
+			host = env.Manifest.Services[name].Host
+		}
+		c, err := clients.Get(ctx, host)
+		if err != nil {
+			return -1, err
+		}
+		return compose.Exec(ctx, c, t, argv, vars, dir, out)
+	}
 }
 
 // revive starts a new supervisor when the last one was killed while it
@@ -98,7 +123,8 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 		return nil, err
 	}
 	g.revive(env)
-	return &runtime.Manager{Env: env, Runners: newRegistry(env, g.stderr), Progress: g.stderr}, nil
+	reg := newRegistry(env, g.stderr)
+	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 
 func addHostFlag(c *cobra.Command, host *string) {

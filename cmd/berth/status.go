@@ -14,7 +14,11 @@ import (
 	"github.com/berthdev/berth/runtime/supervisor"
 )
 
-type statusOptions struct{ output, host string }
+type statusOptions struct {
+	output, host string
+	services     bool
+	filter       []string
+}
 
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	opts := &statusOptions{}
@@ -30,16 +34,41 @@ Other programs may parse these lines. A PID file naming a dead process, or a
 PID now used by another process, shows Stopped. status reads only and changes
 no file.
 
--o wide adds uptime and health (each running service's health check, run
-once) in columns; -o json has health and health_detail for running services.`,
+-o wide adds uptime, health (each running service's health check, run once),
+a container's published ports and image and, under the supervisor, restarts
+and the last exit in columns; -o json has the health and, under the
+supervisor, run (restarts, last exit and exit code).
+
+For scripts, --services prints only the names of the services shown, one per
+line, and --filter KEY=VALUE (repeatable; state, runner, host or health)
+shows only the services that match: --filter state=running --services lists
+what runs.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runStatus(cmd.Context(), g, args, opts) },
 	}
 	addOutputFlag(c, &opts.output, outputText, outputWide, outputJSON)
 	addHostFlag(c, &opts.host)
+	c.Flags().BoolVar(&opts.services, "services", false, "print only the names of the services shown, one per line")
+	c.Flags().StringArrayVar(&opts.filter, "filter", nil, "show only services matching KEY=VALUE: state (running, stopped, unknown), runner, host, health")
+	c.RegisterFlagCompletionFunc("filter", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var out []string
+		for _, k := range []string{"state", "runner", "health"} {
+			for _, v := range filterKeys[k] {
+				out = append(out, k+"="+v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 	return c
 }
 
 func runStatus(ctx context.Context, g *globalOptions, names []string, opts *statusOptions) error {
+	filter, err := parseStatusFilter(opts.filter)
+	if err != nil {
+		return err
+	}
+	if opts.services && outputFormat(opts.output) != outputText {
+		return usagef("--services prints names only: it takes no -o")
+	}
 	m, err := g.newInspectManager()
 	if err != nil {
 		return err
@@ -61,21 +90,41 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if outputFormat(opts.output) != outputText {
 		supervisor.Attach(supervisor.PathsOf(m.Env.Root), states)
 	}
+	if filter.needsHealth() {
+		m.CheckHealth(ctx, states)
+	}
+	states = filter.apply(states)
+	if opts.services {
+		var b strings.Builder
+		for _, st := range states {
+			b.WriteString(st.Name + "\n")
+		}
+		io.WriteString(g.stdout, b.String())
+		return err
+	}
 	switch outputFormat(opts.output) {
 	case outputJSON:
-		m.CheckHealth(ctx, states)
+		if !filter.needsHealth() {
+			m.CheckHealth(ctx, states)
+		}
 		if jerr := writeJSON(g.stdout, states); jerr != nil {
 			return jerr
 		}
 		return err
 	case outputWide:
-		m.CheckHealth(ctx, states)
-		writeStatusTable(g.stdout, states, true)
+		if !filter.needsHealth() {
+			m.CheckHealth(ctx, states)
+		}
+		writeStatusTable(g.stdout, states, true, newWideInfo(m.Env))
 		return err
 	}
+	// One write for all lines, not one per service.
+	var b strings.Builder
 	for _, st := range states {
-		fmt.Fprintln(g.stdout, statusLine(st))
+		b.WriteString(statusLine(st))
+		b.WriteByte('\n')
 	}
+	io.WriteString(g.stdout, b.String())
 	return err
 }
 
@@ -97,10 +146,12 @@ func writeStatusBlock(w io.Writer, states []runtime.State) {
 	for _, st := range states {
 		withHealth = withHealth || st.Health != ""
 	}
-	writeStatusTable(w, states, withHealth)
+	writeStatusTable(w, states, withHealth, nil)
 }
 
-func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool) {
+// writeStatusTable writes states as a table; wide, if not nil, adds the
+// PORTS and IMAGE columns of status -o wide.
+func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool, wide *wideInfo) {
 	if len(states) == 0 {
 		return
 	}
@@ -115,6 +166,9 @@ func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool) {
 	}
 	if withRuns {
 		head += "\tRESTARTS\tLAST EXIT"
+	}
+	if wide != nil {
+		head += "\tPORTS\tIMAGE"
 	}
 	fmt.Fprintln(tw, head)
 	for _, st := range states {
@@ -134,6 +188,9 @@ func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool) {
 		}
 		if withRuns {
 			line += "\t" + runColumns(st.Run)
+		}
+		if wide != nil {
+			line += "\t" + wide.columns(st.Name)
 		}
 		fmt.Fprintln(tw, line)
 	}

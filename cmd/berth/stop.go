@@ -61,6 +61,7 @@ and without a terminal and without --yes berth refuses.`,
 
 type stopReport struct {
 	Name       string `json:"name"`
+	Service    string `json:"service"`
 	State      string `json:"state"`
 	WasRunning bool   `json:"was_running"`
 	PID        int    `json:"pid,omitempty"`
@@ -110,7 +111,7 @@ func reportStops(g *globalOptions, results []runtime.StopResult, err error, outp
 	if outputFormat(output) == outputJSON {
 		out := []stopReport{}
 		for _, r := range results {
-			rep := stopReport{Name: r.Name, State: runtime.Stopped, WasRunning: r.WasRunning, PID: r.PID}
+			rep := stopReport{Name: r.Name, Service: r.Name, State: runtime.Stopped, WasRunning: r.WasRunning, PID: r.PID}
 			if r.Err != nil {
 				rep.State, rep.Error = runtime.Running, r.Err.Error()
 			}

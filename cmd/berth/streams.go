@@ -21,7 +21,7 @@ func newStreams(in io.Reader, out, errOut io.Writer) *streams {
 	if in == nil {
 		in = eofReader{}
 	}
-	return &streams{stdin: &inStream{in, termInfo(in)}, stdout: &outStream{out, termInfo(out)}, stderr: &outStream{errOut, termInfo(errOut)}}
+	return &streams{stdin: &inStream{in, termInfo(in)}, stdout: &outStream{Writer: out, terminal: termInfo(out)}, stderr: &outStream{Writer: errOut, terminal: termInfo(errOut)}}
 }
 
 // terminal says whether a stream is a terminal, decided once when berth
@@ -53,6 +53,14 @@ type inStream struct {
 type outStream struct {
 	io.Writer
 	terminal
+	// wrote: something was written on this stream (with -o json, a
+	// document: berth does not add an error object after it).
+	wrote bool
+}
+
+func (o *outStream) Write(p []byte) (int, error) {
+	o.wrote = o.wrote || len(p) > 0
+	return o.Writer.Write(p)
 }
 
 // colorEnabled says whether text on this stream may be coloured: it is a

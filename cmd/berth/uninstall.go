@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/metadata/component"
 	"github.com/berthdev/berth/runtime"
 )
@@ -52,14 +51,14 @@ func runUninstall(ctx context.Context, g *globalOptions, name, version string, o
 	}
 	if res.StillBound {
 		fmt.Fprintf(g.stderr, "warning: this environment still binds %s=%s, which is no longer installed: run `berth install %s %s` or `berth update %s` before starting it\n",
-			metadata.BindingKey(name), res.Target, name, res.Target, name)
+			env.BindingKey(name), res.Target, name, res.Target, name)
 	}
 	if outputFormat(opts.output) == outputJSON {
 		return writeJSON(g.stdout, res)
 	}
 	fmt.Fprintf(g.stdout, "%s %s uninstalled (removed %s)\n", name, res.Target, res.Dir)
 	if res.Unbound {
-		fmt.Fprintf(g.stdout, "%s removed from .metadata\n", metadata.BindingKey(name))
+		fmt.Fprintf(g.stdout, "%s removed from .metadata\n", env.BindingKey(name))
 	}
 	return nil
 }

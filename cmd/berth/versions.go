@@ -54,7 +54,7 @@ func runVersions(ctx context.Context, g *globalOptions, name string, opts *versi
 		manifest = env.Manifest
 	case errors.Is(err, metadata.ErrNoEnvironment):
 		env = nil
-		if manifest, err = metadata.TemplateManifest("backend"); err != nil {
+		if manifest, err = outsideManifest(name); err != nil {
 			return err
 		}
 	default:
@@ -64,7 +64,7 @@ func runVersions(ctx context.Context, g *globalOptions, name string, opts *versi
 	if repo == "" {
 		c := manifest.Components[name]
 		if c == nil {
-			where := "the backend template"
+			where := "the OQTOPUS templates (backend, cloud-local, manager)"
 			if env != nil {
 				where = env.Path(metadata.ManifestFile)
 			}
@@ -91,4 +91,24 @@ func runVersions(ctx context.Context, g *globalOptions, name string, opts *versi
 		return fmt.Errorf("%w; only installed versions are listed", l.RemoteErr)
 	}
 	return nil
+}
+
+// outsideManifest is, outside an environment, the manifest of the first
+// OQTOPUS template (backend, cloud-local, manager) that declares component,
+// else the backend template's.
+func outsideManifest(component string) (*metadata.Manifest, error) {
+	var first *metadata.Manifest
+	for _, t := range []string{"backend", "cloud-local", "manager"} {
+		m, err := metadata.TemplateManifest(t)
+		if err != nil {
+			return nil, err
+		}
+		if m.Components[component] != nil {
+			return m, nil
+		}
+		if first == nil {
+			first = m
+		}
+	}
+	return first, nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -23,138 +24,208 @@ type lines []string
 func (l *lines) String() string     { return strings.Join(*l, ",") }
 func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
 
-func main() {
-	var (
-		print      lines
-		exitCode   = flag.Int("exit", -1, "exit at once with this code (after printing)")
-		killSelf   = flag.String("kill-self", "", "end by this signal (INT, TERM, KILL, ...) after printing")
-		ignoreTerm = flag.Bool("ignore-term", false, "ignore SIGTERM")
-		fork       = flag.Bool("fork", false, "start a grandchild that sleeps until signalled")
-		childFile  = flag.String("child-pid-file", "", "write the grandchild's PID here")
-		childTerm  = flag.Bool("child-ignore-term", false, "the grandchild ignores SIGTERM")
-		childSid   = flag.Bool("child-setsid", false, "the grandchild leaves the process group (setsid)")
-		readyAfter = flag.Duration("ready-after", 0, "wait this long before listening and printing ready")
-		dieAfter   = flag.Duration("die-after", 0, "print \"dying\" and exit with code 5 this long after ready")
-		httpAddr   = flag.String("http", "", "serve HTTP on ADDR (GET /health answers 200)")
-		tcpAddr    = flag.String("tcp", "", "accept TCP connections on ADDR")
-		env        lines
-		isChild    = flag.Bool("grandchild", false, "internal: be the grandchild")
-		echoStdin  = flag.Bool("echo-stdin", false, "after ready, read one line from stdin, print \"got LINE\" and exit 0")
-		tick       = flag.Duration("tick", 0, "after ready, print \"tick N\" at this interval")
-		onInt      = flag.Int("on-int", -1, "on SIGINT, print \"got INT\" and exit with this code (PID 1 in a container ignores an unhandled INT)")
-	)
-	flag.Var(&print, "print", "print this line on stdout (repeatable)")
-	flag.Var(&env, "print-env", "print NAME=value of this variable, or NAME unset (repeatable)")
-	flag.Parse()
+// options are the flags: what the service is to do.
+type options struct {
+	print, env                             lines
+	exitCode, onInt                        int
+	killSelf, childFile, httpAddr, tcpAddr string
+	ignoreTerm, fork, childTerm, childSid  bool
+	isChild, echoStdin                     bool
+	readyAfter, dieAfter, tick             time.Duration
+}
 
-	if *isChild {
-		if *ignoreTerm {
-			signal.Ignore(syscall.SIGTERM)
-		}
-		sleepForever()
+func parseFlags() *options {
+	o := &options{}
+	flag.IntVar(&o.exitCode, "exit", -1, "exit at once with this code (after printing)")
+	flag.StringVar(&o.killSelf, "kill-self", "", "end by this signal (INT, TERM, KILL, ...) after printing")
+	flag.BoolVar(&o.ignoreTerm, "ignore-term", false, "ignore SIGTERM")
+	flag.BoolVar(&o.fork, "fork", false, "start a grandchild that sleeps until signalled")
+	flag.StringVar(&o.childFile, "child-pid-file", "", "write the grandchild's PID here")
+	flag.BoolVar(&o.childTerm, "child-ignore-term", false, "the grandchild ignores SIGTERM")
+	flag.BoolVar(&o.childSid, "child-setsid", false, "the grandchild leaves the process group (setsid)")
+	flag.DurationVar(&o.readyAfter, "ready-after", 0, "wait this long before listening and printing ready")
+	flag.DurationVar(&o.dieAfter, "die-after", 0, "print \"dying\" and exit with code 5 this long after ready")
+	flag.StringVar(&o.httpAddr, "http", "", "serve HTTP on ADDR (GET /health answers 200)")
+	flag.StringVar(&o.tcpAddr, "tcp", "", "accept TCP connections on ADDR")
+	flag.BoolVar(&o.isChild, "grandchild", false, "internal: be the grandchild")
+	flag.BoolVar(&o.echoStdin, "echo-stdin", false, "after ready, read one line from stdin, print \"got LINE\" and exit 0")
+	flag.DurationVar(&o.tick, "tick", 0, "after ready, print \"tick N\" at this interval")
+	flag.IntVar(&o.onInt, "on-int", -1, "on SIGINT, print \"got INT\" and exit with this code (PID 1 in a container ignores an unhandled INT)")
+	flag.Var(&o.print, "print", "print this line on stdout (repeatable)")
+	flag.Var(&o.env, "print-env", "print NAME=value of this variable, or NAME unset (repeatable)")
+	flag.Parse()
+	return o
+}
+
+func main() {
+	if filepath.Base(os.Args[0]) == "mysql" {
+		os.Exit(mysqlClient(os.Args[1:]))
 	}
-	if *ignoreTerm {
+	o := parseFlags()
+	if o.ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
 	}
-	if *onInt >= 0 {
-		ints := make(chan os.Signal, 1)
-		signal.Notify(ints, syscall.SIGINT)
-		go func() {
-			<-ints
-			fmt.Println("got INT")
-			os.Exit(*onInt)
-		}()
+	if o.isChild {
+		sleepForever()
 	}
-	for _, l := range print {
+	if o.onInt >= 0 {
+		exitOnInt(o.onInt)
+	}
+	printLines(o)
+	if o.killSelf != "" {
+		sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT}[o.killSelf]
+		signal.Reset(sig)
+		syscall.Kill(os.Getpid(), sig)
+		sleepForever()
+	}
+	if o.exitCode >= 0 {
+		os.Exit(o.exitCode)
+	}
+	if o.fork {
+		forkGrandchild(o)
+	}
+	time.Sleep(o.readyAfter)
+	if o.httpAddr != "" {
+		serveHTTP(o.httpAddr)
+	}
+	if o.tcpAddr != "" {
+		serveTCP(o.tcpAddr)
+	}
+	fmt.Println("ready")
+	afterReady(o)
+	sleepForever()
+}
+
+// printLines prints the -print lines, then the -print-env variables and the
+// working directory.
+func printLines(o *options) {
+	for _, l := range o.print {
 		fmt.Println(l)
 	}
-	for _, k := range env {
+	for _, k := range o.env {
 		if v, ok := os.LookupEnv(k); ok {
 			fmt.Printf("%s=%s\n", k, v)
 		} else {
 			fmt.Printf("%s unset\n", k)
 		}
 	}
-	if wd, err := os.Getwd(); err == nil && len(env) > 0 {
+	if wd, err := os.Getwd(); err == nil && len(o.env) > 0 {
 		fmt.Printf("cwd=%s\n", wd)
 	}
-	if *killSelf != "" {
-		sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT}[*killSelf]
-		signal.Reset(sig)
-		syscall.Kill(os.Getpid(), sig)
-		sleepForever()
+}
+
+// forkGrandchild starts a copy of itself that sleeps until signalled.
+func forkGrandchild(o *options) {
+	args := []string{"-grandchild"}
+	if o.childTerm {
+		args = append(args, "-ignore-term")
 	}
-	if *exitCode >= 0 {
-		os.Exit(*exitCode)
+	c := exec.Command(os.Args[0], args...)
+	c.Stdout, c.Stderr = os.Stdout, os.Stderr
+	if o.childSid {
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
-	if *fork {
-		args := []string{"-grandchild"}
-		if *childTerm {
-			args = append(args, "-ignore-term")
+	if err := c.Start(); err != nil {
+		fail(err)
+	}
+	if o.childFile != "" {
+		if err := os.WriteFile(o.childFile, []byte(fmt.Sprint(c.Process.Pid)), 0o644); err != nil {
+			fail(err)
 		}
-		c := exec.Command(os.Args[0], args...)
-		c.Stdout, c.Stderr = os.Stdout, os.Stderr
-		if *childSid {
-			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		}
-		if err := c.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, "testsvc:", err)
-			os.Exit(1)
-		}
-		if *childFile != "" {
-			if err := os.WriteFile(*childFile, []byte(fmt.Sprint(c.Process.Pid)), 0o644); err != nil {
-				fmt.Fprintln(os.Stderr, "testsvc:", err)
-				os.Exit(1)
+	}
+}
+
+// serveHTTP answers GET /health with 200 on addr.
+func serveHTTP(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fail(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	go http.Serve(ln, mux)
+}
+
+// serveTCP accepts connections on addr and closes them.
+func serveTCP(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fail(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
 			}
+			c.Close()
 		}
-	}
-	time.Sleep(*readyAfter)
-	if *httpAddr != "" {
-		ln, err := net.Listen("tcp", *httpAddr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "testsvc:", err)
-			os.Exit(1)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-		go http.Serve(ln, mux)
-	}
-	if *tcpAddr != "" {
-		ln, err := net.Listen("tcp", *tcpAddr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "testsvc:", err)
-			os.Exit(1)
-		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-	}
-	fmt.Println("ready")
-	if *dieAfter > 0 {
-		time.Sleep(*dieAfter)
+	}()
+}
+
+// afterReady does what the service does once ready: die, echo a line of
+// stdin, or tick; it returns only when told none of these.
+func afterReady(o *options) {
+	if o.dieAfter > 0 {
+		time.Sleep(o.dieAfter)
 		fmt.Println("dying")
 		os.Exit(5)
 	}
-	if *echoStdin {
+	if o.echoStdin {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		fmt.Printf("got %s\n", strings.TrimSpace(line))
 		os.Exit(0)
 	}
-	for n := 1; *tick > 0; n++ {
-		time.Sleep(*tick)
+	for n := 1; o.tick > 0; n++ {
+		time.Sleep(o.tick)
 		fmt.Printf("tick %d\n", n)
 	}
-	sleepForever()
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "testsvc:", err)
+	os.Exit(1)
 }
 
 func sleepForever() {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// exitOnInt makes SIGINT print "got INT" and exit with code.
+func exitOnInt(code int) {
+	ints := make(chan os.Signal, 1)
+	signal.Notify(ints, syscall.SIGINT)
+	go func() {
+		<-ints
+		fmt.Println("got INT")
+		os.Exit(code)
+	}()
+}
+
+// mysqlClient plays the database client when testsvc runs as "mysql" (the
+// test images hold it under that name too): it answers like `mysql -e
+// "SELECT 1"` when something accepts on -hHOST / -PPORT (127.0.0.1:3306),
+// and fails with the client's connection error otherwise.
+func mysqlClient(args []string) int {
+	host, port := "127.0.0.1", "3306"
+	for i, a := range args {
+		switch {
+		case strings.HasPrefix(a, "-h") && len(a) > 2:
+			host = a[2:]
+		case strings.HasPrefix(a, "-P") && len(a) > 2:
+			port = a[2:]
+		case a == "-P" && i+1 < len(args):
+			port = args[i+1]
+		}
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 2*time.Second)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR 2003 (HY000): Can't connect to MySQL server on '%s:%s' (%v)\n", host, port, err)
+		return 1
+	}
+	conn.Close()
+	fmt.Println("1\n1")
+	return 0
 }

@@ -53,7 +53,9 @@ func BuildTestsvc(ctx context.Context, c *engine.Client, tag, dir string) (strin
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	df := []byte("FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n")
+	// Also as /usr/bin/mysql: run by that name it plays the database client
+	// (cloud-local's readiness command) against the --tcp port it serves.
+	df := []byte("FROM scratch\nCOPY testsvc /testsvc\nCOPY testsvc /usr/bin/mysql\nENV PATH=/usr/bin\nENTRYPOINT [\"/testsvc\"]\n")
 	for _, f := range []struct {
 		name string
 		mode int64

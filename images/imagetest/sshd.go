@@ -43,18 +43,7 @@ func (s *SSHD) BerthSSH(key string) string {
 // BERTH_REQUIRE_DOCKER=1, which makes it a failure.
 func StartSSHD(t testing.TB) *SSHD {
 	t.Helper()
-	need := func(format string, args ...any) {
-		t.Helper()
-		testkit.Missing(t, fmt.Sprintf(format, args...), "hack/test.sh installs openssh-server")
-	}
-	if _, err := os.Stat(SSHDPath); err != nil {
-		need("%s is missing", SSHDPath)
-	}
-	for _, p := range []string{"ssh", "ssh-keygen"} {
-		if _, err := exec.LookPath(p); err != nil {
-			need("%s is not on PATH", p)
-		}
-	}
+	requireSSHTools(t)
 	u, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
@@ -67,16 +56,47 @@ func StartSSHD(t testing.TB) *SSHD {
 		}
 	}
 	dir := t.TempDir()
-	keygen := func(name string) string {
-		p := filepath.Join(dir, name)
-		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-test", "-f", p).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v\n%s", err, out)
-		}
-		return p
+	s := &SSHD{Key: sshKeygen(t, dir, "client_key"), WrongKey: sshKeygen(t, dir, "wrong_key")}
+	config, port := writeSSHDConfig(t, dir, s.Key)
+	runSSHD(t, config)
+	s.Endpoint = fmt.Sprintf("ssh://%s@127.0.0.1:%d", u.Username, port)
+	return s
+}
+
+// requireSSHTools skips (or fails) the test without sshd, ssh or ssh-keygen.
+func requireSSHTools(t testing.TB) {
+	t.Helper()
+	need := func(format string, args ...any) {
+		t.Helper()
+		testkit.Missing(t, fmt.Sprintf(format, args...), "hack/test.sh installs openssh-server")
 	}
-	s := &SSHD{Key: keygen("client_key"), WrongKey: keygen("wrong_key")}
-	hostKey := keygen("host_key")
-	pub, err := os.ReadFile(s.Key + ".pub")
+	if _, err := os.Stat(SSHDPath); err != nil {
+		need("%s is missing", SSHDPath)
+	}
+	for _, p := range []string{"ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(p); err != nil {
+			need("%s is not on PATH", p)
+		}
+	}
+}
+
+// sshKeygen makes an ed25519 key pair dir/name and dir/name.pub.
+func sshKeygen(t testing.TB, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-test", "-f", p).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	return p
+}
+
+// writeSSHDConfig writes, in dir, a host key, the authorised keys (key's
+// public half) and an sshd_config listening on a free port of 127.0.0.1;
+// it returns the config's path and the port.
+func writeSSHDConfig(t testing.TB, dir, key string) (config string, port int) {
+	t.Helper()
+	hostKey := sshKeygen(t, dir, "host_key")
+	pub, err := os.ReadFile(key + ".pub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +108,9 @@ func StartSSHD(t testing.TB) *SSHD {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	config := filepath.Join(dir, "sshd_config")
+	config = filepath.Join(dir, "sshd_config")
 	conf := strings.Join([]string{
 		"ListenAddress 127.0.0.1",
 		fmt.Sprintf("Port %d", port),
@@ -108,7 +128,13 @@ func StartSSHD(t testing.TB) *SSHD {
 	if err := os.WriteFile(config, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return config, port
+}
 
+// runSSHD starts sshd with config, stopped in Cleanup, and returns once it
+// says it listens.
+func runSSHD(t testing.TB, config string) {
+	t.Helper()
 	// Our own pipe for its log, so Wait does not wait for session
 	// processes that inherited it.
 	r, w, err := os.Pipe()
@@ -157,6 +183,4 @@ func StartSSHD(t testing.TB) *SSHD {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("sshd did not listen within 10s:\n%s", logText())
 	}
-	s.Endpoint = fmt.Sprintf("ssh://%s@127.0.0.1:%d", u.Username, port)
-	return s
 }

@@ -36,7 +36,7 @@ func installBranch(ctx context.Context, env *metadata.Env, component string, c *
 		return err
 	}
 	removeStale(env.Root, stagingPrefix)
-	if err := checkBranchDir(dir); err != nil {
+	if err := checkBranchDir(dir, c.InstalledWhen); err != nil {
 		return err
 	}
 	if err := checkNoLocalWork(ctx, opts.Git, dir, component, branch); err != nil {
@@ -69,7 +69,7 @@ func installBranch(ctx context.Context, env *metadata.Env, component string, c *
 		restorePrevious(dir, previous, env.Root, stagingPrefix)
 		return fmt.Errorf("move %s branch %s into place at %s: %w", component, branch, dir, err)
 	}
-	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
+	if err := setupChecked(ctx, env, component, c, dir, opts); err != nil {
 		back := "the previous tree is back in " + dir + " and stays bound"
 		if rerr := restorePrevious(dir, previous, env.Root, stagingPrefix); rerr != nil {
 			back = rerr.Error()
@@ -131,9 +131,9 @@ func checkNoLocalWork(ctx context.Context, git Git, dir, component, branch strin
 // checkBranchDir refuses to replace a directory that is neither a berth
 // branch install nor a git checkout (as the OQTOPUS CLI leaves), so that a
 // component named like config/ never costs the user their files.
-func checkBranchDir(dir string) error {
+func checkBranchDir(dir string, rule []string) error {
 	st, _ := readMarker(branchMarker(dir))
-	if st == stateAbsent || st == stateComplete || st == stateIncomplete {
+	if st == stateAbsent || st == stateComplete || st == stateIncomplete || ruleHolds(dir, rule) {
 		return nil
 	}
 	if fi, err := os.Lstat(filepath.Join(dir, ".git")); err == nil && fi.IsDir() {
@@ -191,7 +191,7 @@ func uninstallBranch(env *metadata.Env, component, branch string, bound metadata
 	case (st == stateComplete || st == stateIncomplete) && m.Branch != branch:
 		return fmt.Errorf("%s holds branch %s of %s, not %s: run `berth uninstall %s branch:%s`", dir, m.Branch, component, branch, component, m.Branch)
 	case st == stateForeign:
-		if err := checkBranchDir(dir); err != nil || !isBound {
+		if err := checkBranchDir(dir, ruleOf(env, component)); err != nil || !isBound {
 			return fmt.Errorf("%s is not a berth branch install of %s: berth leaves it alone", dir, branch)
 		}
 	}
@@ -203,8 +203,8 @@ func uninstallBranch(env *metadata.Env, component, branch string, bound metadata
 	}
 	if isBound {
 		err := env.UpdateMetadata(func(m *metadata.Metadata) error {
-			if b, ok := m.Get(metadata.BindingKey(component)); ok && b == metadata.BranchPrefix+branch {
-				m.Delete(metadata.BindingKey(component))
+			if b, ok := m.Get(env.BindingKey(component)); ok && b == metadata.BranchPrefix+branch {
+				m.Delete(env.BindingKey(component))
 			}
 			return nil
 		})

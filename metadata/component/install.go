@@ -57,6 +57,9 @@ type Result struct {
 	Commit   string `json:"commit,omitempty"`
 	// Reused: a complete release was already installed and was not fetched again.
 	Reused bool `json:"reused"`
+	// Foreign: the reused release is one berth did not make (the OQTOPUS
+	// CLI's), taken as installed by the component's installed_when rule.
+	Foreign bool `json:"foreign,omitempty"`
 	// ImagesBuilt: BuildImages ran and succeeded. ImagesSkipped names the
 	// build_on_install images not built (--skip-sse-build, or no builder).
 	ImagesBuilt   bool     `json:"images_built"`
@@ -112,7 +115,7 @@ func Install(ctx context.Context, env *metadata.Env, component string, target Ta
 	}
 	res.Binding = target.String()
 	err = env.UpdateMetadata(func(m *metadata.Metadata) error {
-		m.Set(metadata.BindingKey(component), res.Binding)
+		m.Set(env.BindingKey(component), res.Binding)
 		return nil
 	})
 	if err != nil {
@@ -140,7 +143,7 @@ func buildImages(ctx context.Context, env *metadata.Env, component string, opts 
 	done(err)
 	if err != nil {
 		return fmt.Errorf("%s is installed in %s, but building %s failed, so %s stays bound as before (pass --skip-sse-build to install without the image): %w",
-			component, res.Dir, strings.Join(images, ", "), metadata.BindingKey(component), err)
+			component, res.Dir, strings.Join(images, ", "), env.BindingKey(component), err)
 	}
 	res.ImagesBuilt = true
 	return nil
@@ -178,6 +181,12 @@ func installRelease(ctx context.Context, env *metadata.Env, component string, c 
 		res.Reused, res.Commit = true, m.Commit
 		return nil
 	case stateForeign:
+		if ruleHolds(dir, c.InstalledWhen) {
+			// The OQTOPUS CLI's install: it counts as installed by the
+			// CLI's own rule, and berth uses it as it is.
+			res.Reused, res.Foreign = true, true
+			return nil
+		}
 		if opts.Adopt {
 			res.Reused = true
 			return Adopt(dir, component, version)
@@ -208,7 +217,7 @@ func installRelease(ctx context.Context, env *metadata.Env, component string, c 
 	if err := os.Rename(staging, dir); err != nil {
 		return fmt.Errorf("move %s %s into place at %s: %w", component, version, dir, err)
 	}
-	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
+	if err := setupChecked(ctx, env, component, c, dir, opts); err != nil {
 		if se, ok := err.(*SetupError); ok {
 			se.Then = "the install is left unfinished in " + dir + " and redone by the next install"
 		}
@@ -407,7 +416,10 @@ func Uninstall(ctx context.Context, env *metadata.Env, component string, target 
 	case stateAbsent:
 		return nil, fmt.Errorf("%s %s is not installed (no %s): run `berth versions %s` to see what is", component, target.Version, dir, component)
 	case stateForeign:
-		return nil, fmt.Errorf("%s is not a berth install (no %s marker): berth leaves it alone; remove it by hand if you mean to", dir, markerName)
+		if !ruleHolds(dir, ruleOf(env, component)) {
+			return nil, fmt.Errorf("%s is not a berth install (no %s marker): berth leaves it alone; remove it by hand if you mean to", dir, markerName)
+		}
+		// The OQTOPUS CLI's release: its uninstall removes it, and so does berth's.
 	}
 	if err := checkNotInUse(inUse, component, target, dir); err != nil {
 		return nil, err
@@ -433,6 +445,20 @@ func checkNotInUse(inUse InUseFunc, component string, target Target, dir string)
 	if len(users) > 0 {
 		return fmt.Errorf("%s %s (%s) is in use by running service(s) %s: stop them first (berth stop %s), then uninstall",
 			component, target, dir, strings.Join(users, ", "), strings.Join(users, " "))
+	}
+	return nil
+}
+
+// setupChecked runs the setup steps, then makes sure that what berth
+// installed is one the OQTOPUS CLI accepts too: every installed_when path
+// must exist afterwards.
+func setupChecked(ctx context.Context, env *metadata.Env, component string, c *metadata.Component, dir string, opts Options) error {
+	if err := runSetup(ctx, env, component, c, dir, opts); err != nil {
+		return err
+	}
+	if missing := missingRule(dir, c.InstalledWhen); len(missing) > 0 {
+		return fmt.Errorf("%s: the setup steps left no %s in %s (installed_when in %s names it; the OQTOPUS CLI needs it to call the install complete): the install is left unfinished and redone by the next install",
+			component, strings.Join(missing, ", "), dir, metadata.ManifestFile)
 	}
 	return nil
 }

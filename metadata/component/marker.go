@@ -93,17 +93,69 @@ func writeMarker(path string, m marker) error {
 // when branch is true) holds a complete berth install. start should refuse a
 // component directory for which it is false.
 func IsInstalled(dir string, branch bool) bool {
+	return isInstalled(dir, branch, nil)
+}
+
+// isInstalled is IsInstalled that also takes a tree berth did not make (the
+// OQTOPUS CLI's release or branch install, which has no .git) as installed
+// when every path of the component's installed_when rule exists in it. An
+// install berth itself left unfinished never counts.
+func isInstalled(dir string, branch bool, rule []string) bool {
 	p := releaseMarker(dir)
 	if branch {
 		p = branchMarker(dir)
 	}
-	st, _ := readMarker(p)
-	return st == stateComplete
+	switch st, _ := readMarker(p); st {
+	case stateComplete:
+		return true
+	case stateForeign:
+		return ruleHolds(dir, rule)
+	}
+	return false
+}
+
+// ruleHolds says whether dir is a real directory holding every path of rule
+// ("." is the directory itself). An empty rule never holds.
+func ruleHolds(dir string, rule []string) bool {
+	if len(rule) == 0 {
+		return false
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		return false
+	}
+	for _, p := range rule {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// missingRule lists the paths of rule that dir lacks.
+func missingRule(dir string, rule []string) []string {
+	var out []string
+	for _, p := range rule {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func ruleOf(env *metadata.Env, component string) []string {
+	if env.Manifest == nil {
+		return nil
+	}
+	if c := env.Manifest.Components[component]; c != nil {
+		return c.InstalledWhen
+	}
+	return nil
 }
 
 // CheckInstalled says why the version of component bound in env cannot be
-// used: not bound, or its directory is not a complete berth install (an
-// interrupted install, or one berth did not make).
+// used: not bound, or its directory is neither a complete berth install nor
+// a tree that passes the component's installed_when rule (an interrupted
+// install, or one berth did not make).
 func CheckInstalled(env *metadata.Env, component string) error {
 	b, err := env.Binding(component)
 	if err != nil {
@@ -113,7 +165,7 @@ func CheckInstalled(env *metadata.Env, component string) error {
 	if err != nil {
 		return err
 	}
-	if !IsInstalled(dir, b.Branch != "") {
+	if !isInstalled(dir, b.Branch != "", ruleOf(env, component)) {
 		return fmt.Errorf("%s %s is not completely installed in %s: run `berth install %s %s`", component, b, dir, component, b)
 	}
 	return nil

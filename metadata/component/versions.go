@@ -97,13 +97,16 @@ func ListVersions(ctx context.Context, git Git, env *metadata.Env, component, re
 	if env != nil {
 		bound, _ = env.Binding(component)
 		if root, err := env.InstallRoot(); err == nil {
-			for _, v := range installedReleases(root, component) {
+			for _, v := range installedReleases(root, component, ruleOf(env, component)) {
 				installed[v] = true
 			}
 		}
 		if st, m := readMarker(branchMarker(env.BranchDir(component))); st == stateComplete && m.Branch != "" {
 			branches = append(branches, m.Branch)
 			installed[metadata.BranchPrefix+m.Branch] = true
+		} else if bound.Branch != "" && st == stateForeign && ruleHolds(env.BranchDir(component), ruleOf(env, component)) {
+			// The OQTOPUS CLI's branch install: a downloaded tree, no .git.
+			installed[metadata.BranchPrefix+bound.Branch] = true
 		}
 		if bound.Branch != "" && (len(branches) == 0 || branches[0] != bound.Branch) {
 			branches = append([]string{bound.Branch}, branches...)
@@ -133,7 +136,7 @@ func ListVersions(ctx context.Context, git Git, env *metadata.Env, component, re
 
 // installedReleases are the versions of component with a complete install
 // under root.
-func installedReleases(root, component string) []string {
+func installedReleases(root, component string, rule []string) []string {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil
@@ -144,7 +147,7 @@ func installedReleases(root, component string) []string {
 		if !ok || !e.IsDir() || !isStable(v) {
 			continue
 		}
-		if st, _ := readMarker(releaseMarker(filepath.Join(root, e.Name()))); st == stateComplete {
+		if isInstalled(filepath.Join(root, e.Name()), false, rule) {
 			out = append(out, v)
 		}
 	}
@@ -187,11 +190,14 @@ func (l *Listing) Format() string {
 // environment's branch install as branch:NAME. It reads only the disk.
 func InstalledVersions(env *metadata.Env, component string) []string {
 	var out []string
-	if st, m := readMarker(branchMarker(env.BranchDir(component))); st == stateComplete && m.Branch != "" {
+	st, m := readMarker(branchMarker(env.BranchDir(component)))
+	if st == stateComplete && m.Branch != "" {
 		out = append(out, metadata.BranchPrefix+m.Branch)
+	} else if b, err := env.Binding(component); err == nil && b.Branch != "" && st == stateForeign && ruleHolds(env.BranchDir(component), ruleOf(env, component)) {
+		out = append(out, b.String()) // the OQTOPUS CLI's branch download
 	}
 	if root, err := env.InstallRoot(); err == nil {
-		out = append(out, StableTags(installedReleases(root, component))...)
+		out = append(out, StableTags(installedReleases(root, component, ruleOf(env, component)))...)
 	}
 	return out
 }

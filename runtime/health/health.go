@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -42,7 +43,15 @@ type Options struct {
 	Env []string
 	// Timeout bounds one attempt; zero means the check's timeout, else DefaultTimeout.
 	Timeout time.Duration
+	// Exec runs a command check that names in: inside that container or
+	// compose service; without it such a check fails, saying so.
+	Exec InExec
 }
+
+// InExec runs argv inside the container or compose service in names
+// (SERVICE or SERVICE/COMPOSE_SERVICE), writing its output to out, and
+// returns its exit code.
+type InExec func(ctx context.Context, in string, argv, env []string, dir string, out io.Writer) (int, error)
 
 // Result is the outcome of one check attempt.
 type Result struct {
@@ -199,6 +208,9 @@ func checkCommand(ctx context.Context, hc *metadata.HealthCheck, opts Options, t
 	if len(hc.Command) == 0 {
 		return false, "command: no command given"
 	}
+	if hc.In != "" {
+		return checkCommandIn(ctx, hc, opts, timeout)
+	}
 	cmd := exec.CommandContext(ctx, hc.Command[0], hc.Command[1:]...)
 	cmd.Dir = opts.Dir
 	cmd.Env = opts.Env
@@ -224,6 +236,30 @@ func checkCommand(ctx context.Context, hc *metadata.HealthCheck, opts Options, t
 			return false, fmt.Sprintf("command %s: %v", name, ee)
 		}
 	case err != nil:
+		return false, fmt.Sprintf("command %s: %v", name, err)
+	}
+	if code != hc.ExpectedExit {
+		d := fmt.Sprintf("command %s: exit code %d (expected %d)", name, code, hc.ExpectedExit)
+		if last := lastLine(out.Bytes()); last != "" {
+			d += ": " + last
+		}
+		return false, d
+	}
+	return true, fmt.Sprintf("command %s: exit code %d", name, code)
+}
+
+// checkCommandIn runs a command check inside a container or compose service.
+func checkCommandIn(ctx context.Context, hc *metadata.HealthCheck, opts Options, timeout time.Duration) (bool, string) {
+	name := filepath.Base(hc.Command[0]) + " in " + hc.In
+	if opts.Exec == nil {
+		return false, "command " + name + ": berth cannot run commands inside containers here"
+	}
+	var out bytes.Buffer
+	code, err := opts.Exec(ctx, hc.In, hc.Command, nil, "", &out)
+	if ctx.Err() != nil {
+		return false, fmt.Sprintf("command %s: %s", name, describeErr(ctx, ctx.Err(), timeout))
+	}
+	if err != nil {
 		return false, fmt.Sprintf("command %s: %v", name, err)
 	}
 	if code != hc.ExpectedExit {

@@ -8,7 +8,7 @@ func FuzzParsePIDFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := parsePIDFile(data)
-		if err == nil && r.PID <= 0 {
+		if err == nil && (r.PID < 0 || (r.PID == 0 && r.Token == "")) {
 			t.Fatalf("accepted pid %d", r.PID)
 		}
 	})

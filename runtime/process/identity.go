@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/berthdev/berth/runtime"
 )
@@ -32,8 +34,32 @@ func envRoot(svc *runtime.Service) string {
 	return filepath.Dir(svc.StateDir)
 }
 
-// envIdentity is the environment root's device and inode.
+// envIdentity is the environment root's device and inode. A status of 100
+// services needs it 100 times: one reading serves for identityTTL, so a
+// long-lived berth still sees a root that was replaced.
 func envIdentity(root string) (string, error) {
+	if v, ok := envIdentities.Load(root); ok {
+		if e := v.(identityEntry); time.Since(e.at) < identityTTL {
+			return e.id, nil
+		}
+	}
+	id, err := readEnvIdentity(root)
+	if err == nil {
+		envIdentities.Store(root, identityEntry{id, time.Now()})
+	}
+	return id, err
+}
+
+const identityTTL = time.Second
+
+type identityEntry struct {
+	id string
+	at time.Time
+}
+
+var envIdentities sync.Map
+
+func readEnvIdentity(root string) (string, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return "", fmt.Errorf("environment root: %w", err)
@@ -99,6 +125,13 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 		v.warning = fmt.Sprintf("%s was written by the environment at %s, not this one (a copy of it?): its processes are that environment's and are never signalled from here", pidRel(svc), h.Env)
 		return v
 	}
+	if h.PID == 0 {
+		// A pending record: its launch was cut short before the PID was
+		// written. The service is whatever carries its token.
+		v.reason = "its launch was cut short before its PID was recorded, and nothing carrying its launch token runs"
+		v.survivors = tokenCarriers(h.Token)
+		return v
+	}
 	st, err := readStat(h.PID)
 	if err == nil && st.State != 'Z' && st.State != 'X' && st.StartTime == h.StartTime {
 		tok, err := launchToken(h.PID)
@@ -124,6 +157,20 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 		}
 	}
 	return v
+}
+
+// tokenCarriers are this user's live processes carrying token.
+func tokenCarriers(token string) []procStat {
+	var out []procStat
+	uid := os.Geteuid()
+	for _, p := range liveProcs() {
+		if u, ok := procUID(p.PID); ok && u == uid {
+			if tok, _ := launchToken(p.PID); tok == token {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 func pidRel(svc *runtime.Service) string {

@@ -2,6 +2,7 @@ package process_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -315,4 +316,48 @@ func TestWaitDrainsTheLog(t *testing.T) {
 			t.Fatalf("run %d: the log holds %q once Wait returned", i, b)
 		}
 	}
+}
+
+// The PID file is written before the service runs: a launch cut short
+// after the service started but before its PID was recorded leaves a
+// pending record (the launch token, no PID). A later berth finds the
+// service by its token, shows it running and stops it; a pending record
+// whose service never ran is simply stopped.
+func TestLaunchCutShortIsFoundByItsToken(t *testing.T) {
+	ctx := context.Background()
+	svc := service(t, "cut")
+	h, err := newRunner().Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(h.PID, syscall.SIGKILL) })
+	pending := h
+	pending.PID, pending.PGID, pending.StartTime = 0, 0, 0
+	data, _ := json.Marshal(pending)
+	path := writePIDFile(t, svc, string(data))
+
+	r := newRunner() // a later berth
+	st, err := r.Inspect(ctx, svc)
+	if err != nil || !st.IsRunning() || st.PID != h.PID {
+		t.Fatalf("status over a pending record with its service running = %+v, %v; want Running, PID %d", st, err, h.PID)
+	}
+	if err := r.Stop(ctx, svc, *st.Handle, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if psAlive(h.PID) {
+		t.Fatalf("the service %d survived the stop", h.PID)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the pending record is left after the stop: %v", err)
+	}
+
+	writePIDFile(t, svc, string(data)) // a launch cut short before the service ran
+	if st, err := r.Inspect(ctx, svc); err != nil || st.IsRunning() || st.Warning != "" {
+		t.Fatalf("status over a pending record with nothing running = %+v, %v; want Stopped", st, err)
+	}
+	h2, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatalf("start over a pending record with nothing running: %v", err)
+	}
+	r.Stop(ctx, svc, h2, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true})
 }

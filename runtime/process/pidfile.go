@@ -39,7 +39,9 @@ func parsePIDFile(data []byte) (pidRecord, error) {
 		if err := json.Unmarshal(t, &r.Handle); err != nil {
 			return pidRecord{}, fmt.Errorf("malformed PID file: %w", err)
 		}
-		if r.PID <= 0 || r.PGID < 0 {
+		// PID 0 is a pending record: written before its service ran,
+		// it names the service by its launch token alone.
+		if r.PID < 0 || r.PGID < 0 || (r.PID == 0 && r.Token == "") {
 			return pidRecord{}, fmt.Errorf("malformed PID file: pid %d, pgid %d", r.PID, r.PGID)
 		}
 		return r, nil
@@ -59,7 +61,8 @@ func clip(b []byte) string {
 }
 
 func readPIDFile(path string) (pidRecord, error) {
-	data, err := os.ReadFile(path)
+	var buf [1024]byte
+	data, err := readProcFile(path, buf[:])
 	if err != nil {
 		return pidRecord{}, err
 	}

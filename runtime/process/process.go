@@ -27,12 +27,15 @@ import (
 	"github.com/berthdev/berth/runtime/logs"
 )
 
-// gate holds a launched service back until berth has written its PID file:
-// the shell waits for a line on fd 3, then replaces itself (same PID, same
-// start time) with the service. If berth dies first, fd 3 reads EOF and the
-// service never runs, so no berth killed at any instant leaves a running
-// service without a PID file.
-const gate = `read -r _ <&3 || exit 125; exec 3<&- "$@"`
+// A service's PID file is written before the service runs, so no berth
+// killed at any instant leaves a running service without one: first a
+// pending record holding the environment and the launch token the service
+// will carry (BERTH_LAUNCH, inherited by all it starts), then the service
+// is executed directly, then the record is completed with its PID, group
+// and start time. A launch cut short between the two writes leaves a
+// pending record, by whose token status finds the service and stop stops
+// it. (berth used to hold each launch in a /bin/sh gate until the PID was
+// written: a dynamically linked shell exec'd per service.)
 
 // Options configure a Runner.
 type Options struct {
@@ -177,25 +180,23 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	if err := checkGarbage(svc); err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	gr, gw, err := os.Pipe()
-	if err != nil {
-		return runtime.Handle{}, nil, err
-	}
-	defer gw.Close()
 	token, err := newToken(svc)
 	if err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	cmd.Path = "/bin/sh"
-	cmd.Args = append([]string{"sh", "-c", gate, "sh", path}, svc.Argv[1:]...)
+	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess,
+		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token, LogFrom: logFrom}
+	if err := writePIDFile(pidPath(svc), h); err != nil {
+		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	cmd.Path = path
+	cmd.Args = append([]string{svc.Argv[0]}, svc.Argv[1:]...)
 	cmd.Env = append(slices.DeleteFunc(slices.Clone(svc.Env), func(kv string) bool {
 		return strings.HasPrefix(kv, launchVar+"=")
 	}), launchVar+"="+token)
 	cmd.Dir = svc.Dir
-	cmd.ExtraFiles = []*os.File{gr}
-	err = startOwned(cmd)
-	gr.Close()
-	if err != nil {
+	if err := startOwned(cmd); err != nil {
+		removePIDFile(pidPath(svc), h)
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	c := &child{done: make(chan struct{}), logDone: logDone}
@@ -208,23 +209,20 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
 	}()
-	pid := cmd.Process.Pid
-	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess, PID: pid, PGID: pid,
-		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token, LogFrom: logFrom}
-	st, err := readStat(pid)
+	pending := h
+	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
+	st, err := readStat(h.PID)
 	if err == nil {
-		h.StartTime = st.StartTime
-		h.PGID = st.PGID
+		h.StartTime, h.PGID = st.StartTime, st.PGID
+		err = writePIDFile(pidPath(svc), h)
 	}
 	if err != nil {
-		return h, c, fmt.Errorf("service %s: read /proc/%d/stat: %w", svc.Name, pid, err)
-	}
-	if err := writePIDFile(pidPath(svc), h); err != nil {
-		return h, c, fmt.Errorf("service %s: %w", svc.Name, err) // the gate reads EOF: nothing runs
-	}
-	if _, err := gw.Write([]byte("go\n")); err != nil {
-		os.Remove(pidPath(svc))
-		return h, c, fmt.Errorf("service %s: release the launched process: %w", svc.Name, err)
+		// The service cannot be recorded: it is ended, as the gate used
+		// to keep it from running, and so is its pending record.
+		cmd.Process.Kill()
+		<-c.done
+		removePIDFile(pidPath(svc), pending)
+		return h, c, fmt.Errorf("service %s: record PID %d: %w", svc.Name, h.PID, err)
 	}
 	return h, c, nil
 }
@@ -420,5 +418,5 @@ func reclaimTerminal(fd int) {
 
 // Capabilities says what the runner can do beyond the Runner contract.
 func (r *Runner) Capabilities() runtime.Capabilities {
-	return runtime.Capabilities{Foreground: true, StopWithoutKill: true}
+	return runtime.Capabilities{Foreground: true, StopWithoutKill: true, LocalInspect: true}
 }

@@ -228,6 +228,9 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	case len(v.survivors) > 0:
 		st.State, st.PID = runtime.Running, v.survivors[0].PID
 		st.Reason = fmt.Sprintf("its main process %d has exited; still running: %v", h.PID, describeAll(v.survivors))
+		if h.PID == 0 {
+			st.Reason = fmt.Sprintf("its launch was cut short before its PID was recorded; found by its launch token: %v", describeAll(v.survivors))
+		}
 	default:
 		st.Reason = v.reason
 		return st, nil

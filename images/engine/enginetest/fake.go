@@ -46,6 +46,10 @@ type Fake struct {
 	ContainerLogsFunc    func(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
 	ContainerRemoveFunc  func(ctx context.Context, id string, options container.RemoveOptions) error
 
+	ContainerExecCreateFunc  func(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error)
+	ContainerExecAttachFunc  func(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error)
+	ContainerExecInspectFunc func(ctx context.Context, execID string) (container.ExecInspect, error)
+
 	NetworkListFunc   func(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
 	NetworkRemoveFunc func(ctx context.Context, id string) error
 
@@ -203,6 +207,27 @@ func (f *Fake) ContainerRemove(ctx context.Context, id string, options container
 		return unset("ContainerRemove")
 	}
 	return f.ContainerRemoveFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerExecCreate(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error) {
+	if f.ContainerExecCreateFunc == nil {
+		return container.ExecCreateResponse{}, unset("ContainerExecCreate")
+	}
+	return f.ContainerExecCreateFunc(ctx, id, options)
+}
+
+func (f *Fake) ContainerExecAttach(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error) {
+	if f.ContainerExecAttachFunc == nil {
+		return types.HijackedResponse{}, unset("ContainerExecAttach")
+	}
+	return f.ContainerExecAttachFunc(ctx, execID, options)
+}
+
+func (f *Fake) ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
+	if f.ContainerExecInspectFunc == nil {
+		return container.ExecInspect{}, unset("ContainerExecInspect")
+	}
+	return f.ContainerExecInspectFunc(ctx, execID)
 }
 
 func (f *Fake) NetworkList(ctx context.Context, options network.ListOptions) ([]network.Summary, error) {
