@@ -112,12 +112,13 @@ printf '%-62s berth %8.1f MB   floor %8.1f MB\n' "RSS of the supervisor, 100 ser
 	"$(rss_kib "$sup" | awk '{print $1/1024}')" "$(awk -v r="$fr" 'BEGIN {print r/1024}')"
 for l in "${loops[@]:$first}"; do stop_loop "$l"; done
 mean() { local t0 t1; t0=$(now); for _ in $(seq "$MEAN"); do "$@" >/dev/null; done; t1=$(now); echo $(((t1 - t0) / MEAN)); }
+# The floor: the same 100 services in an environment without a supervisor,
+# running side by side; the two are timed in turns.
+n="$work/env100n"
+mkenv "$n" 100 $((p + 400)) false
+"$B" --env "$n" start all >/dev/null
+[ ! -e "$n/.berth/supervisor.pid" ] || { echo "a supervisor runs with supervisor: false" >&2; exit 1; }
 sw=(); so=()
-for _ in 1 2 3; do sw+=("$(mean "$B" --env "$e" status)"); done
-"$B" --env "$e" stop all >/dev/null
-mkenv "$e" 100 $p false
-"$B" --env "$e" start all >/dev/null
-[ ! -e "$e/.berth/supervisor.pid" ] || { echo "a supervisor runs with supervisor: false" >&2; exit 1; }
-for _ in 1 2 3; do so+=("$(mean "$B" --env "$e" status)"); done
+for _ in 1 2 3 4 5; do sw+=("$(mean "$B" --env "$e" status)"); so+=("$(mean "$B" --env "$n" status)"); done
 printf '%-62s berth %8.2f ms   floor %8.2f ms   (%s)\n' "status, 100 services, supervisor running (floor: none), mean of $MEAN" \
 	"$(printf '%s\n' "${sw[@]}" | median | awk '{print $1/1000}')" "$(printf '%s\n' "${so[@]}" | median | awk '{print $1/1000}')" "$(load)"
