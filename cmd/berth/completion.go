@@ -192,6 +192,7 @@ func argCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 		"health":    completeServices(g, anyService, false),
 		"deps":      completeFirstArg(serviceNames)(g),
 		"config":    completeServices(g, anyService, false),
+		"exec":      completeExec(g),
 		"versions":  components,
 		"update":    completeFirstArg(componentNames, runtime.All)(g),
 		"install":   completeInstall(g),
@@ -254,4 +255,15 @@ func orBackground(ctx context.Context) context.Context {
 		return context.Background()
 	}
 	return ctx
+}
+
+// completeExec offers a service, then leaves the command to the shell.
+func completeExec(g *globalOptions) cobra.CompletionFunc {
+	services := completeFirstArg(serviceNames)(g)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return services(cmd, args, toComplete)
+		}
+		return nil, cobra.ShellCompDirectiveDefault
+	}
 }
