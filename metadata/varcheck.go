@@ -111,3 +111,28 @@ func argNames(n *yaml.Node) map[string]bool {
 	}
 	return nil
 }
+
+// ServiceLines are the lines of berth.yaml where each service's entry
+// begins; empty when the file cannot be read again.
+func (m *Manifest) ServiceLines() map[string]int {
+	out := map[string]int{}
+	data, err := os.ReadFile(m.Path)
+	if err != nil {
+		return out
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return out
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "services" {
+			continue
+		}
+		svcs := top.Content[i+1]
+		for j := 0; j+1 < len(svcs.Content); j += 2 {
+			out[svcs.Content[j].Value] = svcs.Content[j].Line
+		}
+	}
+	return out
+}

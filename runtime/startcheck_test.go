@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime"
 )
 
@@ -34,13 +35,12 @@ services:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { squatter.Process.Kill(); squatter.Wait() })
-	deadline := time.Now().Add(5 * time.Second)
-	for !listening(addr) {
-		if time.Now().After(deadline) {
-			t.Fatal("the squatter never listened")
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !listening(addr) {
+			return errors.New("the squatter never listened")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	_, err := m.Start(ctx, []string{"web"}, runtime.StartRequest{})
 	if err == nil || !strings.Contains(err.Error(), "PID "+strconv.Itoa(squatter.Process.Pid)) {
 		t.Fatalf("start with the port held by PID %d = %v; want a failure naming it", squatter.Process.Pid, err)
@@ -112,15 +112,14 @@ services:
 		t.Fatal(err)
 	}
 	var child int
-	deadline := time.Now().Add(5 * time.Second)
-	for !ignoresTerm(child) {
-		if time.Now().After(deadline) {
-			t.Fatal("the grandchild never ignored TERM")
-		}
+	testkit.Eventually(t, 5*time.Second, func() error {
 		b, _ := os.ReadFile(childFile)
 		child, _ = strconv.Atoi(string(b))
-		time.Sleep(5 * time.Millisecond)
-	}
+		if child <= 0 || !ignoresTerm(child) {
+			return errors.New("the grandchild never ignored TERM")
+		}
+		return nil
+	})
 	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
 	_, err := m.Stop(ctx, []string{"leaky"}, runtime.StopRequest{Grace: 200 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "PID "+strconv.Itoa(child)) {

@@ -191,6 +191,7 @@ func argCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 		"status":    completeServices(g, anyService, false),
 		"health":    completeServices(g, anyService, false),
 		"deps":      completeFirstArg(serviceNames)(g),
+		"config":    completeServices(g, anyService, false),
 		"versions":  components,
 		"update":    completeFirstArg(componentNames, runtime.All)(g),
 		"install":   completeInstall(g),

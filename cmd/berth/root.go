@@ -12,15 +12,12 @@ import (
 	"github.com/berthdev/berth/metadata"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // commands are berth's top-level commands, in one place. cobra lists them
 // sorted in help; here they are grouped by what they work on.
 func commands() []func(*globalOptions) *cobra.Command {
 	return []func(*globalOptions) *cobra.Command{
 		// the environment
-		newInitCommand, newValidateCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
+		newInitCommand, newValidateCommand, newConfigCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
 		// components
 		newVersionsCommand, newInstallCommand, newUpdateCommand, newUninstallCommand,
 		// runtime images
@@ -103,7 +100,7 @@ func newRootCommand(s *streams) *cobra.Command {
 		Long: `berth manages development environments made of versioned components,
 runtime images built through the Docker Engine API, and services run as host
 processes, containers or docker compose projects.`,
-		Version:       version,
+		Version:       berthVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

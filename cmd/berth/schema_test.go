@@ -93,6 +93,7 @@ func TestJSONOutputMatchesTheSchema(t *testing.T) {
 	jsonOf("deps", "deps")
 	jsonOf("deps_one", "deps", "api")
 	jsonOf("info", "info")
+	jsonOf("config", "config")
 	jsonOf("doctor", "doctor")
 	jsonOf("restart", "restart", "web")
 	jsonOf("stop", "stop", "web")

@@ -14,19 +14,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime"
 )
 
-// eventually polls cond every 5 ms until it holds or 5 s pass.
+// eventually polls cond until it holds or 5 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("waiting for %s", what)
+	})
 }
 
 // ignoresTerm reads SigIgn from /proc/<pid>/status.

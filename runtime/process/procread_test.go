@@ -1,12 +1,15 @@
 package process
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/berthdev/berth/hack/testkit"
 )
 
 // A shared walk must never be older than the call that asks for it: a
@@ -34,17 +37,12 @@ func TestSharedWalkIsNeverOlderThanTheCall(t *testing.T) {
 	// A zombie counts as gone: once the child has exited, unreaped, no
 	// later walk lists it.
 	c.Process.Signal(os.Kill)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st, err := readStat(pid)
-		if err != nil || st.State == 'Z' {
-			break
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if st, err := readStat(pid); err == nil && st.State != 'Z' {
+			return fmt.Errorf("PID %d did not exit after KILL", pid)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PID %d did not exit after KILL", pid)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	if slices.ContainsFunc(liveProcs(), func(p procStat) bool { return p.PID == pid }) {
 		t.Fatalf("the zombie %d is listed as live", pid)
 	}
