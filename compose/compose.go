@@ -96,13 +96,22 @@ func Project(env string) string {
 }
 
 // Detail is what the compose runner knows of a running service: the
-// compose services of its project that run.
+// compose services of its project that run, and the names of the
+// service's containers, running or not, as the OQTOPUS CLI's status lists
+// them (docker ps -a by the project and service labels).
 type Detail struct {
-	Containers []string `json:"containers,omitempty"`
+	Containers     []string `json:"containers,omitempty"`
+	ContainerNames []string `json:"container_names,omitempty"`
 }
 
-// Describe names the running compose services: "a, b".
-func (d Detail) Describe() string { return strings.Join(d.Containers, ", ") }
+// Describe names the service's containers, "lab_db_1, lab_minio_1", or,
+// where the daemon gave no names, the running compose services.
+func (d Detail) Describe() string {
+	if len(d.ContainerNames) > 0 {
+		return strings.Join(d.ContainerNames, ", ")
+	}
+	return strings.Join(d.Containers, ", ")
+}
 
 type target struct {
 	file    string
@@ -190,6 +199,18 @@ func (r *Runner) containers(ctx context.Context, t *target) (*engine.Client, map
 	return c, out, nil
 }
 
+// containerNames lists the found containers' names in the order of the
+// service's compose services (the daemon reports a name with a leading /).
+func containerNames(t *target, found map[string]dcontainer.Summary) []string {
+	var names []string
+	for _, n := range t.names {
+		if s, ok := found[n]; ok && len(s.Names) > 0 {
+			names = append(names, strings.TrimPrefix(s.Names[0], "/"))
+		}
+	}
+	return names
+}
+
 func handleOf(svc *runtime.Service, t *target, found map[string]dcontainer.Summary) *runtime.Handle {
 	if len(found) == 0 {
 		return nil
@@ -234,7 +255,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 		}
 		return st, nil
 	}
-	st.State, st.Detail = runtime.Running, Detail{Containers: running}
+	st.State, st.Detail = runtime.Running, Detail{Containers: running, ContainerNames: containerNames(t, found)}
 	if !st.Handle.StartedAt.IsZero() {
 		at := st.Handle.StartedAt
 		st.StartedAt = &at

@@ -46,18 +46,9 @@ func TargetOf(m *metadata.Manifest, envName, in string) (ExecTarget, error) {
 // returns its exit code. When ctx ends first the call returns ctx's error;
 // the daemon has no call to stop an exec, so the command may run on.
 func Exec(ctx context.Context, c *engine.Client, t ExecTarget, argv, env []string, dir string, out io.Writer) (int, error) {
-	id := t.Container
-	if id == "" {
-		list, err := c.ContainerList(ctx, dcontainer.ListOptions{Filters: filters.NewArgs(
-			filters.Arg("label", LabelProject+"="+t.Project), filters.Arg("label", LabelService+"="+t.Service),
-			filters.Arg("status", "running"))})
-		if err != nil {
-			return -1, fmt.Errorf("find the container of compose service %s: %w", t.Service, err)
-		}
-		if len(list) == 0 {
-			return -1, fmt.Errorf("compose service %s of project %s has no running container", t.Service, t.Project)
-		}
-		id = list[0].ID
+	id, err := containerOf(ctx, c, t)
+	if err != nil {
+		return -1, err
 	}
 	created, err := c.ContainerExecCreate(ctx, id, dcontainer.ExecOptions{
 		Cmd: argv, Env: env, WorkingDir: dir, AttachStdout: true, AttachStderr: true})
@@ -94,4 +85,21 @@ func (t ExecTarget) String() string {
 		return "container " + t.Container
 	}
 	return "compose service " + t.Service
+}
+
+// containerOf is the id (or name) of the target's running container.
+func containerOf(ctx context.Context, c *engine.Client, t ExecTarget) (string, error) {
+	if t.Container != "" {
+		return t.Container, nil
+	}
+	list, err := c.ContainerList(ctx, dcontainer.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", LabelProject+"="+t.Project), filters.Arg("label", LabelService+"="+t.Service),
+		filters.Arg("status", "running"))})
+	if err != nil {
+		return "", fmt.Errorf("find the container of compose service %s: %w", t.Service, err)
+	}
+	if len(list) == 0 {
+		return "", fmt.Errorf("compose service %s of project %s has no running container", t.Service, t.Project)
+	}
+	return list[0].ID, nil
 }

@@ -55,9 +55,9 @@ func TestFakeInspect(t *testing.T) {
 		ContainerListFunc: func(_ context.Context, o dcontainer.ListOptions) ([]dcontainer.Summary, error) {
 			filter = strings.Join(o.Filters.Get("label"), ",")
 			return []dcontainer.Summary{
-				{ID: "a1", State: "running", Created: 200, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "a"}},
-				{ID: "b0", State: "running", Created: 100, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
-				{ID: "b1", State: "exited", Created: 300, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
+				{ID: "a1", Names: []string{"/lab1_a_1"}, State: "running", Created: 200, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "a"}},
+				{ID: "b0", Names: []string{"/lab1_b_2"}, State: "running", Created: 100, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
+				{ID: "b1", Names: []string{"/lab1_b_1"}, State: "exited", Created: 300, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "b"}},
 				{ID: "x1", State: "running", Created: 50, Labels: map[string]string{compose.LabelProject: "lab1", compose.LabelService: "other"}},
 			}, nil
 		},
@@ -69,8 +69,8 @@ func TestFakeInspect(t *testing.T) {
 	if filter != compose.LabelProject+"=lab1" {
 		t.Errorf("listed containers by %q, want the project label lab1", filter)
 	}
-	if st.State != runtime.Running || st.Describe() != "a, b" || st.Reason != "" {
-		t.Errorf("state %+v, want running a, b with no reason", st)
+	if st.State != runtime.Running || st.Describe() != "lab1_a_1, lab1_b_2" || st.Reason != "" {
+		t.Errorf("state %+v, want running lab1_a_1, lab1_b_2 (the containers' names, as the OQTOPUS CLI lists them) with no reason", st)
 	}
 	if st.Handle == nil || st.Handle.ID != "a1,b0" || !st.Handle.StartedAt.Equal(time.Unix(100, 0)) {
 		t.Errorf("handle %+v, want ids a1,b0 started at the oldest container's creation", st.Handle)

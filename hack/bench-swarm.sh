@@ -18,17 +18,23 @@ work=$(mktemp -d)
 name="benchs$$"
 stack="${name}stk"
 tag="berth-bench-swarmsvc-$$:latest"
-made_swarm=0
+# The swarm is shared with berth's swarm tests as images/imagetest does:
+# made under an exclusive flock, used under a shared one, left only by the
+# last user and only if a berth test or benchmark made it.
+lock=${TMPDIR:-/tmp}/berth-swarm-test.lock
+exec 9>>"$lock"
+flock -x 9
 if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ]; then
 	docker swarm init --listen-addr 127.0.0.1:2377 --advertise-addr 127.0.0.1 >/dev/null
-	made_swarm=1
+	: >"$lock.made"
 fi
+flock -s 9
 cleanup() {
 	"$work/berth" --env "$work/env" stop all --force --timeout 1s >/dev/null 2>&1 || true
 	docker stack rm "$stack" >/dev/null 2>&1 || true
 	docker rmi -f "$tag" >/dev/null 2>&1 || true
 	rm -rf "$work"
-	if [ "$made_swarm" = 1 ]; then docker swarm leave --force >/dev/null 2>&1 || true; fi
+	if flock -xn 9 && [ -e "$lock.made" ]; then docker swarm leave --force >/dev/null 2>&1 && rm -f "$lock.made"; fi
 }
 trap cleanup EXIT
 go build -o "$work/berth" ./cmd/berth
@@ -48,19 +54,25 @@ printf 'template=bench\nenvironment_name=%s\nenvironment_root=%s\n' "$name" "$wo
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Poll (every 50 ms) until every service of the stack has all its tasks running.
+# Poll (every 50 ms, at most 120 s) until every service of the stack has all
+# its tasks running.
 stack_running() {
-	while :; do
-		reps=$(docker stack services "$stack" --format '{{.Replicas}}' 2>/dev/null || true)
-		if [ "$(printf '%s\n' "$reps" | grep -c '^1/1')" = "$N" ]; then return; fi
+	local end=$(($(date +%s) + 120))
+	while [ "$(docker stack services "$stack" --format '{{.Replicas}}' 2>/dev/null | grep -c '^1/1')" != "$N" ]; do
+		[ "$(date +%s)" -lt "$end" ] || { echo "bench-swarm: the stack's tasks did not all run within 120 s" >&2; exit 1; }
 		sleep 0.05
 	done
 }
-# Poll until no container of the stack is left.
+# Poll until no container and no network of the stack is left (a deploy
+# right after rm fails while the old network is still being removed).
 stack_gone() {
-	while [ -n "$(docker ps -q --filter "label=com.docker.stack.namespace=$stack")" ]; do sleep 0.05; done
+	local end=$(($(date +%s) + 120))
+	while [ -n "$(docker ps -q --filter "label=com.docker.stack.namespace=$stack")$(docker network ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; do
+		[ "$(date +%s)" -lt "$end" ] || { echo "bench-swarm: the stack was not gone within 120 s" >&2; exit 1; }
+		sleep 0.05
+	done
 }
-deploy_running() { docker stack deploy -c "$work/proj/compose.yaml" "$stack" >/dev/null 2>&1; stack_running; }
+deploy_running() { docker stack deploy -c "$work/proj/compose.yaml" "$stack" >/dev/null; stack_running; }
 rm_gone() { docker stack rm "$stack" >/dev/null 2>&1; stack_gone; }
 
 bu=(); bd=(); cu=(); cd_=(); cuw=(); cdw=()

@@ -105,7 +105,7 @@ func TestCLICloudLocal(t *testing.T) {
 		t.Errorf("no retry warning on stderr:\n%s", r.stderr)
 	}
 	st := berth(t, root, env, "status")
-	want := regexp.MustCompile(`^db: Running \(db, minio, mc\)\nworker: Running \(PID \d+\)\nuser_signup: Running \(PID \d+\)\nadmin: Running \(PID \d+\)\nprovider: Running \(PID \d+\)\nuser: Running \(PID \d+\)\n$`)
+	want := regexp.MustCompile(`^db: Running \(\S+[_-]db[_-]1, \S+[_-]minio[_-]1, \S+[_-]mc[_-]1\)\nworker: Running \(PID \d+\)\nuser_signup: Running \(PID \d+\)\nadmin: Running \(PID \d+\)\nprovider: Running \(PID \d+\)\nuser: Running \(PID \d+\)\n$`)
 	if !want.MatchString(st.stdout) {
 		t.Fatalf("status:\n%s", st.stdout)
 	}

@@ -192,6 +192,7 @@ func argCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 		"health":    completeServices(g, anyService, false),
 		"deps":      completeFirstArg(serviceNames)(g),
 		"config":    completeServices(g, anyService, false),
+		"exec":      completeExec(g),
 		"versions":  components,
 		"update":    completeFirstArg(componentNames, runtime.All)(g),
 		"install":   completeInstall(g),
@@ -208,6 +209,9 @@ func flagCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 	return map[string]cobra.CompletionFunc{
 		"host": func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return manifestNames(g, hostNames), noFiles
+		},
+		"profile": func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return manifestNames(g, func(env *metadata.Env) []string { return env.Manifest.Profiles() }), noFiles
 		},
 		"builder": cobra.FixedCompletions([]string{"auto", string(images.BuilderClassic), string(images.BuilderBuildKit)}, noFiles),
 	}
@@ -254,4 +258,15 @@ func orBackground(ctx context.Context) context.Context {
 		return context.Background()
 	}
 	return ctx
+}
+
+// completeExec offers a service, then leaves the command to the shell.
+func completeExec(g *globalOptions) cobra.CompletionFunc {
+	services := completeFirstArg(serviceNames)(g)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return services(cmd, args, toComplete)
+		}
+		return nil, cobra.ShellCompDirectiveDefault
+	}
 }

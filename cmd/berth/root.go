@@ -24,7 +24,7 @@ func commands() []func(*globalOptions) *cobra.Command {
 		newBuildCommand, newImagesCommand,
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
-		newHealthCommand, newDepsCommand, newLogsCommand, newEventsCommand, newSupervisorCommand,
+		newHealthCommand, newDepsCommand, newLogsCommand, newExecCommand, newEventsCommand, newSupervisorCommand,
 		// compose habits: up, down (and ps, an alias of status)
 		newUpCommand, newDownCommand,
 		// tasks the manifest declares

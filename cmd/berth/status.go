@@ -28,7 +28,7 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 		Short:   "Show whether each service runs, one line each in manifest order",
 		Long: `Show whether each service runs, one line per service in manifest order:
 "core: Running (PID 12345)", "web: Running (container 0123456789ab)",
-"db: Running (db, minio, mc)" for a compose service, or "core: Stopped"
+"db: Running (lab_db_1, lab_minio_1, lab_mc_1)" for a compose service, or "core: Stopped"
 ("box: Unknown" when a container's Docker daemon does not answer; exit 1).
 Other programs may parse these lines. A PID file naming a dead process, or a
 PID now used by another process, shows Stopped. status reads only and changes

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 type lines []string
@@ -30,7 +32,7 @@ type options struct {
 	exitCode, onInt                        int
 	killSelf, childFile, httpAddr, tcpAddr string
 	ignoreTerm, fork, childTerm, childSid  bool
-	isChild, echoStdin                     bool
+	isChild, echoStdin, printTTY           bool
 	readyAfter, dieAfter, tick             time.Duration
 }
 
@@ -48,6 +50,7 @@ func parseFlags() *options {
 	flag.StringVar(&o.httpAddr, "http", "", "serve HTTP on ADDR (GET /health answers 200)")
 	flag.StringVar(&o.tcpAddr, "tcp", "", "accept TCP connections on ADDR")
 	flag.BoolVar(&o.isChild, "grandchild", false, "internal: be the grandchild")
+	flag.BoolVar(&o.printTTY, "print-tty", false, "first print \"tty: true\" or \"tty: false\": is stdin a terminal?")
 	flag.BoolVar(&o.echoStdin, "echo-stdin", false, "after ready, read one line from stdin, print \"got LINE\" and exit 0")
 	flag.DurationVar(&o.tick, "tick", 0, "after ready, print \"tick N\" at this interval")
 	flag.IntVar(&o.onInt, "on-int", -1, "on SIGINT, print \"got INT\" and exit with this code (PID 1 in a container ignores an unhandled INT)")
@@ -70,6 +73,10 @@ func main() {
 	}
 	if o.onInt >= 0 {
 		exitOnInt(o.onInt)
+	}
+	if o.printTTY {
+		_, err := unix.IoctlGetTermios(0, unix.TCGETS)
+		fmt.Printf("tty: %v\n", err == nil)
 	}
 	printLines(o)
 	if o.killSelf != "" {

@@ -7,40 +7,81 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"golang.org/x/sys/unix"
 
 	"github.com/berthdev/berth/images/engine"
 )
 
+// SwarmLock is the file that test processes (and hack/bench-swarm.sh) share
+// while they use the daemon's swarm; SwarmLock+".made" marks a swarm that
+// one of them made.
+var SwarmLock = filepath.Join(os.TempDir(), "berth-swarm-test.lock")
+
 // Swarm makes the daemon a single-node swarm (advertising 127.0.0.1) when
-// it is not in one already. The returned leave leaves the swarm only if
-// Swarm made it, so a developer's own swarm is never touched.
+// it is not in one already. Test processes on one machine share the
+// swarm: each holds a shared flock on SwarmLock while it uses it, and the
+// returned leave leaves the swarm only if a berth test or benchmark made it
+// and no other holds the lock, so a developer's own swarm is never touched
+// and no run pulls the swarm from under another.
 func Swarm(ctx context.Context, c *engine.Client) (leave func(), err error) {
+	f, err := os.OpenFile(SwarmLock, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	fd := int(f.Fd())
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := ensureSwarm(ctx, c); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		defer f.Close()
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+			return // another run still uses the swarm
+		}
+		if _, err := os.Stat(SwarmLock + ".made"); err != nil {
+			return // not ours to leave
+		}
+		lctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c.SwarmLeave(lctx, true) == nil {
+			os.Remove(SwarmLock + ".made")
+		}
+	}, nil
+}
+
+func ensureSwarm(ctx context.Context, c *engine.Client) error {
 	info, err := c.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("daemon info: %w", err)
+		return fmt.Errorf("daemon info: %w", err)
 	}
 	switch info.Swarm.LocalNodeState {
 	case swarm.LocalNodeStateActive:
 		if !info.Swarm.ControlAvailable {
-			return nil, fmt.Errorf("this daemon is a swarm worker: the swarm tests need a manager")
+			return fmt.Errorf("this daemon is a swarm worker: the swarm tests need a manager")
 		}
-		return func() {}, nil
+		return nil
 	case swarm.LocalNodeStateInactive:
 	default:
-		return nil, fmt.Errorf("this daemon's swarm is %s: wait for it to settle, or leave it (docker swarm leave)", info.Swarm.LocalNodeState)
+		return fmt.Errorf("this daemon's swarm is %s: wait for it to settle, or leave it (docker swarm leave)", info.Swarm.LocalNodeState)
 	}
 	if _, err := c.SwarmInit(ctx, swarm.InitRequest{ListenAddr: "127.0.0.1:2377", AdvertiseAddr: "127.0.0.1"}); err != nil {
-		return nil, fmt.Errorf("make a single-node swarm: %w", err)
+		return fmt.Errorf("make a single-node swarm: %w", err)
 	}
-	return func() {
-		lctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c.SwarmLeave(lctx, true)
-	}, nil
+	return os.WriteFile(SwarmLock+".made", nil, 0o666)
 }
 
 // Registry serves an in-memory image registry on 127.0.0.1 inside the test

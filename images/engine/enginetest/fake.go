@@ -49,6 +49,7 @@ type Fake struct {
 	ContainerExecCreateFunc  func(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error)
 	ContainerExecAttachFunc  func(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error)
 	ContainerExecInspectFunc func(ctx context.Context, execID string) (container.ExecInspect, error)
+	ContainerExecResizeFunc  func(ctx context.Context, execID string, options container.ResizeOptions) error
 
 	NetworkListFunc   func(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
 	NetworkRemoveFunc func(ctx context.Context, id string) error
@@ -397,4 +398,11 @@ func (f *Fake) ServiceInspectWithRaw(ctx context.Context, id string, _ swarm.Ser
 	}
 	s, err := f.ServiceInspectFunc(ctx, id)
 	return s, nil, err
+}
+
+func (f *Fake) ContainerExecResize(ctx context.Context, execID string, options container.ResizeOptions) error {
+	if f.ContainerExecResizeFunc == nil {
+		return unset("ContainerExecResize")
+	}
+	return f.ContainerExecResizeFunc(ctx, execID, options)
 }
