@@ -163,7 +163,7 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	return pw, done, nil
 }
 
-// launch starts svc behind the gate, writes its PID file and opens the gate.
+// launch writes svc's pending record, starts it and completes the record.
 // A service whose recorded launch still runs is refused: a second launch
 // would overwrite its PID file and leave the first beyond berth's reach.
 // logFrom is where this launch's captured output begins in its log file.
@@ -199,6 +199,12 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		removePIDFile(pidPath(svc), h)
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
+	// The start time is read before anything collects the exit: a service
+	// that has already ended is a zombie until then, and its /proc entry
+	// is still there to read.
+	pending := h
+	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
+	st, err := readStat(h.PID)
 	c := &child{done: make(chan struct{}), logDone: logDone}
 	r.mu.Lock()
 	r.children[cmd.Process.Pid] = c
@@ -209,9 +215,6 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
 	}()
-	pending := h
-	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
-	st, err := readStat(h.PID)
 	if err == nil {
 		h.StartTime, h.PGID = st.StartTime, st.PGID
 		err = writePIDFile(pidPath(svc), h)
