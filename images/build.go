@@ -236,6 +236,7 @@ func replaceable(ctx context.Context, c *engine.Client, tag string) string {
 func readBuildStream(body io.Reader, out io.Writer, opts BuildOptions, spec *Spec) (string, error) {
 	dec := json.NewDecoder(body)
 	bk := newBKPrinter(out)
+	bk.noCache = opts.NoCache
 	var id, step string
 	var stepOut strings.Builder
 	for {

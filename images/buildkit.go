@@ -135,6 +135,10 @@ type bkPrinter struct {
 	seen   map[string]*bkVertex
 	logs   map[string]*bytes.Buffer
 	failed *bkVertex
+	// noCache: the build was asked for without the cache. BuildKit still
+	// marks its internal context steps (loading and copying the context it
+	// was sent) cached; saying CACHED then would contradict --no-cache.
+	noCache bool
 }
 
 func newBKPrinter(out io.Writer) *bkPrinter {
@@ -160,7 +164,7 @@ func (p *bkPrinter) handle(st *bkStatus) {
 		if v.started && !old.started {
 			fmt.Fprintf(p.out, "#%d %s\n", n, v.name)
 		}
-		if v.cached && !old.cached {
+		if v.cached && !old.cached && !p.noCache {
 			fmt.Fprintf(p.out, "#%d CACHED\n", n)
 		}
 		if v.err != "" && old.err == "" {

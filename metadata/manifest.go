@@ -133,9 +133,15 @@ type Service struct {
 	// Env is added to berth's environment and config/.env.
 	Env map[string]string `yaml:"env,omitempty"`
 	// UnsetEnv names variables removed from the service's environment.
-	UnsetEnv     []string     `yaml:"unset_env,omitempty"`
-	DependsOn    DependsOn    `yaml:"depends_on,omitempty"`
-	Conflicts    []string     `yaml:"conflicts,omitempty"`
+	UnsetEnv  []string  `yaml:"unset_env,omitempty"`
+	DependsOn DependsOn `yaml:"depends_on,omitempty"`
+	Conflicts []string  `yaml:"conflicts,omitempty"`
+	// Profiles put the service in named profiles: start all (and up)
+	// leaves it alone unless one of them is named with --profile.
+	Profiles []string `yaml:"profiles,omitempty"`
+	// AutoStart false leaves the service out of start all unless a profile
+	// of it is named; it still starts by name. Default true.
+	AutoStart    *bool        `yaml:"auto_start,omitempty"`
 	Health       *HealthCheck `yaml:"health,omitempty"`
 	StopSignal   string       `yaml:"stop_signal,omitempty"`
 	StopTimeout  Duration     `yaml:"stop_timeout,omitempty"`

@@ -103,118 +103,144 @@ func SplitIn(in string) (service, composeService string) {
 
 // validateSteps checks hooks, tasks and the in: of command health checks.
 func (m *Manifest) validateSteps(lines entityLines) []Problem {
-	var ps []Problem
-	add := func(key, format string, args ...any) {
-		ps = append(ps, Problem{Line: lines[key], Msg: fmt.Sprintf(format, args...)})
-	}
-	checkIn := func(key, what, in string) {
-		if in == "" {
-			return
-		}
-		svc, cs := SplitIn(in)
-		target := m.Services[svc]
-		switch {
-		case target == nil:
-			add(key, "%s: in: %q names no service of this manifest", what, in)
-		case target.Runner != RunnerContainer && target.Runner != RunnerCompose:
-			add(key, "%s: in: %q is a %s service; commands run inside container or compose services only", what, in, target.Runner)
-		case cs != "" && target.Runner == RunnerContainer:
-			add(key, "%s: in: %q: %s is a container service, name it without /%s", what, in, svc, cs)
-		case cs != "" && target.Compose != nil && !contains(target.Compose.Services, cs):
-			add(key, "%s: in: %q: %s is not among the compose.services of %s (%s)", what, in, cs, svc, strings.Join(target.Compose.Services, ", "))
-		}
-	}
-	checkStep := func(key, what string, st *HookStep, needRun bool) {
-		switch {
-		case len(st.Run) == 0 && st.TCP == "":
-			add(key, "%s has no run command (or tcp address to wait for)", what)
-		case len(st.Run) > 0 && st.TCP != "":
-			add(key, "%s has both run and tcp: split it into two steps", what)
-		case needRun && len(st.Run) == 0:
-			add(key, "%s has no run command", what)
-		}
-		if st.TCP != "" && st.In != "" {
-			add(key, "%s waits for tcp %s from the host; in: does not apply", what, st.TCP)
-		}
-		if st.Retries < 0 {
-			add(key, "%s: retries cannot be negative", what)
-		}
-		checkIn(key, what, st.In)
-	}
+	v := &stepCheck{m: m, lines: lines}
 	for _, name := range m.ServiceOrder {
-		s := m.Services[name]
-		if s == nil {
-			continue
-		}
-		if s.Health != nil && s.Health.In != "" {
-			if s.Health.Type != HealthCommand {
-				add("services."+name+".health", "service %q: health.in applies to command checks only", name)
-			}
-			checkIn("services."+name+".health", fmt.Sprintf("service %q health", name), s.Health.In)
-		}
-		if s.Hooks == nil {
-			continue
-		}
-		key := "services." + name + ".hooks"
-		for i := range s.Hooks.PostStart {
-			checkStep(key, fmt.Sprintf("service %q post_start step %d", name, i+1), &s.Hooks.PostStart[i], false)
-		}
-		for i := range s.Hooks.PreStop {
-			checkStep(key, fmt.Sprintf("service %q pre_stop step %d", name, i+1), &s.Hooks.PreStop[i], false)
+		if s := m.Services[name]; s != nil {
+			v.service(name, s)
 		}
 	}
+	v.bindings()
+	for _, name := range m.TaskOrder {
+		v.task(name)
+	}
+	return v.ps
+}
+
+// stepCheck collects the problems of a manifest's steps, each at the line
+// of exactly the entry it names.
+type stepCheck struct {
+	m     *Manifest
+	lines entityLines
+	ps    []Problem
+}
+
+func (v *stepCheck) add(key, format string, args ...any) {
+	v.ps = append(v.ps, Problem{Line: v.lines[key], Msg: fmt.Sprintf(format, args...)})
+}
+
+// in checks a step's in: against the manifest's container and compose
+// services.
+func (v *stepCheck) in(key, what, in string) {
+	if in == "" {
+		return
+	}
+	svc, cs := SplitIn(in)
+	target := v.m.Services[svc]
+	switch {
+	case target == nil:
+		v.add(key, "%s: in: %q names no service of this manifest", what, in)
+	case target.Runner != RunnerContainer && target.Runner != RunnerCompose:
+		v.add(key, "%s: in: %q is a %s service; commands run inside container or compose services only", what, in, target.Runner)
+	case cs != "" && target.Runner == RunnerContainer:
+		v.add(key, "%s: in: %q: %s is a container service, name it without /%s", what, in, svc, cs)
+	case cs != "" && target.Compose != nil && !contains(target.Compose.Services, cs):
+		v.add(key, "%s: in: %q: %s is not among the compose.services of %s (%s)", what, in, cs, svc, strings.Join(target.Compose.Services, ", "))
+	}
+}
+
+func (v *stepCheck) step(key, what string, st *HookStep, needRun bool) {
+	switch {
+	case len(st.Run) == 0 && st.TCP == "":
+		v.add(key, "%s has no run command (or tcp address to wait for)", what)
+	case len(st.Run) > 0 && st.TCP != "":
+		v.add(key, "%s has both run and tcp: split it into two steps", what)
+	case needRun && len(st.Run) == 0:
+		v.add(key, "%s has no run command", what)
+	}
+	if st.TCP != "" && st.In != "" {
+		v.add(key, "%s waits for tcp %s from the host; in: does not apply", what, st.TCP)
+	}
+	if st.Retries < 0 {
+		v.add(key, "%s: retries cannot be negative", what)
+	}
+	v.in(key, what, st.In)
+}
+
+// service checks a service's health.in and its hooks.
+func (v *stepCheck) service(name string, s *Service) {
+	if s.Health != nil && s.Health.In != "" {
+		if s.Health.Type != HealthCommand {
+			v.add("services."+name+".health", "service %q: health.in applies to command checks only", name)
+		}
+		v.in("services."+name+".health", fmt.Sprintf("service %q health", name), s.Health.In)
+	}
+	if s.Hooks == nil {
+		return
+	}
+	key := "services." + name + ".hooks"
+	for i := range s.Hooks.PostStart {
+		v.step(key, fmt.Sprintf("service %q post_start step %d", name, i+1), &s.Hooks.PostStart[i], false)
+	}
+	for i := range s.Hooks.PreStop {
+		v.step(key, fmt.Sprintf("service %q pre_stop step %d", name, i+1), &s.Hooks.PreStop[i], false)
+	}
+}
+
+// bindings checks that each component's .metadata key is valid, not one of
+// .metadata's own and not shared.
+func (v *stepCheck) bindings() {
 	keys := map[string]string{}
-	for _, name := range m.ComponentOrder {
-		c := m.Components[name]
+	for _, name := range v.m.ComponentOrder {
+		c := v.m.Components[name]
 		if c == nil {
 			continue
 		}
 		key := BindingKeyOf(name, c)
 		switch {
 		case !validKey(key, true):
-			add("components."+name+".binding", "component %q: binding %q is not a .metadata key (letters, digits, '_', '.' and '-')", name, key)
+			v.add("components."+name+".binding", "component %q: binding %q is not a .metadata key (letters, digits, '_', '.' and '-')", name, key)
 		case key == KeyTemplate || key == KeyInstallRoot || key == KeyEnvironmentName || key == KeyEnvironmentRoot || key == KeyCreatedAt:
-			add("components."+name+".binding", "component %q: binding %q is one of .metadata's own keys: choose another", name, key)
+			v.add("components."+name+".binding", "component %q: binding %q is one of .metadata's own keys: choose another", name, key)
 		case keys[key] != "":
-			add("components."+name+".binding", "components %q and %q are both bound by %q: give one another binding", keys[key], name, key)
+			v.add("components."+name+".binding", "components %q and %q are both bound by %q: give one another binding", keys[key], name, key)
 		}
 		keys[key] = name
 	}
-	for _, name := range m.TaskOrder {
-		key := "tasks." + name
-		if !ValidName(name) {
-			add(key, "invalid task name %q: use lower-case letters, digits, '_', '.' and '-'", name)
+}
+
+func (v *stepCheck) task(name string) {
+	key := "tasks." + name
+	if !ValidName(name) {
+		v.add(key, "invalid task name %q: use lower-case letters, digits, '_', '.' and '-'", name)
+	}
+	t := v.m.Tasks[name]
+	if t == nil {
+		v.add(key, "task %q is empty: give it a run command", name)
+		return
+	}
+	v.step(key, fmt.Sprintf("task %q", name), &t.HookStep, true)
+	if t.Component != "" && v.m.Components[t.Component] == nil {
+		v.add(key+".component", "task %q: unknown component %q", name, t.Component)
+	}
+	seen := map[string]bool{}
+	optional := false
+	for i, a := range t.Args {
+		if !validKey(a.Name, false) {
+			v.add(key+".args", "task %q argument %d: name %q must be a variable name (letters, digits, '_')", name, i+1, a.Name)
 		}
-		t := m.Tasks[name]
-		if t == nil {
-			add(key, "task %q is empty: give it a run command", name)
-			continue
+		if seen[a.Name] {
+			v.add(key+".args", "task %q names argument %q twice", name, a.Name)
 		}
-		checkStep(key, fmt.Sprintf("task %q", name), &t.HookStep, true)
-		if t.Component != "" && m.Components[t.Component] == nil {
-			add(key+".component", "task %q: unknown component %q", name, t.Component)
+		seen[a.Name] = true
+		if a.Default != "" {
+			optional = true
+		} else if optional {
+			v.add(key+".args", "task %q argument %q has no default but follows one that has", name, a.Name)
 		}
-		seen := map[string]bool{}
-		optional := false
-		for i, a := range t.Args {
-			if !validKey(a.Name, false) {
-				add(key+".args", "task %q argument %d: name %q must be a variable name (letters, digits, '_')", name, i+1, a.Name)
-			}
-			if seen[a.Name] {
-				add(key+".args", "task %q names argument %q twice", name, a.Name)
-			}
-			seen[a.Name] = true
-			if a.Default != "" {
-				optional = true
-			} else if optional {
-				add(key+".args", "task %q argument %q has no default but follows one that has", name, a.Name)
-			}
-			if a.Default != "" && len(a.Choices) > 0 && !contains(a.Choices, a.Default) {
-				add(key+".args", "task %q argument %q: default %q is not one of its choices", name, a.Name, a.Default)
-			}
+		if a.Default != "" && len(a.Choices) > 0 && !contains(a.Choices, a.Default) {
+			v.add(key+".args", "task %q argument %q: default %q is not one of its choices", name, a.Name, a.Default)
 		}
 	}
-	return ps
 }
 
 func contains(list []string, v string) bool {

@@ -126,6 +126,11 @@ func (m *Manifest) validateService(p *problems, name string) {
 		s.Runner = RunnerProcess
 	}
 	validateRunner(p, name, key, s)
+	for _, pr := range s.Profiles {
+		if !ValidName(pr) {
+			p.add(key+".profiles", "service %q: profile %q is not a valid name (lower-case letters, digits, '.', '_', '-')", name, pr)
+		}
+	}
 	if s.Component != "" && m.Components[s.Component] == nil {
 		p.add(key+".component", "service %q: unknown component %q", name, s.Component)
 	}

@@ -29,6 +29,10 @@ type StartRequest struct {
 	// SkipRunning skips a named service that runs already, as all does,
 	// instead of refusing the start (compose's up).
 	SkipRunning bool
+	// Profiles are the profiles named (--profile): with all, services in
+	// profiles or with auto_start: false start only when one of their
+	// profiles is named; the dependencies of those that start come too.
+	Profiles []string
 }
 
 func (r StartRequest) parallel() int {
@@ -131,6 +135,18 @@ func (m *Manager) PlanStart(ctx context.Context, names []string, req StartReques
 	}
 	if sel, err = m.onHost(sel, all, req.Host); err != nil {
 		return nil, err
+	}
+	if all {
+		if err := man.CheckProfiles(req.Profiles); err != nil {
+			return nil, err
+		}
+		kept := startsWithAll(man, sel, req.Profiles)
+		if len(kept) < len(sel) && !req.NoDeps {
+			// A service left out by its profile still starts when one
+			// that starts depends on it.
+			kept = graph.WithDependencies(kept)
+		}
+		sel = kept
 	}
 	named := map[string]bool{}
 	for _, n := range sel {
@@ -291,4 +307,15 @@ func (m *Manager) holdBackDependents(p *StartPlan, graph *metadata.Graph, launch
 		launching[svc.Name] = false
 	}
 	p.Launch = kept
+}
+
+// startsWithAll keeps the services start all starts with the profiles named.
+func startsWithAll(man *metadata.Manifest, sel, profiles []string) []string {
+	var out []string
+	for _, n := range sel {
+		if man.Services[n].StartsWithAll(profiles) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

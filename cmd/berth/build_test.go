@@ -154,3 +154,25 @@ func TestDoctorJSON(t *testing.T) {
 		t.Errorf("compose is required though no service uses it: %+v", c)
 	}
 }
+
+// --no-cache builds without the cache, and its progress does not say
+// CACHED (BuildKit marks its own context steps cached even then).
+func TestBuildNoCacheSaysNoCached(t *testing.T) {
+	c := requireDaemon(t)
+	tag := fmt.Sprintf("berth-nocache-%d-%d:latest", os.Getpid(), time.Now().UnixNano())
+	t.Cleanup(func() { c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+	root := imageEnv(t, "SSE_CONTAINER_IMAGE="+tag+"\n")
+	if code, out, errOut := berthInProcess("build", "sse-runtime", "--builder", "buildkit", "--env", root); code != 0 {
+		t.Fatalf("build: %d %s %s", code, out, errOut)
+	}
+	// With the cache, a rebuild reuses steps and says so...
+	code, out, errOut := berthInProcess("build", "sse-runtime", "--force", "--builder", "buildkit", "--env", root)
+	if code != 0 || !strings.Contains(out+errOut, "CACHED") {
+		t.Fatalf("build --force: %d, no CACHED in\n%s%s", code, out, errOut)
+	}
+	// ...without it, nothing is said to come from a cache.
+	code, out, errOut = berthInProcess("build", "sse-runtime", "--no-cache", "--builder", "buildkit", "--env", root)
+	if code != 0 || strings.Contains(out+errOut, "CACHED") || !strings.Contains(out+errOut, "DONE") {
+		t.Fatalf("build --no-cache: %d\n%s%s", code, out, errOut)
+	}
+}

@@ -210,6 +210,9 @@ func flagCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 		"host": func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return manifestNames(g, hostNames), noFiles
 		},
+		"profile": func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return manifestNames(g, func(env *metadata.Env) []string { return env.Manifest.Profiles() }), noFiles
+		},
 		"builder": cobra.FixedCompletions([]string{"auto", string(images.BuilderClassic), string(images.BuilderBuildKit)}, noFiles),
 	}
 }

@@ -191,6 +191,36 @@ func TestUpdateAndUninstallCommands(t *testing.T) {
 	}
 }
 
+// Ctrl-C during an install says it was interrupted and how to go on, not
+// "context canceled", and leaves nothing installed or bound.
+func TestInstallInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	f := newComponentFixture(t, `[sh, -c, 'touch "$$0"; exec sleep 60', "`+ready+`"]`)
+	cmd := exec.Command(berthBin, "--env", f.env, "install", "app", "v1.2.0")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := testkit.Poll(30*time.Second, func() error { _, err := os.Stat(ready); return err }); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("setup never started: %s", out.String())
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "install of app interrupted") || !strings.Contains(out.String(), "run `berth install app v1.2.0`") || strings.Contains(out.String(), "context canceled") {
+		t.Fatalf("interrupted install says:\n%s", out.String())
+	}
+	if component.IsInstalled(filepath.Join(f.installRoot, "app-v1.2.0"), false) || strings.Contains(f.metadataText(t), "app_version") {
+		t.Fatal("an interrupted install counts as installed or bound")
+	}
+}
+
 // A berth killed with SIGKILL in the middle of setup leaves nothing that
 // counts as installed, and the next install redoes it.
 func TestInstallSurvivesSIGKILL(t *testing.T) {

@@ -319,7 +319,12 @@ func (d *demo) health(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := health.Render(d.inner.stdout, reports); err != nil {
+	// Symbols as berth health draws them on the demo's own terminal.
+	render := health.RenderPlain
+	if o, ok := d.out.(*outStream); ok && o.colorEnabled() {
+		render = health.Render
+	}
+	if err := render(d.inner.stdout, reports); err != nil {
 		return err
 	}
 	if c := health.Count(reports); c.Unhealthy > 0 {

@@ -43,15 +43,15 @@ func TestDemo(t *testing.T) {
 				"web_version=branch:next (was v0.2.0)",
 				"api: Running (PID ",
 				"web: Running (PID ",
-				"✅ api: healthy (http 200",
-				"✅ web: healthy (http 200",
+				"api: healthy (http 200",
+				"web: healthy (http 200",
 				"200 OK hello from web (web branch:next)",
 				"api | api: serving api v1.0.0",
 				"web: Stopped\n    api: Stopped\n",
 				"demo done in ",
 			}, tt.want...)
 			if tt.docker {
-				want = append(want, "box: Running (container ", "✅ box: healthy (http 200", "box: Stopped")
+				want = append(want, "box: Running (container ", "box: healthy (http 200", "box: Stopped")
 			}
 			for _, w := range want {
 				if !strings.Contains(r.stdout, w) {

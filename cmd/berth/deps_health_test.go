@@ -52,7 +52,7 @@ services:
 
 func TestCLIHealthDepsStatusWide(t *testing.T) {
 	root := yamlEnvCLI(t, cliManifest)
-	if out, code := berthEnv(t, root, "health"); code != 0 || out != "⚪ db: not running\n⚪ api: not running\n⚪ web: not running\n0 healthy, 0 unhealthy, 3 not running\n" {
+	if out, code := berthEnv(t, root, "health"); code != 0 || out != "db: not running\napi: not running\nweb: not running\n0 healthy, 0 unhealthy, 3 not running\n" {
 		t.Fatalf("health with nothing running: %d\n%s", code, out)
 	}
 	out, code := berthEnv(t, root, "start", "api")
@@ -61,7 +61,7 @@ func TestCLIHealthDepsStatusWide(t *testing.T) {
 	}
 	berthEnv(t, root, "start", "web")
 	out, code = berthEnv(t, root, "health")
-	for _, want := range []string{"✅ db: healthy (tcp ", "❌ api: unhealthy (tcp ", "connection refused)", "➖ web: running (no health check)", "1 healthy, 1 unhealthy, 0 not running, 1 without a check", "Error: unhealthy: api"} {
+	for _, want := range []string{"db: healthy (tcp ", "api: unhealthy (tcp ", "connection refused)", "web: running (no health check)", "1 healthy, 1 unhealthy, 0 not running, 1 without a check", "Error: unhealthy: api"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("health: exit %d, output lacks %q:\n%s", code, want, out)
 		}
@@ -201,15 +201,43 @@ func TestCLIHealthWatch(t *testing.T) {
 		}
 		return ""
 	}
-	if l := next(); !strings.Contains(l, " ✅ db: healthy (tcp ") || len(l) < 20 || l[4] != '-' || l[13] != ':' {
+	if l := next(); !strings.Contains(l, " db: healthy (tcp ") || len(l) < 20 || l[4] != '-' || l[13] != ':' {
 		t.Fatalf("first line %q", l)
 	}
 	berthEnv(t, root, "stop", "db", "--yes")
-	if l := next(); !strings.HasSuffix(l, " ⚪ db: not running") {
+	if l := next(); !strings.HasSuffix(l, " db: not running") {
 		t.Fatalf("after stop: %q", l)
 	}
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("--watch after an interrupt: %v", err)
+	}
+}
+
+// TestHealthSymbolsOnlyOnATerminal: symbols on a terminal, plain words in a
+// pipe or with NO_COLOR.
+func TestHealthSymbolsOnlyOnATerminal(t *testing.T) {
+	root := yamlEnvCLI(t, cliManifest)
+	onPTY := func(env ...string) string {
+		t.Helper()
+		cmd := exec.Command(berthBin, "--env", root, "health")
+		cmd.Env = append(os.Environ(), env...)
+		tty, err := pty.Start(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tty.Close()
+		out, _ := io.ReadAll(tty) // EIO once berth has exited
+		cmd.Wait()
+		return string(out)
+	}
+	if out := onPTY("NO_COLOR="); !strings.Contains(out, "⚪ db: not running") {
+		t.Errorf("on a terminal: %q", out)
+	}
+	if out := onPTY("NO_COLOR=1"); !strings.Contains(out, "db: not running") || strings.Contains(out, "⚪") {
+		t.Errorf("with NO_COLOR: %q", out)
+	}
+	if out, _ := berthEnv(t, root, "health"); strings.Contains(out, "⚪") || !strings.HasPrefix(out, "db: not running\n") {
+		t.Errorf("in a pipe: %q", out)
 	}
 }

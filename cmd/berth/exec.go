@@ -39,14 +39,15 @@ Not to be confused with berth run TASK, which runs a task the manifest names.`,
 		Example: `  berth exec web -- sh                      # a shell in web's container
   berth exec db -- psql -U postgres         # a compose service's first container
   berth exec core -- env                    # what core's environment holds
-  berth exec core -T -- python -m pytest    # no terminal, for scripts`,
+  berth exec -T core -- python -m pytest    # no terminal, for scripts`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExec(cmd.Context(), g, args[0], args[1:], opts)
 		},
 	}
 	c.Flags().BoolVarP(&opts.noTTY, "no-tty", "T", false, "give the command no terminal even when berth has one")
-	// Everything after SERVICE is the command's, flags included.
+	// Everything after SERVICE is the command's, flags included: berth's
+	// own flags (-T) come before SERVICE.
 	c.Flags().SetInterspersed(false)
 	return c
 }

@@ -67,7 +67,7 @@ func runHealth(ctx context.Context, g *globalOptions, names []string, opts *heal
 				}{at, r})
 				return
 			}
-			fmt.Fprintf(g.stdout, "%s %s\n", at.Format("2006-01-02 15:04:05"), r.Line())
+			fmt.Fprintf(g.stdout, "%s %s\n", at.Format("2006-01-02 15:04:05"), healthLine(g.stdout, r))
 		})
 	}
 	reports, unreachable := m.Health(ctx, names)
@@ -77,7 +77,7 @@ func runHealth(ctx context.Context, g *globalOptions, names []string, opts *heal
 	if outputFormat(opts.output) == outputJSON {
 		err = health.RenderJSON(g.stdout, reports)
 	} else {
-		err = health.Render(g.stdout, reports)
+		err = renderHealth(g.stdout, reports)
 	}
 	if err != nil {
 		return err
@@ -138,4 +138,20 @@ func downNames(d []downService) []string {
 		out[i] = s.Name
 	}
 	return out
+}
+
+// healthLine is a report's line: with its symbol on a terminal that takes
+// colour, in plain words otherwise (a pipe, a log, NO_COLOR).
+func healthLine(o *outStream, r health.Report) string {
+	if o.colorEnabled() {
+		return r.Line()
+	}
+	return r.Plain()
+}
+
+func renderHealth(o *outStream, reports []health.Report) error {
+	if o.colorEnabled() {
+		return health.Render(o, reports)
+	}
+	return health.RenderPlain(o, reports)
 }

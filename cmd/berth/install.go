@@ -94,6 +94,9 @@ func runInstall(ctx context.Context, g *globalOptions, name, version string, opt
 			results = append(results, r)
 		}
 	}
+	if err != nil && ctx.Err() != nil {
+		err = interruptedInstall(name, version)
+	}
 	if outputFormat(opts.output) == outputJSON {
 		if results == nil {
 			results = []*component.Result{}
@@ -196,4 +199,11 @@ func checkSkipBuild(env *metadata.Env, name string) error {
 		return usagef("--skip-sse-build: no component of this environment builds an image on install, so there is nothing to skip: leave the flag out")
 	}
 	return usagef("--skip-sse-build applies only to %s and all (the components that build an image on install); %s builds none: leave the flag out", strings.Join(with, ", "), name)
+}
+
+// interruptedInstall is the error of an install cut off by Ctrl-C or TERM:
+// said as such, not as the "context canceled" of whatever step it was in.
+func interruptedInstall(name, version string) error {
+	again := strings.TrimSpace("berth install " + name + " " + version)
+	return fmt.Errorf("install of %s interrupted: nothing new was bound, and what was half-installed is marked incomplete; run `%s` to install it", name, again)
 }

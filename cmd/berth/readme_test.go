@@ -76,6 +76,9 @@ func checkInvocation(t *testing.T, root *cobra.Command, words []string, text str
 	}
 	_ = rest // the command's arguments: service names, versions, DIR...
 	for _, w := range words {
+		if w == "--" {
+			break // what follows is another program's command line (berth exec)
+		}
 		for _, alt := range strings.Split(w, "|") {
 			if !strings.HasPrefix(alt, "-") || alt == "-" {
 				continue

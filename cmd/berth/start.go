@@ -18,6 +18,7 @@ type startOptions struct {
 	parallel    int
 	output      string
 	host        string
+	profiles    []string
 }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
@@ -49,12 +50,16 @@ INT, TERM and HUP to it and exits with its exit code (128+N for signal N).`,
 	c.Flags().IntVar(&opts.parallel, "parallel", runtime.DefaultParallel, "how many services to launch at once (1: one after another, each once the one before is ready)")
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 	addHostFlag(c, &opts.host)
+	c.Flags().StringArrayVar(&opts.profiles, "profile", nil, "with all: also start the services of this profile (repeatable)")
 	return c
 }
 
 func runStart(ctx context.Context, g *globalOptions, names []string, opts *startOptions) error {
 	if opts.foreground && (len(names) != 1 || names[0] == runtime.All) {
 		return usagef("--foreground runs exactly one service: name one service, not all or several")
+	}
+	if len(opts.profiles) > 0 && (len(names) != 1 || names[0] != runtime.All) {
+		return usagef("--profile selects services for all: give all (or berth up without names), or name the services")
 	}
 	if opts.parallel < 1 {
 		return usagef("--parallel must be at least 1")
@@ -64,7 +69,7 @@ func runStart(ctx context.Context, g *globalOptions, names []string, opts *start
 		return err
 	}
 	defer m.Close()
-	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps, SkipRunning: opts.skipRunning}
+	req := runtime.StartRequest{Host: opts.host, Parallel: opts.parallel, NoDeps: opts.noDeps, SkipRunning: opts.skipRunning, Profiles: opts.profiles}
 	if opts.foreground {
 		return runForeground(ctx, g.streams, m, names[0], req)
 	}

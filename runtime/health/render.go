@@ -62,6 +62,13 @@ func (r Report) Line() string {
 	}
 }
 
+// Plain is Line without its symbol, for output that is not a terminal or
+// where NO_COLOR is set: "gateway: healthy (http 200, 3 ms)".
+func (r Report) Plain() string {
+	_, text, _ := strings.Cut(r.Line(), " ")
+	return text
+}
+
 // FormatDuration renders a check's duration in whole milliseconds, the
 // precision a person reads: "3 ms", "<1 ms".
 func FormatDuration(d time.Duration) string {
@@ -107,11 +114,16 @@ func (c Counts) String() string {
 	return s
 }
 
-// Render writes one line per report and the summary.
-func Render(w io.Writer, reports []Report) error {
+// Render writes one line per report, each with its symbol, and the summary.
+func Render(w io.Writer, reports []Report) error { return render(w, reports, Report.Line) }
+
+// RenderPlain is Render in plain words, without the symbols.
+func RenderPlain(w io.Writer, reports []Report) error { return render(w, reports, Report.Plain) }
+
+func render(w io.Writer, reports []Report, line func(Report) string) error {
 	var b strings.Builder
 	for _, r := range reports {
-		b.WriteString(r.Line())
+		b.WriteString(line(r))
 		b.WriteByte('\n')
 	}
 	b.WriteString(Count(reports).String())

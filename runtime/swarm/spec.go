@@ -312,67 +312,90 @@ func fileMode(f metadata.SwarmFile) os.FileMode {
 }
 
 func (r *Runner) secrets(ctx context.Context, c API, svc *runtime.Service, files []metadata.SwarmFile) ([]*swarm.SecretReference, error) {
-	var out []*swarm.SecretReference
-	for _, f := range files {
-		name, target, data, err := fileObject(svc, "secrets", f)
-		if err != nil {
-			return nil, err
-		}
-		found, err := c.SecretList(ctx, swarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
-		if err != nil {
-			return nil, fmt.Errorf("list swarm secrets: %w", err)
-		}
-		id := ""
-		for _, s := range found {
-			if s.Spec.Name == name {
-				if !owned(svc, s.Spec.Labels) {
-					return nil, fmt.Errorf("a swarm secret named %s exists that berth did not create for service %s: berth leaves it alone; remove it (docker secret rm %s)", name, svc.Name, name)
-				}
-				id = s.ID
+	return fileRefs(svc, "secret", files, fileKind[*swarm.SecretReference]{
+		list: func(name string) ([]swarmObject, error) {
+			found, err := c.SecretList(ctx, swarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+			var objs []swarmObject
+			for _, s := range found {
+				objs = append(objs, swarmObject{id: s.ID, name: s.Spec.Name, labels: s.Spec.Labels})
 			}
-		}
-		if id == "" {
-			resp, err := c.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: name, Labels: labels(svc)}, Data: data})
-			if err != nil {
-				return nil, fmt.Errorf("service %s: create swarm secret %s from %s: %w", svc.Name, name, f.File, err)
-			}
-			id = resp.ID
-		}
-		out = append(out, &swarm.SecretReference{SecretID: id, SecretName: name,
-			File: &swarm.SecretReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: fileMode(f)}})
-	}
-	return out, nil
+			return objs, err
+		},
+		create: func(a swarm.Annotations, data []byte) (string, error) {
+			resp, err := c.SecretCreate(ctx, swarm.SecretSpec{Annotations: a, Data: data})
+			return resp.ID, err
+		},
+		ref: func(id, name, target string, mode os.FileMode) *swarm.SecretReference {
+			return &swarm.SecretReference{SecretID: id, SecretName: name,
+				File: &swarm.SecretReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: mode}}
+		},
+	})
 }
 
 func (r *Runner) configs(ctx context.Context, c API, svc *runtime.Service, files []metadata.SwarmFile) ([]*swarm.ConfigReference, error) {
-	var out []*swarm.ConfigReference
+	return fileRefs(svc, "config", files, fileKind[*swarm.ConfigReference]{
+		list: func(name string) ([]swarmObject, error) {
+			found, err := c.ConfigList(ctx, swarm.ConfigListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+			var objs []swarmObject
+			for _, s := range found {
+				objs = append(objs, swarmObject{id: s.ID, name: s.Spec.Name, labels: s.Spec.Labels})
+			}
+			return objs, err
+		},
+		create: func(a swarm.Annotations, data []byte) (string, error) {
+			resp, err := c.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: a, Data: data})
+			return resp.ID, err
+		},
+		ref: func(id, name, target string, mode os.FileMode) *swarm.ConfigReference {
+			return &swarm.ConfigReference{ConfigID: id, ConfigName: name,
+				File: &swarm.ConfigReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: mode}}
+		},
+	})
+}
+
+// swarmObject is a swarm secret or config as fileRefs needs it.
+type swarmObject struct {
+	id, name string
+	labels   map[string]string
+}
+
+// fileKind is how fileRefs reaches one kind of swarm object (secrets or
+// configs): list those with a name, create one, and refer to it in a task.
+type fileKind[Ref any] struct {
+	list   func(name string) ([]swarmObject, error)
+	create func(a swarm.Annotations, data []byte) (string, error)
+	ref    func(id, name, target string, mode os.FileMode) Ref
+}
+
+// fileRefs makes a reference for each file: to the object (a secret or
+// config, kind) berth made for svc from the same content, or to one it
+// creates. An object of the same name that is not berth's is left alone.
+func fileRefs[Ref any](svc *runtime.Service, kind string, files []metadata.SwarmFile, k fileKind[Ref]) ([]Ref, error) {
+	var out []Ref
 	for _, f := range files {
-		name, target, data, err := fileObject(svc, "configs", f)
+		name, target, data, err := fileObject(svc, kind+"s", f)
 		if err != nil {
 			return nil, err
 		}
-		found, err := c.ConfigList(ctx, swarm.ConfigListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+		found, err := k.list(name)
 		if err != nil {
-			return nil, fmt.Errorf("list swarm configs: %w", err)
+			return nil, fmt.Errorf("list swarm %ss: %w", kind, err)
 		}
 		id := ""
-		for _, s := range found {
-			if s.Spec.Name == name {
-				if !owned(svc, s.Spec.Labels) {
-					return nil, fmt.Errorf("a swarm config named %s exists that berth did not create for service %s: berth leaves it alone; remove it (docker config rm %s)", name, svc.Name, name)
+		for _, o := range found {
+			if o.name == name {
+				if !owned(svc, o.labels) {
+					return nil, fmt.Errorf("a swarm %s named %s exists that berth did not create for service %s: berth leaves it alone; remove it (docker %s rm %s)", kind, name, svc.Name, kind, name)
 				}
-				id = s.ID
+				id = o.id
 			}
 		}
 		if id == "" {
-			resp, err := c.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: swarm.Annotations{Name: name, Labels: labels(svc)}, Data: data})
-			if err != nil {
-				return nil, fmt.Errorf("service %s: create swarm config %s from %s: %w", svc.Name, name, f.File, err)
+			if id, err = k.create(swarm.Annotations{Name: name, Labels: labels(svc)}, data); err != nil {
+				return nil, fmt.Errorf("service %s: create swarm %s %s from %s: %w", svc.Name, kind, name, f.File, err)
 			}
-			id = resp.ID
 		}
-		out = append(out, &swarm.ConfigReference{ConfigID: id, ConfigName: name,
-			File: &swarm.ConfigReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: fileMode(f)}})
+		out = append(out, k.ref(id, name, target, fileMode(f)))
 	}
 	return out, nil
 }
