@@ -199,9 +199,9 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		removePIDFile(pidPath(svc), h)
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	// The start time is read before anything collects the exit: a service
-	// that has already ended is a zombie until then, and its /proc entry
-	// is still there to read.
+	// Its start time is read before the wait below can reap it: a
+	// service that has already exited is a zombie until then, and keeps
+	// its /proc entry.
 	pending := h
 	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
 	st, err := readStat(h.PID)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -187,32 +186,3 @@ func TestLogPipeRotatesWhileRunning(t *testing.T) {
 	}
 }
 
-// A service that exits at once is launched and recorded all the same, and
-// Wait reports its exit: its start time is read before its exit is
-// collected. Launches side by side, on a busy machine, give the service
-// time to end before berth reads /proc.
-func TestStartOfServiceThatExitsAtOnce(t *testing.T) {
-	ctx := context.Background()
-	r := newRunner()
-	var wg sync.WaitGroup
-	for i := range 64 {
-		svc := service(t, fmt.Sprintf("brief%d", i))
-		svc.Argv = []string{"/bin/true"}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h, err := r.Start(ctx, svc)
-			if err != nil {
-				t.Errorf("start of a service that exits at once: %v", err)
-				return
-			}
-			if h.StartTime == 0 {
-				t.Errorf("%s: no start time recorded: %+v", svc.Name, h)
-			}
-			if exit, err := r.Wait(ctx, h); err != nil || exit != (runtime.Exit{}) {
-				t.Errorf("%s: wait: %+v %v; want exit code 0", svc.Name, exit, err)
-			}
-		}()
-	}
-	wg.Wait()
-}
