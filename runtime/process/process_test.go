@@ -185,4 +185,3 @@ func TestLogPipeRotatesWhileRunning(t *testing.T) {
 		}
 	}
 }
-
