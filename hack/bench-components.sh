@@ -2,6 +2,7 @@
 # Benchmarks of issue 4, whole berth processes:
 #   1. `berth versions` against a local bare repository with 500 tags;
 #   2. `berth install` of a version that is already installed (target < 50 ms).
+#   (1. prints `git ls-remote`, which berth runs, beside it: the floor.)
 # Usage: bash hack/bench-components.sh [RUNS]   (default 20 runs each; prints mean and max)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null BERTH_ENV=
 export GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@example.com GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@example.com
 
-go build -o "$tmp/berth" ./cmd/berth
+CGO_ENABLED=0 go build -o "$tmp/berth" ./cmd/berth
 git init -q --bare -b main "$tmp/app.git"
 git init -q -b main "$tmp/work"
 (
@@ -40,5 +41,6 @@ bench() {
 	done
 	printf '%-45s mean %6.1f ms   max %6.1f ms   (%d runs)\n' "$name" "$(echo "$total / $runs / 1000" | bc -l)" "$(echo "$max / 1000" | bc -l)" "$runs"
 }
+bench "git ls-remote --tags --refs (the floor)" git ls-remote --tags --refs -- "$tmp/app.git"
 bench "berth versions app (500 tags)" "$tmp/berth" --env "$tmp/env" versions app
 bench "berth install app v1.2.3 (already installed)" "$tmp/berth" --env "$tmp/env" install app v1.2.3
