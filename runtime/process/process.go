@@ -199,6 +199,11 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		removePIDFile(pidPath(svc), h)
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
+	pending := h
+	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
+	// Its stat is read before anything waits for it: a service that has
+	// already exited is a zombie until then, still readable.
+	st, err := readStat(h.PID)
 	c := &child{done: make(chan struct{}), logDone: logDone}
 	r.mu.Lock()
 	r.children[cmd.Process.Pid] = c
@@ -209,9 +214,6 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
 	}()
-	pending := h
-	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
-	st, err := readStat(h.PID)
 	if err == nil {
 		h.StartTime, h.PGID = st.StartTime, st.PGID
 		err = writePIDFile(pidPath(svc), h)
