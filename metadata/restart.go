@@ -77,7 +77,8 @@ func (s *Service) Backoff() (initial time.Duration, factor float64, maxDelay, re
 // Supervised says whether the environment's detached host services run
 // under its supervisor: BERTH_SUPERVISOR=0 or 1 decides for one command
 // (and the supervisor it starts), else the manifest's supervisor key,
-// else off.
+// else on: supervisor: false runs the environment without one, as berth
+// did before it had one.
 func (m *Manifest) Supervised() bool {
 	switch strings.ToLower(os.Getenv("BERTH_SUPERVISOR")) {
 	case "0", "off", "false", "no":
@@ -85,7 +86,7 @@ func (m *Manifest) Supervised() bool {
 	case "1", "on", "true", "yes":
 		return true
 	}
-	return m.Supervisor != nil && *m.Supervisor
+	return m.Supervisor == nil || *m.Supervisor
 }
 
 func validateRestart(name, key string, s *Service, add func(key, format string, args ...any)) {

@@ -78,7 +78,7 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 	// A service that had crashed is down no more once a user stops it.
 	for _, r := range results {
 		if r.Err == nil && !r.WasRunning {
-			supervisor.ClearWanted(supervisor.PathsOf(m.Env.Root), r.Name)
+			supervisor.StoppedWhileDown(supervisorClient(m.Env.Root), r.Name)
 		}
 	}
 	return reportStops(g, results, err, opts.output)

@@ -52,8 +52,8 @@ func newSupervisorCommand(g *globalOptions) *cobra.Command {
 		Long: `The supervisor is one berth process per environment that launches its detached
 host services, restarts them by policy and records their exits (see berth
 events). The first detached start spawns it; it exits when the last service it
-watches stops. berth.yaml's supervisor: true turns it on (BERTH_SUPERVISOR=0
-or 1 decides for one command).`,
+watches stops. It is on unless berth.yaml says supervisor: false
+(BERTH_SUPERVISOR=0 or 1 decides for one command).`,
 		Example: `  berth supervisor status   # is one running, and what does it watch
   berth supervisor replace  # hand the services to a supervisor of this berth`,
 	}

@@ -361,22 +361,3 @@ func TestLaunchCutShortIsFoundByItsToken(t *testing.T) {
 	}
 	r.Stop(ctx, svc, h2, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true})
 }
-
-// A service that exits at once is still recorded: its PID file is
-// completed from its zombie, before anything reaps it, and its exit is
-// the start's to report.
-func TestServiceThatExitsAtOnceIsRecorded(t *testing.T) {
-	ctx := context.Background()
-	r := newRunner()
-	for i := range 30 {
-		svc := service(t, fmt.Sprintf("brief%d", i), "--exit", "3")
-		h, err := r.Start(ctx, svc)
-		if err != nil {
-			t.Fatalf("start of a service that exits at once: %v", err)
-		}
-		if ex, err := r.Wait(ctx, h); err != nil || ex.Code != 3 {
-			t.Fatalf("wait = %+v, %v; want exit code 3", ex, err)
-		}
-		r.Forget(ctx, svc, h)
-	}
-}

@@ -163,7 +163,7 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	return pw, done, nil
 }
 
-// launch starts svc behind the gate, writes its PID file and opens the gate.
+// launch writes svc's pending record, starts it and completes the record.
 // A service whose recorded launch still runs is refused: a second launch
 // would overwrite its PID file and leave the first beyond berth's reach.
 // logFrom is where this launch's captured output begins in its log file.
@@ -199,10 +199,11 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 		removePIDFile(pidPath(svc), h)
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
+	// Its start time is read before the wait below can reap it: a
+	// service that has already exited is a zombie until then, and keeps
+	// its /proc entry.
 	pending := h
 	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
-	// Its stat is read before anything waits for it: a service that has
-	// already exited is a zombie until then, still readable.
 	st, err := readStat(h.PID)
 	c := &child{done: make(chan struct{}), logDone: logDone}
 	r.mu.Lock()

@@ -82,7 +82,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 	}
 	err = r.Runner.Stop(ctx, svc, h, opts)
 	if cn != nil {
-		settle(cn, err == nil)
+		settleStop(cn, err == nil)
 		return err
 	}
 	if err == nil {
@@ -117,6 +117,17 @@ func detachByPID(p Paths, pid int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return process.WaitExit(ctx, pid, 0)
+}
+
+// StoppedWhileDown is a user's stop of a service that is not running: a
+// supervisor that waits to restart it is told not to (and has recorded it
+// when this returns); a service that had crashed is no longer reported as
+// down.
+func StoppedWhileDown(c *Client, name string) {
+	if cn, err := c.Stop(name); err == nil && cn != nil {
+		settleStop(cn, true)
+	}
+	ClearWanted(c.Paths, name)
 }
 
 // ClearWanted records that a user stopped a service that was already down

@@ -320,15 +320,37 @@ func (s *Supervisor) handleStop(c *conn, req Request) {
 		s.reply(c, Response{Code: codeUnknown})
 		return
 	}
+	s.mu.Lock()
+	l := w.cur
+	s.mu.Unlock()
 	w.markStop("by user")
 	if err := s.reply(c, Response{}); err != nil {
 		return
 	}
 	var settle Request
-	if err := c.recv(&settle); err == nil && settle.Op == opSettle && !settle.OK {
-		w.markStop("")
+	if err := c.recv(&settle); err != nil || settle.Op != opSettle {
+		return
 	}
+	if !settle.OK {
+		w.markStop("")
+		return
+	}
+	// The stop is acknowledged once its exit is recorded, so that the
+	// command returns with the environment's files as they will stay.
+	t := time.NewTimer(StopRecordTimeout)
+	defer t.Stop()
+	select {
+	case <-l.handled:
+	case <-s.done:
+	case <-t.C:
+		s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
+	}
+	s.reply(c, Response{})
 }
+
+// StopRecordTimeout bounds how long a user's stop waits for the
+// supervisor to record it.
+const StopRecordTimeout = 10 * time.Second
 
 func (s *Supervisor) launchOf(name string, pid int) *launch {
 	s.mu.Lock()

@@ -28,10 +28,15 @@ type launch struct {
 	once    sync.Once
 	// failed is why a relaunch could not run at all.
 	failed string
+	// handled is closed once the supervisor has recorded how the launch
+	// ended (and restarted the service or not): a user's stop waits for
+	// it, so nothing is written in the environment after the stop returns.
+	handled chan struct{}
 }
 
 func newLaunch(h runtime.Handle) *launch {
-	return &launch{h: h, at: time.Now(), done: make(chan struct{}), settled: make(chan struct{})}
+	return &launch{h: h, at: time.Now(), done: make(chan struct{}), settled: make(chan struct{}),
+		handled: make(chan struct{})}
 }
 
 func (l *launch) settle(ok bool) {
@@ -152,16 +157,19 @@ func (w *watch) loop() {
 			return
 		}
 		if w.afterExit(l) {
+			close(l.handled)
 			continue
 		}
 		s.mu.Lock()
 		if w.cur != l { // a command launched it again meanwhile
 			s.mu.Unlock()
+			close(l.handled)
 			continue
 		}
 		w.looping = false
 		delete(s.watches, w.name)
 		s.mu.Unlock()
+		close(l.handled)
 		s.exitIfIdle()
 		return
 	}
@@ -280,8 +288,7 @@ func (w *watch) sleep(l *launch, d time.Duration) (again, moved bool) {
 			return false, true
 		}
 		if stop != "" {
-			s.event(Event{Service: w.name, Kind: EventStopped, Reason: "by user, while it waited to restart"})
-			updateRecord(s.paths, w.name, func(r *Record) { r.Wanted, r.Supervised, r.Stopped = false, false, stop })
+			w.stoppedWaiting(stop)
 			return false, false
 		}
 		select {
@@ -292,6 +299,13 @@ func (w *watch) sleep(l *launch, d time.Duration) (again, moved bool) {
 			return false, false
 		}
 	}
+}
+
+// stoppedWaiting records a stop that came while the service waited to
+// restart.
+func (w *watch) stoppedWaiting(stop string) {
+	w.s.event(Event{Service: w.name, Kind: EventStopped, Reason: "by user, while it waited to restart"})
+	updateRecord(w.s.paths, w.name, func(r *Record) { r.Wanted, r.Supervised, r.Stopped = false, false, stop })
 }
 
 // relaunch starts the service again under its start lock.
@@ -305,8 +319,12 @@ func (w *watch) relaunch(env *metadata.Env, old *launch) bool {
 	s.mu.Lock()
 	svc, cur, stop := w.svc, w.cur, w.stop
 	s.mu.Unlock()
-	if cur != old || stop != "" {
-		return cur != old
+	if cur != old {
+		return true
+	}
+	if stop != "" {
+		w.stoppedWaiting(stop)
+		return false
 	}
 	if svc == nil || len(svc.Argv) == 0 {
 		if svc, err = runtime.Resolve(env, w.name); err != nil {
