@@ -61,12 +61,23 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 }
 
 // anyLive says whether a task's container may still run, whatever its
-// desired state.
+// desired state. A task that was never assigned to a node and is no longer
+// wanted never runs (a stop during a rolling update leaves such tasks
+// "new" or "pending" for good).
 func anyLive(ts []swarm.Task) bool {
 	for _, t := range ts {
-		if !terminal(t.Status.State) {
+		if !terminal(t.Status.State) && !(unassigned(t.Status.State) && terminal(t.DesiredState)) {
 			return true
 		}
+	}
+	return false
+}
+
+// unassigned says whether a task in state s has not reached a node yet.
+func unassigned(s swarm.TaskState) bool {
+	switch s {
+	case swarm.TaskStateNew, swarm.TaskStateAllocated, swarm.TaskStatePending:
+		return true
 	}
 	return false
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/berthdev/berth/metadata"
@@ -140,7 +139,7 @@ func (r *Runner) find(ctx context.Context, c API, svc *runtime.Service) (*swarm.
 func (r *Runner) client(ctx context.Context) (API, error) { return r.opts.Client(ctx) }
 
 func (r *Runner) tasks(ctx context.Context, c API, serviceID string) ([]swarm.Task, error) {
-	ts, err := c.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
+	ts, err := c.TaskList(ctx, swarm.TaskListOptions{Filters: serviceFilter(serviceID)})
 	if err != nil {
 		return nil, fmt.Errorf("list the tasks of swarm service %s: %w", shortID(serviceID), err)
 	}
@@ -365,7 +364,7 @@ func (r *Runner) Forget(ctx context.Context, svc *runtime.Service, h runtime.Han
 
 // remove removes the service and then what berth made for it alone.
 func (r *Runner) remove(ctx context.Context, c API, svc *runtime.Service, id string) error {
-	if err := c.ServiceRemove(ctx, id); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := RemoveService(ctx, c, id); err != nil {
 		return fmt.Errorf("remove swarm service %s: %w", Name(svc), err)
 	}
 	r.pruneFiles(context.WithoutCancel(ctx), c, svc, nil)

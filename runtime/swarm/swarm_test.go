@@ -74,7 +74,7 @@ func service(t *testing.T, sw metadata.SwarmSpec, args ...string) *runtime.Servi
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
-		cli.ServiceRemove(ctx, swarm.Name(svc))
+		swarm.RemoveService(ctx, cli, swarm.Name(svc))
 		f := filters.NewArgs(filters.Arg("label", swarm.LabelEnvironment+"="+svc.Environment))
 		testkit.Poll(20*time.Second, func() error {
 			ss, _ := cli.SecretList(ctx, dswarm.SecretListOptions{Filters: f})
@@ -283,7 +283,7 @@ func TestForeignServiceRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.ServiceRemove(ctx, resp.ID)
+	defer swarm.RemoveService(ctx, cli, resp.ID)
 	_, err = r.Start(ctx, svc)
 	var fe *swarm.ForeignServiceError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "berth did not create") {
