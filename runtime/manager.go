@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -32,6 +33,10 @@ type Manager struct {
 	Now func() time.Time
 }
 
+// noteMu keeps notes whole: services start concurrently, and a wait says
+// what it waits for from a goroutine of its own.
+var noteMu sync.Mutex
+
 func (m *Manager) now() time.Time {
 	if m.Now != nil {
 		return m.Now()
@@ -41,6 +46,8 @@ func (m *Manager) now() time.Time {
 
 func (m *Manager) note(format string, args ...any) {
 	if m.Progress != nil {
+		noteMu.Lock()
+		defer noteMu.Unlock()
 		fmt.Fprintf(m.Progress, format+"\n", args...)
 	}
 }

@@ -71,10 +71,12 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 			close(exited)
 		}
 	}()
+	stopNotes := m.noteWhileWaiting(svc.Name, spec.StartWait())
 	r, err := health.WaitHealthy(ctx, hc, health.WaitOptions{
 		Options: health.Options{Dir: svc.Dir, Env: svc.Env, Exec: m.Exec},
 		Service: svc.Name, Timeout: spec.StartWait(), Exited: exited,
 	})
+	stopNotes()
 	if err == nil {
 		select {
 		case <-exited:

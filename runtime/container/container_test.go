@@ -148,7 +148,7 @@ func TestMissingImage(t *testing.T) {
 		image func(string) (string, string, error)
 		want  string
 	}{
-		{"plain reference", nil, "berth does not pull images"},
+		{"plain reference", nil, "pull it there (docker pull berth-absent-image:v1)"},
 		{"manifest image", func(string) (string, string, error) {
 			return "berth-absent-image:v1", "build it with berth build sse-runtime", nil
 		}, "berth build sse-runtime"},

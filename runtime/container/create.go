@@ -36,7 +36,8 @@ func (r *Runner) imageRef(ctx context.Context, c *engine.Client, svc *runtime.Se
 		}
 	}
 	if hint == "" {
-		hint = fmt.Sprintf("build or load it there (docker build -t %s ..., or docker load); berth does not pull images", ref)
+		// Not a manifest image: most likely one from a registry.
+		hint = fmt.Sprintf("pull it there (docker pull %s), or build or load it (docker build -t %s ..., docker load); berth does not pull images", ref, ref)
 	}
 	if _, err := c.ImageInspect(ctx, ref); err != nil {
 		if cerrdefs.IsNotFound(err) {

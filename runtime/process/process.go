@@ -163,7 +163,7 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	return pw, done, nil
 }
 
-// launch starts svc behind the gate, writes its PID file and opens the gate.
+// launch writes svc's pending record, starts it and completes the record.
 // A service whose recorded launch still runs is refused: a second launch
 // would overwrite its PID file and leave the first beyond berth's reach.
 // logFrom is where this launch's captured output begins in its log file.
