@@ -100,7 +100,7 @@ type Image struct {
 	// BuildOnInstall builds the image when its component is installed
 	// (the engine's sse_runtime; --skip-sse-build skips it).
 	BuildOnInstall bool `yaml:"build_on_install,omitempty"`
-	// Registry is where `berth build` pushes the image (HOST[:PORT][/PATH]),
+	// Registry is where `berth build --push` pushes the image (HOST[:PORT][/PATH]),
 	// so that every node of a swarm can pull it by digest.
 	Registry string `yaml:"registry,omitempty"`
 }

@@ -15,6 +15,7 @@ type buildOptions struct {
 	noCache bool
 	builder string
 	output  string
+	push    bool
 }
 
 func newBuildCommand(g *globalOptions) *cobra.Command {
@@ -25,14 +26,16 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 		Long: `Build runtime images (for example sse-runtime) through the Docker Engine API
 for the component version bound in .metadata. An image whose version and build
 inputs (Dockerfile, context files after .dockerignore, build args) are unchanged
-is not rebuilt; --force or --no-cache rebuilds it. An image whose manifest entry
-names a registry is then pushed there (with progress), so that every node of a
-swarm can pull it by digest.`,
+is not rebuilt; --force or --no-cache rebuilds it. With --push each image,
+built or up to date, is then pushed (with progress) to the registry its
+manifest entry names, so that every node of a swarm can pull it by digest;
+an image that names no registry is refused before anything is built.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBuild(cmd.Context(), g, args, opts) },
 	}
 	c.Flags().BoolVar(&opts.force, "force", false, "build even when the image is current")
 	c.Flags().BoolVar(&opts.noCache, "no-cache", false, "build without the daemon's layer cache (implies --force)")
+	c.Flags().BoolVar(&opts.push, "push", false, "push each image to the registry its manifest entry names (images.NAME.registry)")
 	c.Flags().StringVar(&opts.builder, "builder", "auto", "builder: auto (BuildKit where the daemon has it), classic or buildkit")
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
 	return c
@@ -55,6 +58,9 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		spec, err := images.SpecFor(env, name)
 		if err != nil {
 			return err
+		}
+		if opts.push && env.Manifest.Images[name].Registry == "" {
+			return fmt.Errorf("image %s names no registry in berth.yaml, so --push has nowhere to push it: add images.%s.registry (for example registry.example:5000/team) or build it without --push", name, name)
 		}
 		specs = append(specs, spec)
 	}
@@ -86,7 +92,7 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 			}
 		}
 		// A registry on the manifest image is where a swarm's nodes pull it.
-		if reg := env.Manifest.Images[spec.Name].Registry; reg != "" {
+		if reg := env.Manifest.Images[spec.Name].Registry; opts.push && reg != "" {
 			if res.Pushed, err = images.Push(ctx, cli, res.Tag, reg, progress, progress.FD(), progress.IsTerminal()); err != nil {
 				return fmt.Errorf("image %s: %w", spec.Name, err)
 			}

@@ -26,6 +26,7 @@ the labels it puts on every image it builds; nothing is built or pulled.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runImages(cmd.Context(), g, opts) },
 	}
 	addOutputFlag(c, &opts.output, outputText, outputJSON)
+	c.AddCommand(newImagesSaveCommand(g), newImagesLoadCommand(g))
 	return c
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -222,5 +223,45 @@ func TestSupervisorStopRecordedOnReturn(t *testing.T) {
 	rec, err := supervisor.ReadRecord(supervisor.PathsOf(root), "api")
 	if err != nil || rec.Stopped != "by user" || rec.Wanted || rec.PID != 0 {
 		t.Fatalf("record when stop returned: %+v %v", rec, err)
+	}
+}
+
+// A liveness restart never KILLs: a service that ignores TERM is left
+// running under the same PID, the supervisor logs why, and liveness goes
+// on checking it (a second unhealthy event follows the first).
+func TestSupervisorLivenessLeavesATermIgnoringServiceRunning(t *testing.T) {
+	root := supervisedEnv(t, "", `  stubborn:
+    command: [TESTSVC, -ignore-term]
+    health: {type: file, path: alive.ok, interval: 50ms}
+    liveness: {failures: 2}
+    restart: always
+    restart_backoff: {initial: 0s}
+    stop_timeout: 100ms
+`)
+	ok := filepath.Join(root, "alive.ok")
+	os.WriteFile(ok, nil, 0o644)
+	pid := mustStart(t, root, "stubborn")["stubborn"]
+	os.Remove(ok)
+	testkit.Eventually(t, 20*time.Second, func() error {
+		n := 0
+		for _, e := range events(t, root, "stubborn") {
+			if e.Kind == supervisor.EventUnhealthy {
+				n++
+			}
+		}
+		if n < 2 {
+			return fmt.Errorf("%d unhealthy events, want 2", n)
+		}
+		return nil
+	})
+	if now := pids(t, root)["stubborn"]; now != pid {
+		t.Fatalf("stubborn runs as PID %d, was %d: it was killed", now, pid)
+	}
+	log, _ := os.ReadFile(supervisor.PathsOf(root).Log)
+	if !strings.Contains(string(log), "stubborn: restart (unhealthy after 2 failed checks)") || !strings.Contains(string(log), "left running") {
+		t.Fatalf("supervisor log:\n%s", log)
+	}
+	if out, code := berthEnv(t, root, "stop", "stubborn", "--force", "--timeout", "100ms"); code != 0 {
+		t.Fatalf("stop --force: %d %s", code, out)
 	}
 }

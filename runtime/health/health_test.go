@@ -289,6 +289,17 @@ func TestWaitHealthy(t *testing.T) {
 			t.Errorf("wait took %v; the check's own 1m timeout must not outlast the wait", took)
 		}
 	})
+	t.Run("an attempt cut short by the deadline keeps the one before", func(t *testing.T) {
+		// The first attempt fails at once; the second hangs until the
+		// wait's end cuts it short.
+		mark := filepath.Join(t.TempDir(), "tried")
+		script := `if [ -e "$0" ]; then exec sleep 10; fi; : > "$0"; echo refused; exit 1`
+		_, err := WaitHealthy(context.Background(), &metadata.HealthCheck{Type: "command", Command: []string{"sh", "-c", script, mark}},
+			WaitOptions{Service: "api", Timeout: 300 * time.Millisecond})
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "exit code 1") || strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("err = %v; want the failing attempt before the one cut short", err)
+		}
+	})
 	t.Run("process not alive", func(t *testing.T) {
 		_, err := WaitHealthy(context.Background(), &metadata.HealthCheck{Type: "tcp", Address: closedAddr(t)},
 			WaitOptions{Service: "core", Alive: func() bool { return false }})

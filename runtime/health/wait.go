@@ -113,13 +113,20 @@ func WaitHealthy(ctx context.Context, hc *metadata.HealthCheck, opts WaitOptions
 		if o.Timeout <= 0 {
 			o.Timeout = Timeout(hc)
 		}
-		o.Timeout = min(o.Timeout, remaining)
-		last = Check(ctx, hc, o)
+		full := o.Timeout
+		o.Timeout = min(full, remaining)
+		r := Check(ctx, hc, o)
 		if opts.Progress != nil {
-			opts.Progress(last)
+			opts.Progress(r)
 		}
-		if last.Healthy {
-			return last, nil
+		if r.Healthy {
+			return r, nil
+		}
+		// An attempt cut short by the end of the wait says only that the
+		// time ran out (on a loaded machine, "timed out after 600µs"); the
+		// attempt before it says why the service was not healthy.
+		if cut := o.Timeout < full && time.Until(deadline) <= 0; !cut || last.Kind == "" {
+			last = r
 		}
 		if ctx.Err() != nil {
 			return fail(last, ctx.Err())

@@ -134,8 +134,11 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 	}
 	st, err := readStat(h.PID)
 	if err == nil && st.State != 'Z' && st.State != 'X' && st.StartTime == h.StartTime {
-		tok, err := launchToken(h.PID)
+		tok, err := recordedToken(h.PID, h.StartTime)
 		switch {
+		case err == nil && tok == "" && !alive(h.PID, h.StartTime):
+			// It ended while its environment was read: exited, below.
+			goto exited
 		case err != nil:
 			v.warning = fmt.Sprintf("cannot read the environment of PID %d to show it is %s's: %v; nothing is signalled", h.PID, svc.Name, err)
 		case tok != h.Token:
@@ -148,6 +151,7 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 		}
 		return v
 	}
+exited:
 	v.reason = fmt.Sprintf("process %d has exited", h.PID)
 	if h.PGID > 1 && groupAlive(h.PGID) {
 		for _, m := range liveMembers(h.PGID) {

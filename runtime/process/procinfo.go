@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,13 +39,50 @@ func launchToken(pid int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return tokenIn(data), nil
+}
+
+// tokenIn finds BERTH_LAUNCH in an environment as /proc shows it.
+func tokenIn(environ []byte) string {
 	prefix := []byte(launchVar + "=")
-	for kv := range bytes.SplitSeq(data, []byte{0}) {
+	for kv := range bytes.SplitSeq(environ, []byte{0}) {
 		if v, ok := bytes.CutPrefix(kv, prefix); ok {
-			return string(v), nil
+			return string(v)
 		}
 	}
-	return "", nil
+	return ""
+}
+
+// execSettle bounds how long berth reads again the empty environment of
+// a recorded process. From the moment execve replaces a process's memory
+// until the kernel has laid out the new program's arguments and
+// environment, /proc/<pid>/environ reads empty: tens of microseconds, a
+// few milliseconds on a loaded machine. A service caught there (just
+// launched, or a wrapper script exec'ing its program) is still the
+// service; past the bound it is not trusted (nothing is signalled).
+const (
+	execSettle = time.Second
+	execPoll   = 100 * time.Microsecond
+)
+
+// recordedToken reads the launch token of the process a record names, as
+// launchToken does, but reads an empty environment again, every execPoll
+// under execSettle, while the process is still the one recorded. A
+// process without the token shows an environment, just not the token,
+// and is answered at once.
+func recordedToken(pid int, startTime uint64) (string, error) {
+	deadline := time.Now().Add(execSettle)
+	for {
+		var buf [4096]byte
+		data, err := readProcFile(procDir(pid)+"/environ", buf[:])
+		if err != nil {
+			return "", err
+		}
+		if len(data) > 0 || !time.Now().Before(deadline) || !alive(pid, startTime) {
+			return tokenIn(data), nil
+		}
+		time.Sleep(execPoll)
+	}
 }
 
 func cmdline(pid int) []string {

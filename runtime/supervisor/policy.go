@@ -64,26 +64,40 @@ func (w *watch) liveness(l *launch) {
 		if spec.RestartPolicy() == metadata.RestartNo {
 			continue
 		}
-		s.bounce(w, l, fmt.Sprintf("unhealthy after %d failed checks", limit), true)
-		return
+		if s.bounce(w, l, fmt.Sprintf("unhealthy after %d failed checks", limit), true) {
+			return
+		}
+		// It did not stop (it ignores its stop signal): it is left
+		// running, never killed, and checked on as before.
+		fails = 0
 	}
 }
 
-// bounce stops launch l of w so that its loop restarts it at once.
-func (s *Supervisor) bounce(w *watch, l *launch, why string, counts bool) {
+// bounce stops launch l of w so that its loop restarts it at once. It
+// says false when the service did not stop within its grace period: it is
+// left running (a restart never KILLs) and the reason is logged.
+func (s *Supervisor) bounce(w *watch, l *launch, why string, counts bool) bool {
 	s.mu.Lock()
 	if w.cur != l || w.stop != "" {
 		s.mu.Unlock()
-		return
+		return true
 	}
 	w.bounce, w.counts = why, counts
 	svc := w.svc
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(s.ctx, svc.StopGrace+10*time.Second)
 	defer cancel()
-	if err := s.proc.Stop(ctx, svc, l.h, runtime.StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace}); err != nil {
-		s.cfg.Logf("%s: restart: %v", w.name, err)
+	err := s.proc.Stop(ctx, svc, l.h, runtime.StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace})
+	if err == nil {
+		return true
 	}
+	s.cfg.Logf("%s: restart (%s): %v: left running", w.name, why, err)
+	s.mu.Lock()
+	if w.cur == l && w.bounce == why {
+		w.bounce, w.counts = "", false
+	}
+	s.mu.Unlock()
+	return false
 }
 
 // comeback restarts, once name is healthy again after a restart, the

@@ -61,7 +61,7 @@ func (r *Runner) resolveImage(ctx context.Context, c API, svc *runtime.Service, 
 				return d, info.ID, nil
 			}
 		}
-		return "", "", fmt.Errorf("service %s: image %s has not been pushed to %s: run berth build %s (it pushes to the image's registry)", svc.Name, ref, registry, sw.Image)
+		return "", "", fmt.Errorf("service %s: image %s has not been pushed to %s: run berth build --push %s", svc.Name, ref, registry, sw.Image)
 	}
 	pull := sw.Pull
 	if pull == "" {
@@ -77,7 +77,7 @@ func (r *Runner) resolveImage(ctx context.Context, c API, svc *runtime.Service, 
 	if len(others) > 0 {
 		if manifestImage {
 			return "", "", &MissingImageError{Service: svc.Name, Image: ref, Nodes: others,
-				Hint: fmt.Sprintf("name a registry for image %s in berth.yaml (images.%s.registry) and berth build pushes it there", sw.Image, sw.Image)}
+				Hint: fmt.Sprintf("name a registry for image %s in berth.yaml (images.%s.registry) and push it there with berth build --push %s", sw.Image, sw.Image, sw.Image)}
 		}
 		return ref, "", nil // the nodes pull it themselves
 	}

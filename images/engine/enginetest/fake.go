@@ -61,6 +61,8 @@ type Fake struct {
 	SwarmLeaveFunc     func(ctx context.Context, force bool) error
 	ImagePullFunc      func(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
 	ImagePushFunc      func(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error)
+	ImageSaveFunc      func(ctx context.Context, imageIDs []string, saveOpts ...client.ImageSaveOption) (io.ReadCloser, error)
+	ImageLoadFunc      func(ctx context.Context, input io.Reader, loadOpts ...client.ImageLoadOption) (image.LoadResponse, error)
 	ImageTagFunc       func(ctx context.Context, source string, target string) error
 	ServiceCreateFunc  func(ctx context.Context, spec swarm.ServiceSpec, options swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error)
 	ServiceUpdateFunc  func(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, options swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
@@ -285,6 +287,20 @@ func (f *Fake) ImagePush(ctx context.Context, ref string, options image.PushOpti
 		return nil, unset("ImagePush")
 	}
 	return f.ImagePushFunc(ctx, ref, options)
+}
+
+func (f *Fake) ImageSave(ctx context.Context, imageIDs []string, saveOpts ...client.ImageSaveOption) (io.ReadCloser, error) {
+	if f.ImageSaveFunc == nil {
+		return nil, unset("ImageSave")
+	}
+	return f.ImageSaveFunc(ctx, imageIDs, saveOpts...)
+}
+
+func (f *Fake) ImageLoad(ctx context.Context, input io.Reader, loadOpts ...client.ImageLoadOption) (image.LoadResponse, error) {
+	if f.ImageLoadFunc == nil {
+		return image.LoadResponse{}, unset("ImageLoad")
+	}
+	return f.ImageLoadFunc(ctx, input, loadOpts...)
 }
 
 func (f *Fake) ImageTag(ctx context.Context, source string, target string) error {
