@@ -311,6 +311,10 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 		}
 		ts, err := r.tasks(ctx, c, s.ID)
 		if err != nil {
+			// A stop removes the service first: gone is not running.
+			if _, _, ierr := c.ServiceInspectWithRaw(ctx, h.ID, swarm.ServiceInspectOptions{}); cerrdefs.IsNotFound(ierr) {
+				return runtime.Exit{}, runtime.ErrNotRunning
+			}
 			return runtime.Exit{}, err
 		}
 		if !running(&s, ts) {
