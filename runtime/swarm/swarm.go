@@ -47,7 +47,7 @@ type Options struct {
 	// Progress receives pull progress; nil discards it.
 	Progress io.Writer
 	// Poll is how often the runner looks at the task list while it waits;
-	// default 100 ms.
+	// default 50 ms.
 	Poll time.Duration
 }
 
@@ -57,7 +57,7 @@ type Runner struct{ opts Options }
 // New returns a swarm runner.
 func New(opts Options) *Runner {
 	if opts.Poll == 0 {
-		opts.Poll = 100 * time.Millisecond
+		opts.Poll = 50 * time.Millisecond
 	}
 	return &Runner{opts: opts}
 }
