@@ -27,7 +27,9 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check that what the environment needs is installed and reachable",
 		Long: `Check the Docker daemon (reachable, version, API version, BuildKit), compose
-(v2 plugin or standalone v1), git, uv and the free disk under install_root.
+(v2 plugin or standalone v1), git, uv, the free disk under install_root, the
+daemon's swarm (inactive, manager with its nodes, or worker) and whether the
+daemon reaches each registry the manifest names.
 A check is required when the environment's manifest needs it; doctor exits 1
 when a required check fails. Outside an environment, Docker and git are required.`,
 		Args: cobra.NoArgs,
@@ -131,6 +133,13 @@ func runDoctor(ctx context.Context, g *globalOptions, opts *doctorOptions) error
 		}
 	}
 	add(diskCheck(installRoot), n.disk)
+	for i, c := range swarmChecks(ctx, env) {
+		why := ""
+		if i == 0 {
+			why = swarmNeed(env)
+		}
+		add(c, why)
+	}
 
 	failed := false
 	for _, c := range checks {

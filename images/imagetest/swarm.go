@@ -35,17 +35,29 @@ func Swarm(ctx context.Context, c *engine.Client) (leave func(), err error) {
 		return nil, err
 	}
 	fd := int(f.Fd())
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := ensureSwarm(ctx, c); err != nil {
-		f.Close()
-		return nil, err
-	}
+	// A swarm that is already up is joined under the shared lock alone, so
+	// a run does not wait for every other run to end; only making one
+	// needs the exclusive lock (no one leaves while a shared one is held).
 	if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
 		f.Close()
 		return nil, err
+	}
+	if info, err := c.Info(ctx); err != nil || info.Swarm.LocalNodeState != swarm.LocalNodeStateActive {
+		if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := ensureSwarm(ctx, c); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
+			f.Close()
+			return nil, err
+		}
+	} else if !info.Swarm.ControlAvailable {
+		f.Close()
+		return nil, fmt.Errorf("this daemon is a swarm worker: the swarm tests need a manager")
 	}
 	return func() {
 		defer f.Close()

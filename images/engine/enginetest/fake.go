@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
@@ -55,30 +56,31 @@ type Fake struct {
 	NetworkRemoveFunc func(ctx context.Context, id string) error
 
 	// Swarm mode and pushes.
-	InfoFunc           func(ctx context.Context) (system.Info, error)
-	NodeListFunc       func(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
-	SwarmInitFunc      func(ctx context.Context, req swarm.InitRequest) (string, error)
-	SwarmLeaveFunc     func(ctx context.Context, force bool) error
-	ImagePullFunc      func(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
-	ImagePushFunc      func(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error)
-	ImageSaveFunc      func(ctx context.Context, imageIDs []string, saveOpts ...client.ImageSaveOption) (io.ReadCloser, error)
-	ImageLoadFunc      func(ctx context.Context, input io.Reader, loadOpts ...client.ImageLoadOption) (image.LoadResponse, error)
-	ImageTagFunc       func(ctx context.Context, source string, target string) error
-	ServiceCreateFunc  func(ctx context.Context, spec swarm.ServiceSpec, options swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error)
-	ServiceUpdateFunc  func(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, options swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
-	ServiceRemoveFunc  func(ctx context.Context, id string) error
-	ServiceListFunc    func(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error)
-	ServiceLogsFunc    func(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
-	TaskListFunc       func(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
-	NetworkCreateFunc  func(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
-	NetworkInspectFunc func(ctx context.Context, id string, options network.InspectOptions) (network.Inspect, error)
-	SecretCreateFunc   func(ctx context.Context, spec swarm.SecretSpec) (swarm.SecretCreateResponse, error)
-	SecretListFunc     func(ctx context.Context, options swarm.SecretListOptions) ([]swarm.Secret, error)
-	SecretRemoveFunc   func(ctx context.Context, id string) error
-	ConfigCreateFunc   func(ctx context.Context, spec swarm.ConfigSpec) (swarm.ConfigCreateResponse, error)
-	ConfigListFunc     func(ctx context.Context, options swarm.ConfigListOptions) ([]swarm.Config, error)
-	ConfigRemoveFunc   func(ctx context.Context, id string) error
-	ServiceInspectFunc func(ctx context.Context, id string) (swarm.Service, error)
+	InfoFunc                func(ctx context.Context) (system.Info, error)
+	NodeListFunc            func(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
+	DistributionInspectFunc func(ctx context.Context, imageRef, encodedRegistryAuth string) (registry.DistributionInspect, error)
+	SwarmInitFunc           func(ctx context.Context, req swarm.InitRequest) (string, error)
+	SwarmLeaveFunc          func(ctx context.Context, force bool) error
+	ImagePullFunc           func(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
+	ImagePushFunc           func(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error)
+	ImageSaveFunc           func(ctx context.Context, imageIDs []string, saveOpts ...client.ImageSaveOption) (io.ReadCloser, error)
+	ImageLoadFunc           func(ctx context.Context, input io.Reader, loadOpts ...client.ImageLoadOption) (image.LoadResponse, error)
+	ImageTagFunc            func(ctx context.Context, source string, target string) error
+	ServiceCreateFunc       func(ctx context.Context, spec swarm.ServiceSpec, options swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error)
+	ServiceUpdateFunc       func(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, options swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
+	ServiceRemoveFunc       func(ctx context.Context, id string) error
+	ServiceListFunc         func(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error)
+	ServiceLogsFunc         func(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	TaskListFunc            func(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
+	NetworkCreateFunc       func(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
+	NetworkInspectFunc      func(ctx context.Context, id string, options network.InspectOptions) (network.Inspect, error)
+	SecretCreateFunc        func(ctx context.Context, spec swarm.SecretSpec) (swarm.SecretCreateResponse, error)
+	SecretListFunc          func(ctx context.Context, options swarm.SecretListOptions) ([]swarm.Secret, error)
+	SecretRemoveFunc        func(ctx context.Context, id string) error
+	ConfigCreateFunc        func(ctx context.Context, spec swarm.ConfigSpec) (swarm.ConfigCreateResponse, error)
+	ConfigListFunc          func(ctx context.Context, options swarm.ConfigListOptions) ([]swarm.Config, error)
+	ConfigRemoveFunc        func(ctx context.Context, id string) error
+	ServiceInspectFunc      func(ctx context.Context, id string) (swarm.Service, error)
 }
 
 var _ engine.API = (*Fake)(nil)
@@ -421,4 +423,11 @@ func (f *Fake) ContainerExecResize(ctx context.Context, execID string, options c
 		return unset("ContainerExecResize")
 	}
 	return f.ContainerExecResizeFunc(ctx, execID, options)
+}
+
+func (f *Fake) DistributionInspect(ctx context.Context, imageRef, encodedRegistryAuth string) (registry.DistributionInspect, error) {
+	if f.DistributionInspectFunc == nil {
+		return registry.DistributionInspect{}, unset("DistributionInspect")
+	}
+	return f.DistributionInspectFunc(ctx, imageRef, encodedRegistryAuth)
 }
