@@ -345,7 +345,7 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 			return nil, fmt.Errorf("%w at %s yet (the service has written nothing)", logs.ErrNoLog, path)
 		}
 	}
-	lo := logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow}
+	lo := logs.Options{Tail: opts.Tail, Since: opts.Since, Follow: opts.Follow, Unfiltered: opts.Unfiltered}
 	if opts.Launch != nil && path == svc.Log.Path {
 		lo.From = opts.Launch.LogFrom
 	}
