@@ -17,6 +17,7 @@ import (
 
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/berthdev/berth/compose"
 	"github.com/berthdev/berth/images/engine"
@@ -195,6 +196,12 @@ func TestReadinessWaitsForHealth(t *testing.T) {
 			if err != nil || info.State.Health == nil || info.State.Health.Status != "healthy" {
 				t.Fatalf("the readiness wait ended before a was healthy: %+v, %v", info.State, err)
 			}
+			// health and status -o wide report Docker's own check, where the
+			// manifest has none.
+			res, err := r.RunnerHealth(ctx, svc)
+			if err != nil || res == nil || !res.Healthy || res.Kind != "docker" || !strings.Contains(res.Detail, "a healthy") {
+				t.Fatalf("RunnerHealth = %+v, %v; want healthy naming a", res, err)
+			}
 		})
 	}
 }
@@ -225,3 +232,42 @@ func TestUnknownComposeService(t *testing.T) {
 // containerNamesRe is the status detail of the two-service project: the
 // containers' names as compose v1 (proj_a_1) or v2 (proj-a-1) gives them.
 var containerNamesRe = regexp.MustCompile(`^\S+[_-]a[_-]1, \S+[_-]b[_-]1$`)
+
+// A start that fails after compose made the project's network (an image
+// that is not there) leaves the network behind; stop removes it, and only
+// networks labelled with the project.
+func TestStopRemovesNetworkOfFailedStart(t *testing.T) {
+	for v, command := range composeCommands(t) {
+		t.Run(v, func(t *testing.T) {
+			r := newRunner(t, command)
+			ctx := context.Background()
+			svc := service(t, command, nil, nil)
+			file := "services:\n  a:\n    image: berth-no-such-image:none\n  b:\n    image: berth-no-such-image:none\n"
+			if err := os.WriteFile(filepath.Join(svc.Dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			project := compose.Project(svc.Environment)
+			other, err := cli.NetworkCreate(ctx, project+"x_other", network.CreateOptions{Labels: map[string]string{compose.LabelProject: project + "x"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cli.NetworkRemove(context.Background(), other.ID) })
+			if _, err := r.Start(ctx, svc); err == nil {
+				t.Fatal("start with a missing image succeeded")
+			}
+			byProject := filters.NewArgs(filters.Arg("label", compose.LabelProject+"="+project))
+			if nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: byProject}); err != nil || len(nets) == 0 {
+				t.Skipf("compose %s left no network after the failed start (%v): nothing to show", v, err)
+			}
+			if err := r.Stop(ctx, svc, runtime.Handle{}, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			if nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: byProject}); err != nil || len(nets) != 0 {
+				t.Fatalf("after stop the project's networks are %v (%v); want none", nets, err)
+			}
+			if _, err := cli.NetworkInspect(ctx, other.ID, network.InspectOptions{}); err != nil {
+				t.Fatalf("stop removed another project's network: %v", err)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	dcontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/berthdev/berth/compose"
 	"github.com/berthdev/berth/images/engine"
@@ -80,6 +81,14 @@ func TestFakeInspect(t *testing.T) {
 func TestFakeNotFound(t *testing.T) {
 	f := &enginetest.Fake{
 		ContainerListFunc: func(context.Context, dcontainer.ListOptions) ([]dcontainer.Summary, error) { return nil, nil },
+		// Stop of a service without containers still removes the
+		// project's own networks that a failed start left.
+		NetworkListFunc: func(_ context.Context, o network.ListOptions) ([]network.Summary, error) {
+			if got := o.Filters.Get("label"); len(got) != 1 || got[0] != compose.LabelProject+"=lab1" {
+				t.Errorf("network filter %v; want only the project's label", got)
+			}
+			return nil, nil
+		},
 		ContainerWaitFunc: func(context.Context, string, dcontainer.WaitCondition) (<-chan dcontainer.WaitResponse, <-chan error) {
 			errCh := make(chan error, 1)
 			errCh <- enginetest.NotFound("container")

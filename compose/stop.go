@@ -38,7 +38,9 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		return err
 	}
 	if len(found) == 0 {
-		return nil
+		// A failed start can leave the project's network without any
+		// container: remove it as down would.
+		return r.remove(ctx, c, t, nil)
 	}
 	signals := map[string]string{}
 	if p, err := t.load(svc.Name, append(os.Environ(), svc.OwnEnv...)); err == nil {

@@ -49,7 +49,7 @@ func (m *Manager) checkOne(ctx context.Context, name string) health.Report {
 		return health.NewReport(name, true, &r)
 	}
 	if hc == nil {
-		return health.NewReport(name, true, nil)
+		return m.runnerHealth(ctx, name)
 	}
 	r := health.Check(ctx, hc, m.checkOptions(name))
 	return health.NewReport(name, true, &r)
@@ -148,4 +148,23 @@ func (m *Manager) watchOne(ctx context.Context, name string, interval time.Durat
 		case <-tick.C:
 		}
 	}
+}
+
+// runnerHealth is the report of a running service without a check of its
+// own: its runner's check where it has one (Docker's health of compose
+// containers), else "no check".
+func (m *Manager) runnerHealth(ctx context.Context, name string) health.Report {
+	svc, run, err := m.base(name)
+	if err != nil {
+		return health.NewReport(name, true, nil)
+	}
+	hr, ok := run.(HealthReporter)
+	if !ok {
+		return health.NewReport(name, true, nil)
+	}
+	r, err := hr.RunnerHealth(ctx, svc)
+	if err != nil {
+		r = &health.Result{Kind: svc.Runner, Detail: err.Error(), At: time.Now()}
+	}
+	return health.NewReport(name, true, r)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/berthdev/berth/runtime/health"
 )
 
 // ReadyReporter is a runner that can tell from its own view whether a
@@ -67,4 +69,13 @@ func WaitRunnerReady(ctx context.Context, run Runner, svc *Service, h Handle, ti
 		case <-tick.C:
 		}
 	}
+}
+
+// HealthReporter is a runner that knows a service's health from its own
+// view: Docker runs the health checks of compose containers. The manager
+// asks it when the manifest gives the service no health check of its own.
+type HealthReporter interface {
+	// RunnerHealth returns the result of the runner's own check; nil when
+	// the service has none.
+	RunnerHealth(ctx context.Context, svc *Service) (*health.Result, error)
 }

@@ -80,6 +80,9 @@ type LogOptions struct {
 	Tail int
 	// Since drops lines older than this time, where their time is known.
 	Since time.Time
+	// Unfiltered, if set, is told each log file whose lines Since could not
+	// filter because they carry no time (a runner without LogLineTimes).
+	Unfiltered func(path string)
 	// Output asks for the service's captured output where a runner keeps
 	// another log too (a host process's app_log is preferred otherwise).
 	Output bool

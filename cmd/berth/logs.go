@@ -51,7 +51,9 @@ func runLogs(ctx context.Context, g *globalOptions, names []string, opts *logsOp
 		return err
 	}
 	defer m.Close()
-	sources, later, err := openLogs(ctx, m, names, lo, opts.stdout)
+	sources, later, err := openLogs(ctx, m, names, lo, opts.stdout, func(path string) {
+		fmt.Fprintf(g.stderr, "Warning: %s has no timestamps on its lines: --since %s cannot filter them, they are all shown (only rotated files last written before it are left out)\n", path, opts.since)
+	})
 	defer func() {
 		for _, s := range sources {
 			if c, ok := s.Reader.(io.Closer); ok {
@@ -102,9 +104,9 @@ func (opts *logsOptions) streamOptions() (logs.Options, error) {
 // already cut to --tail and --since. A log file not written yet is returned
 // in later, to be reported after the others are shown. The sources opened
 // are returned even with an error, for the caller to close.
-func openLogs(ctx context.Context, m *runtime.Manager, names []string, lo logs.Options, output bool) (sources []logs.Source, later []error, err error) {
+func openLogs(ctx context.Context, m *runtime.Manager, names []string, lo logs.Options, output bool, unfiltered func(string)) (sources []logs.Source, later []error, err error) {
 	source := func(name string) (logs.Source, error) {
-		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since, Output: output})
+		rc, err := m.Logs(ctx, name, runtime.LogOptions{Follow: lo.Follow, Tail: lo.Tail, Since: lo.Since, Output: output, Unfiltered: unfiltered})
 		if err != nil {
 			return logs.Source{}, err
 		}

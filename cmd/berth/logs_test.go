@@ -76,6 +76,7 @@ func TestLogsCommand(t *testing.T) {
 		{"one service with rotation", []string{"logs", "web"}, 0, "web old\nweb 1\nweb 2\n", ""},
 		{"tail", []string{"logs", "web", "-n", "1"}, 0, "web 2\n", ""},
 		{"since", []string{"logs", "core", "--since", since}, 0, "2025-03-18 12:00:00,000 INFO core: late\n", ""},
+		{"since on a file without timestamps warns", []string{"logs", "web", "--since", since}, 0, "web old\nweb 1\nweb 2\n", "web/service.log has no timestamps on its lines: --since " + since + " cannot filter them"},
 		{"app log preferred", []string{"logs", "both"}, 0, "both app\n", ""},
 		{"stdout asked for", []string{"logs", "both", "--stdout"}, 0, "both out\n", ""},
 		{"several services are prefixed", []string{"logs", "web", "both", "-n", "1"}, 0, "web  | web 2\nboth | both app\n", ""},
@@ -95,6 +96,9 @@ func TestLogsCommand(t *testing.T) {
 			if code != tt.code || out.String() != tt.stdout || !strings.Contains(errb.String(), tt.stderrIn) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr containing %q",
 					code, out.String(), errb.String(), tt.code, tt.stdout, tt.stderrIn)
+			}
+			if tt.code == 0 && tt.stderrIn == "" && errb.Len() > 0 {
+				t.Errorf("stderr %q; want nothing (stamped lines are filtered without a warning)", errb.String())
 			}
 		})
 	}

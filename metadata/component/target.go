@@ -5,54 +5,49 @@
 package component
 
 import (
-	"cmp"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/Masterminds/semver/v3"
 
 	"github.com/berthdev/berth/metadata"
 )
 
 // Stable is a stable release version, vX.Y.Z: the only version form berth
 // installs or lists. The tag itself must read so (numbers without leading
-// zeros), so v2.0, 2.0.0 and v2.0.0-rc.1 are all refused. It is parsed by
-// hand: a semver library compiles regular expressions when the program
-// starts, which every berth command paid for.
-type Stable struct{ Major, Minor, Patch uint64 }
+// zeros), so v2.0, 2.0.0 and v2.0.0-rc.1 are all refused: that form is
+// checked first, by hand, since semver alone also takes pre-releases and
+// build metadata; Masterminds/semver (the design card's library) then
+// parses and orders it.
+type Stable struct{ v *semver.Version }
 
 // Compare orders versions: negative when v is older than w.
-func (v Stable) Compare(w Stable) int {
-	if c := cmp.Compare(v.Major, w.Major); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(v.Minor, w.Minor); c != 0 {
-		return c
-	}
-	return cmp.Compare(v.Patch, w.Patch)
-}
+func (v Stable) Compare(w Stable) int { return v.v.Compare(w.v) }
 
-func (v Stable) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
+func (v Stable) String() string {
+	if v.v == nil {
+		return ""
+	}
+	return "v" + v.v.String()
+}
 
 // ParseStable parses a stable vX.Y.Z version.
 func ParseStable(s string) (Stable, error) {
-	var v Stable
 	rest, ok := strings.CutPrefix(s, "v")
 	parts := strings.Split(rest, ".")
 	if !ok || len(parts) != 3 {
-		return v, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
+		return Stable{}, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
 	}
-	for i, dst := range []*uint64{&v.Major, &v.Minor, &v.Patch} {
-		p := parts[i]
+	for _, p := range parts {
 		if p == "" || (len(p) > 1 && p[0] == '0') || strings.TrimLeft(p, "0123456789") != "" {
-			return v, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
+			return Stable{}, fmt.Errorf("invalid version %q: use a stable release tag such as v1.2.3, or branch:NAME", printable(s))
 		}
-		n, err := strconv.ParseUint(p, 10, 64)
-		if err != nil {
-			return v, fmt.Errorf("invalid version %q: %w", printable(s), err)
-		}
-		*dst = n
 	}
-	return v, nil
+	v, err := semver.StrictNewVersion(rest)
+	if err != nil {
+		return Stable{}, fmt.Errorf("invalid version %q: %w", printable(s), err)
+	}
+	return Stable{v}, nil
 }
 
 // Target is what to install: a release, a branch, or (both empty) the

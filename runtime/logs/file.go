@@ -64,9 +64,14 @@ func (s *fileSource) history(opts Options, emit func(Line) error) error {
 		files = enoughFor(files, opts.Tail, s.f)
 	}
 	var ring []Line
+	unfiltered := false
 	keep := func(l Line) error {
 		if !opts.Since.IsZero() && !l.Time.IsZero() && l.Time.Before(opts.Since) {
 			return nil
+		}
+		if !opts.Since.IsZero() && l.Time.IsZero() && !unfiltered && opts.Unfiltered != nil {
+			unfiltered = true
+			opts.Unfiltered(s.path)
 		}
 		if opts.Tail < 0 {
 			return emit(l)

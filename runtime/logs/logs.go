@@ -48,6 +48,10 @@ type Options struct {
 	Since time.Time
 	// Follow keeps reading new lines until the context ends.
 	Follow bool
+	// Unfiltered, if set, is called once for each log file in which Since
+	// kept lines of unknown time (the file's lines carry no timestamps):
+	// whoever asked for Since can say it could not filter them.
+	Unfiltered func(path string)
 	// Poll is the follow interval; zero means DefaultPoll.
 	Poll time.Duration
 	// From, when positive, starts a log file at this byte offset and
