@@ -131,3 +131,28 @@ func sameDir(a, b string) bool {
 	fb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
+
+// Cmdline reads the command line of pid for a check of what it runs.
+// While execve lays out a new program, and once an exiting process has
+// released its memory, /proc/<pid>/cmdline reads empty: an empty read is
+// read again (every execPoll, under execSettle) while pid is still the
+// same process, not taken for a process that runs nothing. live is false
+// when pid is gone or a zombie (its command line no longer matters);
+// args is nil past the bound.
+func Cmdline(pid int) (args []string, live bool) {
+	st, err := readStat(pid)
+	if err != nil || st.State == 'Z' || st.State == 'X' {
+		return nil, false
+	}
+	deadline := time.Now().Add(execSettle)
+	for {
+		args := cmdline(pid)
+		if !alive(pid, st.StartTime) {
+			return nil, false
+		}
+		if len(args) > 0 || !time.Now().Before(deadline) {
+			return args, true
+		}
+		time.Sleep(execPoll)
+	}
+}

@@ -9,13 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
 )
 
 // Client talks to an environment's supervisor.
@@ -242,12 +242,13 @@ func (c *Client) Revive() error {
 }
 
 // isSupervisorOf says whether pid runs berth's supervisor of root.
+// A process caught mid-exec or mid-exit is read again (process.Cmdline).
 func isSupervisorOf(pid int, root string) bool {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
-	}
-	args := strings.Split(string(cmdline), "\x00")
+	args, _ := process.Cmdline(pid)
+	return runsSupervisorOf(args, root)
+}
+
+func runsSupervisorOf(args []string, root string) bool {
 	return slices.Contains(args, "supervise") && slices.Contains(args, root)
 }
 

@@ -1,12 +1,10 @@
 package supervisor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -104,11 +102,14 @@ func RecordUserStop(p Paths, name string, pid int) {
 // detachByPID sends TERM to the supervisor pid after checking that it is
 // this environment's supervisor, and waits for it to exit.
 func detachByPID(p Paths, pid int) error {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
+	// A supervisor that accepted the detach (same protocol, another
+	// build) is exiting: its command line reads empty until it is a
+	// zombie, which process.Cmdline reports as gone.
+	args, live := process.Cmdline(pid)
+	if !live {
 		return nil // gone
 	}
-	if !bytes.Contains(cmdline, []byte("supervise")) || !bytes.Contains(cmdline, []byte(p.Root)) {
+	if !runsSupervisorOf(args, p.Root) {
 		return fmt.Errorf("PID %d is not the supervisor of %s: nothing is signalled", pid, p.Root)
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
