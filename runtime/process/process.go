@@ -139,6 +139,15 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 		f, err := os.OpenFile(svc.Log.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		return f, nil, err
 	}
+	// The file is there from the launch, before the log writer (a
+	// process of its own, scheduled when the machine allows) has copied
+	// a line: `berth logs` right after a start shows what there is
+	// rather than "no log file yet".
+	f, err := os.OpenFile(svc.Log.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.Close()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
