@@ -21,6 +21,9 @@ const (
 	RunnerContainer = "container"
 	RunnerCompose   = "compose"
 	RunnerSwarm     = "swarm"
+	// RunnerRemote is a service berth does not run, only checks: an
+	// endpoint elsewhere that dependents may wait for.
+	RunnerRemote = "remote"
 )
 
 // Defaults the seeds fix: TERM, then wait up to 5 s.
@@ -158,6 +161,7 @@ type Service struct {
 	Container *ContainerSpec `yaml:"container,omitempty"`
 	Compose   *ComposeSpec   `yaml:"compose,omitempty"`
 	Swarm     *SwarmSpec     `yaml:"swarm,omitempty"`
+	Remote    *RemoteSpec    `yaml:"remote,omitempty"`
 	// Restart, MaxRestarts, RestartBackoff and Liveness are the
 	// supervisor's policy for a host service (see restart.go).
 	Restart        string          `yaml:"restart,omitempty"`
@@ -292,4 +296,22 @@ func (s *Service) StartWait() time.Duration {
 		return DefaultStartTimeout
 	}
 	return time.Duration(s.StartTimeout)
+}
+
+// RemoteSpec is where a remote service answers and how berth checks it.
+type RemoteSpec struct {
+	// Endpoint is an http(s) URL (a GET must answer 2xx or 3xx) or a tcp
+	// address, tcp://host:port or host:port (a connection must open).
+	Endpoint string `yaml:"endpoint"`
+	// CA is a PEM file of the authorities an https endpoint's certificate
+	// must chain to (relative to the environment root); default the
+	// system's.
+	CA string `yaml:"ca,omitempty"`
+	// InsecureSkipVerify accepts any certificate (off by default).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify,omitempty"`
+	// TokenFile holds a token sent as `Authorization: Bearer` to an http(s)
+	// endpoint (relative to the environment root).
+	TokenFile string `yaml:"token_file,omitempty"`
+	// Timeout bounds one check; default 5s.
+	Timeout Duration `yaml:"timeout,omitempty"`
 }

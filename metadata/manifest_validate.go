@@ -180,8 +180,10 @@ func validateRunner(p *problems, name, key string, s *Service) {
 		if s.Compose == nil || s.Compose.File == "" || len(s.Compose.Services) == 0 {
 			p.add(key, "service %q runs through compose but lacks compose.file or compose.services", name)
 		}
+	case RunnerRemote:
+		validateRemote(name, key, s, p.add)
 	default:
-		p.add(key+".runner", "service %q: unknown runner %q (use process, container, compose or swarm)", name, s.Runner)
+		p.add(key+".runner", "service %q: unknown runner %q (use process, container, compose, swarm or remote)", name, s.Runner)
 	}
 }
 
@@ -198,7 +200,7 @@ func (m *Manifest) validateDependencies(p *problems, name, key string, s *Servic
 		if d.Condition != ConditionStarted && d.Condition != ConditionHealthy {
 			p.add(key+".depends_on", "service %q: dependency %q has condition %q (use started or healthy)", name, d.Service, d.Condition)
 		}
-		if d.Condition == ConditionHealthy && m.Services[d.Service] != nil && m.Services[d.Service].Health == nil {
+		if dep := m.Services[d.Service]; d.Condition == ConditionHealthy && dep != nil && dep.Health == nil && dep.Runner != RunnerRemote {
 			p.add(key+".depends_on", "service %q waits for %q to be healthy, but %q has no health check", name, d.Service, d.Service)
 		}
 	}

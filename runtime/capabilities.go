@@ -21,4 +21,8 @@ type Capabilities struct {
 	// it takes microseconds. A status inspects such services one after
 	// another: goroutines would cost more than they save.
 	LocalInspect bool
+	// Unmanaged: berth neither starts nor stops the service, it only
+	// checks it (a remote endpoint). Start launches nothing and Ready
+	// waits for the check; Stop does nothing; Inspect is the check.
+	Unmanaged bool
 }

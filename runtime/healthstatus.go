@@ -23,7 +23,7 @@ func (m *Manager) CheckHealth(ctx context.Context, states []State) []health.Repo
 			reports[i] = health.NewReport(st.Name, true, &r)
 			continue
 		}
-		if !st.IsRunning() {
+		if !st.IsRunning() && !m.unmanaged(st.Name) {
 			reports[i] = health.NewReport(st.Name, false, nil)
 			continue
 		}
@@ -167,4 +167,11 @@ func (m *Manager) runnerHealth(ctx context.Context, name string) health.Report {
 		r = &health.Result{Kind: svc.Runner, Detail: err.Error(), At: time.Now()}
 	}
 	return health.NewReport(name, true, r)
+}
+
+// unmanaged says whether berth only checks the service (a remote one): its
+// check is its health also when it fails.
+func (m *Manager) unmanaged(name string) bool {
+	_, run, err := m.base(name)
+	return err == nil && run.Capabilities().Unmanaged
 }

@@ -29,6 +29,7 @@ func newService(env *metadata.Env, name string, spec *metadata.Service) *Service
 		Container:   spec.Container,
 		Compose:     spec.Compose,
 		Swarm:       spec.Swarm,
+		Remote:      spec.Remote,
 		Environment: env.Name(),
 	}
 	if svc.Runner == "" {

@@ -52,6 +52,8 @@ type Service struct {
 	Container *metadata.ContainerSpec
 	Compose   *metadata.ComposeSpec
 	Swarm     *metadata.SwarmSpec
+	// Remote is where a remote service answers; nil for the others.
+	Remote *metadata.RemoteSpec
 	// Environment is the environment's name: containers are named
 	// <Environment>-<Name> and compose projects <Environment>.
 	Environment string

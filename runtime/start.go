@@ -222,6 +222,11 @@ func (m *Manager) planOne(ctx context.Context, p *StartPlan, n string, named, al
 	if err != nil {
 		return false, err
 	}
+	if st.IsRunning() && run.Capabilities().Unmanaged {
+		m.note("%s is %s and answers: berth does not start it, nothing to do", n, st.Describe())
+		p.unlock(n)
+		return false, nil
+	}
 	if st.IsRunning() {
 		if named && !all && !p.req.SkipRunning {
 			return false, &AlreadyRunningError{Service: n, PID: st.PID}

@@ -194,6 +194,9 @@ type StopResult struct {
 	// Unreachable: the service could not even be inspected (its Docker
 	// daemon does not answer), so nothing was done to it.
 	Unreachable bool
+	// Unmanaged: berth does not run the service (a remote one), so there
+	// was nothing to stop.
+	Unmanaged bool
 }
 
 // Stop plans and executes a stop.
@@ -250,6 +253,11 @@ func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req Sto
 	res := StopResult{Name: svc.Name}
 	fail := func(err error) StopResult {
 		res.Err = fmt.Errorf("failed to stop '%s': %w", svc.Name, err)
+		return res
+	}
+	if run.Capabilities().Unmanaged {
+		// berth stops nothing it did not start (a remote service).
+		res.Unmanaged = true
 		return res
 	}
 	st, err := m.inspect(ctx, svc, run)

@@ -15,6 +15,7 @@ import (
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
 	"github.com/berthdev/berth/runtime/process"
+	"github.com/berthdev/berth/runtime/remote"
 	"github.com/berthdev/berth/runtime/supervisor"
 	"github.com/berthdev/berth/runtime/swarm"
 	"github.com/spf13/cobra"
@@ -67,6 +68,7 @@ func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.
 		opts, _ := swarm.ForEnv(env, progress)
 		return swarm.New(opts), nil
 	})
+	reg.Register(metadata.RunnerRemote, func() (runtime.Runner, error) { return remote.New(), nil })
 	return reg
 }
 

@@ -123,7 +123,10 @@ func reportStops(g *globalOptions, results []runtime.StopResult, err error, outp
 		return err
 	}
 	for _, r := range results {
-		if r.Err == nil {
+		switch {
+		case r.Err == nil && r.Unmanaged:
+			fmt.Fprintf(g.stdout, "%s: remote, berth does not stop it: nothing to do\n", r.Name)
+		case r.Err == nil:
 			fmt.Fprintf(g.stdout, "%s: Stopped\n", r.Name)
 		}
 	}
