@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/supervisor"
+	"github.com/berthdev/berth/runtime/swarm"
 )
 
 type statusOptions struct {
@@ -193,8 +194,41 @@ func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool, wide
 			line += "\t" + wide.columns(st.Name)
 		}
 		fmt.Fprintln(tw, line)
+		if wide != nil {
+			writeSwarmTasks(tw, st, withHealth, withRuns)
+		}
 	}
 	tw.Flush()
+}
+
+// writeSwarmTasks writes, under a swarm service of status -o wide, one row
+// per task: NAME.SLOT, its state (and error), its node and its image.
+func writeSwarmTasks(w io.Writer, st runtime.State, withHealth, withRuns bool) {
+	d, ok := st.Detail.(swarm.Detail)
+	if !ok {
+		return
+	}
+	pad := ""
+	if withHealth {
+		pad += "\t"
+	}
+	if withRuns {
+		pad += "\t\t"
+	}
+	for _, t := range d.Tasks {
+		state := t.State
+		if t.Desired != t.State && t.Desired != "" {
+			state += ", desired " + t.Desired
+		}
+		if t.Error != "" {
+			state += " (" + t.Error + ")"
+		}
+		node := t.Node
+		if len(node) > 12 {
+			node = node[:12]
+		}
+		fmt.Fprintf(w, "  %s.%d\t%s\tnode %s\t%s\t\t%s\n", st.Name, t.Slot, state, dash(node), pad, dash(t.Image))
+	}
 }
 
 // runColumns is the RESTARTS and LAST EXIT columns of status -o wide:

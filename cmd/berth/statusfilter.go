@@ -87,6 +87,9 @@ func newWideInfo(env *metadata.Env) *wideInfo {
 	w := &wideInfo{ports: map[string]string{}, image: map[string]string{}}
 	vars, _ := env.Vars("")
 	for name, spec := range env.Manifest.Services {
+		if spec.Swarm != nil {
+			w.image[name] = spec.Swarm.Image
+		}
 		if spec.Container == nil {
 			continue
 		}

@@ -54,8 +54,12 @@ services:
 	}
 	step(`api`, "start", "api")
 	step(`api: Running \(swarm service [0-9a-z]{12}, 2/2 tasks\)`, "status", "api")
-	wide := step(`(?m)^api\s+running\s+swarm service [0-9a-z]{12}, 2/2 tasks`, "status", "-o", "wide")
-	t.Logf("status -o wide:\n%s", wide)
+	wide := step(`(?m)^api\s+running\s+swarm service [0-9a-z]{12}, 2/2 tasks\s.*\s`+regexp.QuoteMeta(tag)+`$`, "status", "-o", "wide")
+	for slot := 1; slot <= 2; slot++ {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^  api\.%d\s+running\s+node [0-9a-z]{12}\s.*sha256:[0-9a-f]{64}$`, slot)).MatchString(wide) {
+			t.Fatalf("status -o wide has no running row for task api.%d:\n%s", slot, wide)
+		}
+	}
 	var sts []struct {
 		Name  string `json:"name"`
 		State string `json:"state"`
