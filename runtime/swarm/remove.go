@@ -43,27 +43,21 @@ func reapable(ts []swarm.Task, now time.Time) (bool, string) {
 }
 
 // RemoveService removes the Swarm service id once the daemon's task reaper
-// is not deleting any of its tasks (see reapable), waiting at most
-// settleMax; a service already gone is not an error. Tests use it too.
+// is not deleting any of its tasks (see reapable) and no rolling update of
+// it makes new ones, waiting at most settleMax; a service already gone is
+// not an error. Tests use it too.
 func RemoveService(ctx context.Context, c API, id string) error {
-	return removeSettled(ctx, c, id, nil)
-}
-
-// removeSettled is RemoveService starting from ts, the service's tasks just
-// listed, when not nil.
-func removeSettled(ctx context.Context, c API, id string, ts []swarm.Task) error {
 	deadline := time.Now().Add(settleMax)
-	for {
-		if ts == nil {
-			var err error
-			if ts, err = c.TaskList(ctx, swarm.TaskListOptions{Filters: serviceFilter(id)}); err != nil {
+	for time.Now().Before(deadline) {
+		if !updating(ctx, c, id) {
+			ts, err := c.TaskList(ctx, swarm.TaskListOptions{Filters: serviceFilter(id)})
+			if err != nil {
 				break // a service already gone has no task list; the removal says what is wrong
 			}
+			if busy, _ := reapable(ts, time.Now()); !busy {
+				break
+			}
 		}
-		if busy, _ := reapable(ts, time.Now()); !busy || time.Now().After(deadline) {
-			break
-		}
-		ts = nil
 		t := time.NewTimer(settlePoll)
 		select {
 		case <-ctx.Done():
@@ -76,6 +70,16 @@ func removeSettled(ctx context.Context, c API, id string, ts []swarm.Task) error
 		return err
 	}
 	return nil
+}
+
+// updating says whether a rolling update of the service is under way (it
+// creates tasks as it goes).
+func updating(ctx context.Context, c API, id string) bool {
+	s, _, err := c.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if err != nil || s.UpdateStatus == nil {
+		return false
+	}
+	return s.UpdateStatus.State == swarm.UpdateStateUpdating || s.UpdateStatus.State == swarm.UpdateStateRollbackStarted
 }
 
 func serviceFilter(id string) filters.Args { return filters.NewArgs(filters.Arg("service", id)) }

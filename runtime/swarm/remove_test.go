@@ -47,7 +47,8 @@ func TestRemoveServiceWaitsForTheReaper(t *testing.T) {
 			}
 			return nil, nil
 		},
-		ServiceRemoveFunc: func(context.Context, string) error { removedAt = lists; return nil },
+		ServiceInspectFunc: func(context.Context, string) (swarm.Service, error) { return swarm.Service{}, nil },
+		ServiceRemoveFunc:  func(context.Context, string) error { removedAt = lists; return nil },
 	}
 	if err := RemoveService(context.Background(), f, "svc1"); err != nil {
 		t.Fatal(err)

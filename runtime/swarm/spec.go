@@ -70,6 +70,17 @@ func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existi
 	var id string
 	if existing == nil {
 		resp, err := c.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})
+		// The network the daemon still showed may have just been removed
+		// by the stop of the environment's last service: make it again.
+		for try := 0; try < 5 && err != nil && strings.Contains(err.Error(), "network") && (cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "not found")); try++ {
+			if perr := r.pause(ctx); perr != nil {
+				return runtime.Handle{}, perr
+			}
+			if spec, err = r.serviceSpec(ctx, c, svc); err != nil {
+				return runtime.Handle{}, err
+			}
+			resp, err = c.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})
+		}
 		if cerrdefs.IsConflict(err) {
 			return runtime.Handle{}, &runtime.AlreadyRunningError{Service: svc.Name}
 		}

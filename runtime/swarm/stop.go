@@ -38,10 +38,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 	if err != nil {
 		return err
 	}
-	if ts == nil {
-		ts = []swarm.Task{}
-	}
-	if err := removeSettled(ctx, c, s.ID, ts); err != nil {
+	if err := RemoveService(ctx, c, s.ID); err != nil {
 		return fmt.Errorf("remove swarm service %s: %w", Name(svc), err)
 	}
 	grace := max(opts.Grace, svc.StopGrace)
