@@ -46,15 +46,24 @@ func reapable(ts []swarm.Task, now time.Time) (bool, string) {
 // is not deleting any of its tasks (see reapable), waiting at most
 // settleMax; a service already gone is not an error. Tests use it too.
 func RemoveService(ctx context.Context, c API, id string) error {
+	return removeSettled(ctx, c, id, nil)
+}
+
+// removeSettled is RemoveService starting from ts, the service's tasks just
+// listed, when not nil.
+func removeSettled(ctx context.Context, c API, id string, ts []swarm.Task) error {
 	deadline := time.Now().Add(settleMax)
 	for {
-		ts, err := c.TaskList(ctx, swarm.TaskListOptions{Filters: serviceFilter(id)})
-		if err != nil {
-			break // a service already gone has no task list; the removal says what is wrong
+		if ts == nil {
+			var err error
+			if ts, err = c.TaskList(ctx, swarm.TaskListOptions{Filters: serviceFilter(id)}); err != nil {
+				break // a service already gone has no task list; the removal says what is wrong
+			}
 		}
 		if busy, _ := reapable(ts, time.Now()); !busy || time.Now().After(deadline) {
 			break
 		}
+		ts = nil
 		t := time.NewTimer(settlePoll)
 		select {
 		case <-ctx.Done():

@@ -263,10 +263,11 @@ func (r *Runner) ensureNetwork(ctx context.Context, c API, environment string) (
 		if err == nil {
 			return resp.ID, nil
 		}
-		if !cerrdefs.IsConflict(err) {
+		// Another start made it meanwhile: inspect it again. (Docker 20.10's
+		// swarm says so with an error of no type, only the message.)
+		if !cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "name conflicts with an existing object") {
 			return "", fmt.Errorf("create overlay network %s: %w", name, err)
 		}
-		// Another berth made it meanwhile: inspect it again.
 	}
 	return "", fmt.Errorf("overlay network %s: made and gone again; try again", name)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/berthdev/berth/runtime"
@@ -17,11 +18,13 @@ import (
 // period ends, whatever berth asks).
 const killWait = 10 * time.Second
 
-// Stop scales the service to no task, waits for its tasks to end, then
-// removes it with the secrets and configs made for it, and the
-// environment's network once no service of the environment is left.
-// Swarm sends the stop signal and, after the service's stop grace period,
-// KILL: it cannot leave a task running that outlives the grace period.
+// Stop removes the service, as docker stack rm does, and waits for the
+// tasks it had to end; then it removes the secrets and configs made for
+// it, and the environment's network once no service of the environment is
+// left. Swarm sends each task the stop signal and, after the service's stop
+// grace period, KILL: no task outlives the grace period. (Scaling to no
+// task first costs an update and a wait for Swarm's task reaper before the
+// removal can be made safely: see RemoveService.)
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
 	c, err := r.client(ctx)
 	if err != nil {
@@ -31,33 +34,51 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 	if err != nil || s == nil {
 		return err
 	}
-	if replicas(s) > 0 {
-		err := updateService(ctx, c, s, func(cur *swarm.Service) swarm.ServiceSpec {
-			spec := cur.Spec
-			zero := uint64(0)
-			spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &zero}
-			return spec
-		})
-		if err != nil {
-			return fmt.Errorf("scale swarm service %s to 0 tasks: %w", Name(svc), err)
-		}
+	ts, err := r.tasks(ctx, c, s.ID)
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []swarm.Task{}
+	}
+	if err := removeSettled(ctx, c, s.ID, ts); err != nil {
+		return fmt.Errorf("remove swarm service %s: %w", Name(svc), err)
 	}
 	grace := max(opts.Grace, svc.StopGrace)
-	wctx, cancel := context.WithTimeout(ctx, grace+killWait)
-	defer cancel()
-	for {
-		ts, err := r.tasks(wctx, c, s.ID)
-		if err == nil && !anyLive(ts) {
-			break
+	if err := r.waitEnded(ctx, c, ts, grace+killWait); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := r.pause(wctx); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("the tasks of swarm service %s did not end within %s after the stop signal and Swarm's KILL", Name(svc), grace+killWait)
+		return fmt.Errorf("the tasks of swarm service %s did not end within %s after the stop signal and Swarm's KILL", Name(svc), grace+killWait)
+	}
+	r.pruneFiles(context.WithoutCancel(ctx), c, svc, nil)
+	r.pruneNetwork(context.WithoutCancel(ctx), c, svc.Environment)
+	return nil
+}
+
+// waitEnded waits until none of the tasks ts (of a service now removed:
+// they are found by ID) may still run, or within has passed.
+func (r *Runner) waitEnded(ctx context.Context, c API, ts []swarm.Task, within time.Duration) error {
+	var ids []filters.KeyValuePair
+	for _, t := range ts {
+		if !terminal(t.Status.State) {
+			ids = append(ids, filters.Arg("id", t.ID))
 		}
 	}
-	return r.remove(ctx, c, svc, s.ID)
+	if len(ids) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for {
+		left, err := c.TaskList(wctx, swarm.TaskListOptions{Filters: filters.NewArgs(ids...)})
+		if err == nil && !anyLive(left) {
+			return nil
+		}
+		if err := r.pause(wctx); err != nil {
+			return err
+		}
+	}
 }
 
 // anyLive says whether a task's container may still run, whatever its

@@ -47,7 +47,7 @@ type Options struct {
 	// Progress receives pull progress; nil discards it.
 	Progress io.Writer
 	// Poll is how often the runner looks at the task list while it waits;
-	// default 100 ms.
+	// default 50 ms.
 	Poll time.Duration
 }
 
@@ -57,7 +57,7 @@ type Runner struct{ opts Options }
 // New returns a swarm runner.
 func New(opts Options) *Runner {
 	if opts.Poll == 0 {
-		opts.Poll = 100 * time.Millisecond
+		opts.Poll = 50 * time.Millisecond
 	}
 	return &Runner{opts: opts}
 }
@@ -311,6 +311,10 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 		}
 		ts, err := r.tasks(ctx, c, s.ID)
 		if err != nil {
+			// A stop removes the service first: gone is not running.
+			if _, _, ierr := c.ServiceInspectWithRaw(ctx, h.ID, swarm.ServiceInspectOptions{}); cerrdefs.IsNotFound(ierr) {
+				return runtime.Exit{}, runtime.ErrNotRunning
+			}
 			return runtime.Exit{}, err
 		}
 		if !running(&s, ts) {
