@@ -190,7 +190,9 @@ func Build(ctx context.Context, c *engine.Client, spec *Spec, opts BuildOptions)
 		bopts.Version = build.BuilderBuildKit
 	}
 	previous := replaceable(ctx, c, spec.Tag)
-	resp, err := c.ImageBuild(ctx, tarStream, bopts)
+	up := newUpload(tarStream, out, opts.Terminal)
+	defer up.close()
+	resp, err := c.ImageBuild(ctx, up, bopts)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "buildkit") && res.Builder == BuilderBuildKit {
 			return nil, fmt.Errorf("image %s: the daemon at %s refused a BuildKit build: %w", spec.Name, c.Endpoint, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -23,6 +24,7 @@ type bkVertex struct {
 	started   bool
 	completed bool
 	err       string
+	began     time.Time // when berth saw it start
 }
 
 type bkLog struct {
@@ -163,6 +165,7 @@ func (p *bkPrinter) handle(st *bkStatus) {
 		n := p.id(v.digest)
 		if v.started && !old.started {
 			fmt.Fprintf(p.out, "#%d %s\n", n, v.name)
+			old.began = time.Now()
 		}
 		if v.cached && !old.cached && !p.noCache {
 			fmt.Fprintf(p.out, "#%d CACHED\n", n)
@@ -173,7 +176,13 @@ func (p *bkPrinter) handle(st *bkStatus) {
 				p.failed = old
 			}
 		} else if v.completed && !old.completed {
-			fmt.Fprintf(p.out, "#%d DONE\n", n)
+			// The step's time as docker's plain progress gives it: from
+			// when berth saw it start.
+			took := 0.0
+			if !old.began.IsZero() {
+				took = time.Since(old.began).Seconds()
+			}
+			fmt.Fprintf(p.out, "#%d DONE %.1fs\n", n, took)
 		}
 		old.started = old.started || v.started
 		old.cached = old.cached || v.cached
