@@ -64,6 +64,18 @@ services:
 	if out, code := berthEnv(t, root, "health", "api", "plain"); code == 0 || !strings.Contains(out, "api: healthy (remote "+endpoint) || !strings.Contains(out, "certificate") {
 		t.Errorf("health: %d\n%s", code, out)
 	}
+	// -o json of both is what the documented schema says.
+	schema := newOutputSchema(t)
+	out, _ = berthOut(t, root, "--env", root, "status", "api", "-o", "json")
+	schema.check("status", "status", out)
+	if !strings.Contains(out, `"endpoint": "`+endpoint+`"`) {
+		t.Errorf("status -o json of api names no endpoint: %s", out)
+	}
+	out, _ = berthOut(t, root, "--env", root, "stop", "api", "-o", "json")
+	schema.check("stop", "stop", out)
+	if !strings.Contains(out, `"unmanaged": true`) {
+		t.Errorf("stop -o json of api: %s", out)
+	}
 	if out, code := berthEnv(t, root, "start", "api"); code != 0 || !strings.Contains(out, "nothing to do") {
 		t.Errorf("start api: %d\n%s", code, out)
 	}

@@ -64,6 +64,7 @@ type stopReport struct {
 	Service    string `json:"service"`
 	State      string `json:"state"`
 	WasRunning bool   `json:"was_running"`
+	Unmanaged  bool   `json:"unmanaged,omitempty"`
 	PID        int    `json:"pid,omitempty"`
 	Error      string `json:"error,omitempty"`
 }
@@ -111,7 +112,7 @@ func reportStops(g *globalOptions, results []runtime.StopResult, err error, outp
 	if outputFormat(output) == outputJSON {
 		out := []stopReport{}
 		for _, r := range results {
-			rep := stopReport{Name: r.Name, Service: r.Name, State: runtime.Stopped, WasRunning: r.WasRunning, PID: r.PID}
+			rep := stopReport{Name: r.Name, Service: r.Name, State: runtime.Stopped, WasRunning: r.WasRunning, Unmanaged: r.Unmanaged, PID: r.PID}
 			if r.Err != nil {
 				rep.State, rep.Error = runtime.Running, r.Err.Error()
 			}

@@ -129,7 +129,7 @@ func verifyToken(svc *runtime.Service, h runtime.Handle) verdict {
 		// A pending record: its launch was cut short before the PID was
 		// written. The service is whatever carries its token.
 		v.reason = "its launch was cut short before its PID was recorded, and nothing carrying its launch token runs"
-		v.survivors = tokenCarriers(h.Token)
+		v.survivors = pendingCarriers(h)
 		return v
 	}
 	st, err := readStat(h.PID)
@@ -164,6 +164,26 @@ exited:
 }
 
 // tokenCarriers are this user's live processes carrying token.
+// launchSettle bounds how long the launch of a pending record may still be
+// completing. A berth killed between fork and exec leaves a child that
+// carries the launch token only once its exec is done: until then its
+// /proc environment reads empty (or berth's own). Taking "nothing carries
+// the token" at once for "never ran" let a stop drop the record moments
+// before the service began to run with none.
+const launchSettle = time.Second
+
+// pendingCarriers finds what carries a pending record's token, looking
+// again for as long as the record is younger than launchSettle.
+func pendingCarriers(h runtime.Handle) []procStat {
+	for {
+		c := tokenCarriers(h.Token)
+		if len(c) > 0 || h.StartedAt.IsZero() || time.Since(h.StartedAt) >= launchSettle {
+			return c
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func tokenCarriers(token string) []procStat {
 	var out []procStat
 	uid := os.Geteuid()

@@ -361,3 +361,36 @@ func TestLaunchCutShortIsFoundByItsToken(t *testing.T) {
 	}
 	r.Stop(ctx, svc, h2, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true})
 }
+
+// A berth killed between fork and exec leaves a pending record and a child
+// that carries the launch token only once its exec is done. A later berth
+// that inspects (or stops) it in that moment must not take the record for a
+// launch that never ran: the child here takes the token 200 ms after the
+// record was written, and status must still find it.
+func TestPendingRecordOfALaunchStillCompleting(t *testing.T) {
+	ctx := context.Background()
+	svc := service(t, "late")
+	r := newRunner()
+	h, err := r.Start(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second, Kill: true}); err != nil {
+		t.Fatal(err)
+	}
+	pending := h
+	pending.PID, pending.PGID, pending.StartTime = 0, 0, 0
+	pending.StartedAt = time.Now().UTC()
+	data, _ := json.Marshal(pending)
+	writePIDFile(t, svc, string(data))
+	c := exec.Command("sh", "-c", `sleep 0.2; exec env "BERTH_LAUNCH=$1" sleep 30`, "sh", h.Token)
+	c.Dir, c.Env = svc.Dir, []string{"PATH=/usr/bin:/bin"}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	st, err := newRunner().Inspect(ctx, svc)
+	if err != nil || !st.IsRunning() || st.PID != c.Process.Pid {
+		t.Fatalf("status over a pending record whose launch completes 200 ms later = %+v, %v; want Running, PID %d", st, err, c.Process.Pid)
+	}
+}
