@@ -24,13 +24,22 @@ import (
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
 func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
-	return newRegistryWith(env, progress, func() runtime.Runner {
+	var cl *supervisor.Client
+	if env.Manifest.Supervised() {
+		cl = supervisorClient(env.Root)
+	}
+	reg := newRegistryWith(env, progress, func() runtime.Runner {
 		p := newProcessRunner()
-		if env.Manifest.Supervised() {
-			return supervisor.NewRunner(p, supervisorClient(env.Root))
+		if cl != nil {
+			return supervisor.NewRunner(p, cl)
 		}
 		return p
 	})
+	if cl != nil {
+		// The supervisor's session ends with the registry (the command).
+		reg.OnClose(cl.Close)
+	}
+	return reg
 }
 
 func newProcessRunner() *process.Runner {
