@@ -32,7 +32,7 @@ type fileKey struct {
 
 // racyWindow is longer than the kernel's coarse clock tick (at most 10
 // ms) with room for a slow write.
-const racyWindow = time.Second
+var racyWindow = time.Second
 
 func statKey(path string) fileKey {
 	var st unix.Stat_t
