@@ -219,7 +219,6 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	r.children[cmd.Process.Pid] = c
 	r.mu.Unlock()
 	go func() {
-		awaitExit(cmd.Process.Pid)
 		cmd.Wait()
 		disown(cmd.Process.Pid)
 		c.exit = exitOf(cmd.ProcessState)

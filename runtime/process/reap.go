@@ -160,17 +160,3 @@ func WaitExit(ctx context.Context, pid int, startTime uint64) error {
 // per past launch.
 func (r *Runner) Release(pid int) { r.forgetChild(pid) }
 
-// awaitExit returns once the child pid has exited, parking the goroutine
-// on a pidfd in Go's poller: Cmd.Wait alone blocks an OS thread in
-// waitid for the whole life of the child, and a supervisor of 100
-// services ran 100 such threads. Where no pidfd can be had it returns at
-// once, and Cmd.Wait blocks as it always did.
-func awaitExit(pid int) {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return
-	}
-	f := pidfdFile(fd)
-	defer f.Close()
-	waitReadable(context.Background(), f)
-}

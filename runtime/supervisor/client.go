@@ -46,6 +46,18 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("the supervisor of this environment (PID %d) is berth %s, this is berth %s: run `berth supervisor replace` to hand its services to a supervisor of this berth (they keep running)", e.PID, e.Theirs, e.Ours)
 }
 
+// versionError is the VersionError of an answer from another build; two
+// builds of one version that speak different protocols are told apart by
+// the protocol.
+func versionError(resp Response, ours string) *VersionError {
+	e := &VersionError{PID: resp.PID, Theirs: resp.Version, Ours: ours}
+	if e.Theirs == e.Ours && resp.Protocol != Protocol {
+		e.Theirs += fmt.Sprintf(" (supervisor protocol %d)", resp.Protocol)
+		e.Ours += fmt.Sprintf(" (supervisor protocol %d)", Protocol)
+	}
+	return e
+}
+
 // call sends a request on a connection of its own (hello, status,
 // detach) and reads its answer; the caller closes the connection.
 func (c *Client) call(req Request) (*conn, Response, error) {

@@ -43,16 +43,19 @@ func (t *ticket) end() {
 	t.ss.mu.Unlock()
 }
 
-// session returns the client's session, opening it (and starting a
-// supervisor if none runs) on first use or after the last one ended.
-func (c *Client) session() (*clientSession, error) {
+// session returns the client's session, opening it on first use or after
+// the last one ended; with spawn (a start), a supervisor is started if
+// none runs, otherwise that is ErrNotRunning.
+func (c *Client) session(spawn bool) (*clientSession, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sess != nil && !c.sess.ended() {
 		return c.sess, nil
 	}
-	if err := c.Ensure(); err != nil {
-		return nil, err
+	if spawn {
+		if err := c.Ensure(); err != nil {
+			return nil, err
+		}
 	}
 	uc, err := dial(c.Paths.Socket)
 	if err != nil {
@@ -105,7 +108,7 @@ func (ss *clientSession) read() {
 // request sends req on the session and returns its first answer, with the
 // ticket that keeps the request open (the caller ends it).
 func (c *Client) request(req Request) (*ticket, Response, error) {
-	ss, err := c.session()
+	ss, err := c.session(req.Op == opStart)
 	if err != nil {
 		return nil, Response{}, err
 	}
@@ -142,7 +145,7 @@ func (c *Client) request(req Request) (*ticket, Response, error) {
 func (c *Client) answerError(resp Response) error {
 	switch {
 	case resp.Code == codeVersion || resp.Protocol != Protocol || resp.Version != c.Version:
-		return &VersionError{PID: resp.PID, Theirs: resp.Version, Ours: c.Version}
+		return versionError(resp, c.Version)
 	case resp.Code == codeClosing:
 		return fmt.Errorf("%w (it is exiting)", ErrNotRunning)
 	case resp.Code == codeUnknown:

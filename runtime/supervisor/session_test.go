@@ -174,3 +174,29 @@ func TestOldProtocolRefused(t *testing.T) {
 		t.Fatalf("answer to a protocol 1 start: %s", b)
 	}
 }
+
+// Only a start brings a supervisor up: a stop or a wait where none runs
+// asks nothing of anyone (the first sessions of protocol 2 spawned one for
+// a stop of a service that was down).
+func TestOnlyStartSpawns(t *testing.T) {
+	root := t.TempDir()
+	marker := filepath.Join(root, "spawned")
+	c := &Client{Paths: PathsOf(root), Version: "test", Spawn: []string{"/bin/sh", "-c", "touch " + marker}}
+	defer c.Close()
+	if tk, err := c.Stop("api"); tk != nil || err != nil {
+		t.Fatalf("stop where no supervisor runs: %v %v", tk, err)
+	}
+	StoppedWhileDown(c, "api")
+	if _, err := c.Wait(context.Background(), runtime.Handle{Service: "api", PID: 1234}); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("wait where no supervisor runs: %v", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a stop or a wait spawned a supervisor")
+	}
+	if _, _, err := c.Start(&runtime.Service{Name: "api"}); err == nil {
+		t.Fatal("a start with a spawn that serves nothing succeeded")
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("a start did not spawn a supervisor: %v", err)
+	}
+}
