@@ -155,7 +155,7 @@ func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 	two := uint64(2)
 	svc := service(t, metadata.SwarmSpec{Image: healthImage(t), Replicas: &two, Restart: &metadata.SwarmRestart{Condition: metadata.RestartAny},
 		Update: &metadata.SwarmUpdate{Order: metadata.OrderStartFirst},
-		Ports: []metadata.SwarmPort{{Target: 8080}, {Target: 8080, Mode: metadata.PortModeHost}}},
+		Ports:  []metadata.SwarmPort{{Target: 8080}, {Target: 8080, Mode: metadata.PortModeHost}}},
 		"--http", "0.0.0.0:8080")
 	h, err := r.Start(ctx, svc)
 	if err != nil {
