@@ -217,4 +217,5 @@ func (r *Runner) PullImage(ctx context.Context, svc *runtime.Service) (ref, skip
 	}
 	return ref, "", nil
 }
+
 var _ runtime.ImagePuller = (*Runner)(nil)
