@@ -66,7 +66,7 @@ func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.
 	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
 	reg.OnClose(clients.Close)
 	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
-		return container.New(container.ForEnv(env, clients)), nil
+		return container.New(container.ForEnv(env, clients, progress)), nil
 	})
 	reg.Register(metadata.RunnerCompose, func() (runtime.Runner, error) {
 		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*engine.Client, error) {

@@ -96,6 +96,13 @@ type Task struct {
 	Desired string `json:"desired_state"`
 	Error   string `json:"error,omitempty"`
 	Image   string `json:"image,omitempty"`
+	// Health is Docker's health of the task's container (starting,
+	// healthy, unhealthy) where its image has a HEALTHCHECK.
+	Health string `json:"health,omitempty"`
+	// HealthOutput is the last output of a check that did not pass.
+	HealthOutput string `json:"-"`
+	// Ports are the task's host-mode published ports, PUBLISHED:TARGET/PROTOCOL.
+	Ports []string `json:"ports,omitempty"`
 }
 
 func labels(svc *runtime.Service) map[string]string {
@@ -224,6 +231,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	h := handleOf(svc, s)
 	st.Handle = &h
 	detail := Detail{Tasks: taskStates(ts)}
+	taskHealth(ctx, c, ts, detail.Tasks)
 	st.Detail = detail
 	up := 0
 	for _, t := range ts {
@@ -256,7 +264,23 @@ func taskStates(ts []swarm.Task) []Task {
 		if t.Spec.ContainerSpec != nil {
 			rt.Image = t.Spec.ContainerSpec.Image
 		}
+		rt.Ports = hostPorts(t)
 		out = append(out, rt)
+	}
+	return out
+}
+
+// hostPorts are the host-mode ports a task published (the daemon lists
+// each once per address family).
+func hostPorts(t swarm.Task) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range t.Status.PortStatus.Ports {
+		s := fmt.Sprintf("%d:%d/%s", p.PublishedPort, p.TargetPort, p.Protocol)
+		if p.PublishMode == swarm.PortConfigPublishModeHost && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
 	}
 	return out
 }
