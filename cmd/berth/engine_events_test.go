@@ -135,6 +135,9 @@ func TestEngineEventsRestartByDocker(t *testing.T) {
 	if count(evs, supervisor.EventStarted) != 1 || count(evs, supervisor.EventRestarted) != 1 || evs[len(evs)-1].Container != id {
 		t.Errorf("events:\n%s", eventTexts(evs))
 	}
+	// The JSON names the runner and the container, as the schema says.
+	js, _ := berthEnv(t, root, "events", "-o", "json")
+	newOutputSchema(t).check("events", "events", js)
 	out, _ := berthEnv(t, root, "events", "web")
 	if !strings.Contains(out, "web: exited (exit code 3)") || !strings.Contains(out, "web: restarted by docker: policy on-failure") {
 		t.Errorf("events text:\n%s", out)
@@ -183,6 +186,8 @@ func TestEngineEventsUnhealthyAndUserStop(t *testing.T) {
 	// The supervisor exits once the container is gone: it has handled
 	// every event of the stop by then.
 	waitSupervisorGone(t, root)
+	js, _ := berthEnv(t, root, "events", "-o", "json")
+	newOutputSchema(t).check("events", "events", js)
 	evs := events(t, root, "web")
 	last := evs[len(evs)-1]
 	if last.Kind != supervisor.EventStopped || last.Reason != "by user" || last.Runner != "container" || last.Container == "" {

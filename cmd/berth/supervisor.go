@@ -57,9 +57,10 @@ func newSupervisorCommand(g *globalOptions) *cobra.Command {
 		Use:   "supervisor",
 		Short: "Show or replace the environment's supervisor",
 		Long: `The supervisor is one berth process per environment that launches its detached
-host services, restarts them by policy and records their exits (see berth
-events). The first detached start spawns it; it exits when the last service it
-watches stops. It is on unless berth.yaml says supervisor: false
+host services, restarts them by policy and records their exits, and records
+what the Docker engine reports of the container, compose and Swarm services
+(see berth events). The first detached start spawns it; it exits when the last
+of the environment's services stops. It is on unless berth.yaml says supervisor: false
 (BERTH_SUPERVISOR=0 or 1 decides for one command).`,
 		Example: `  berth supervisor status   # is one running, and what does it watch
   berth supervisor replace  # hand the services to a supervisor of this berth`,
