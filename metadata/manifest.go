@@ -189,8 +189,11 @@ const (
 
 // ContainerSpec is what a container service runs.
 type ContainerSpec struct {
-	// Image is a manifest image name or any local image reference.
-	Image     string     `yaml:"image"`
+	// Image is a manifest image name or any image reference.
+	Image string `yaml:"image"`
+	// Pull says when the daemon pulls an image berth did not build:
+	// missing (default), always or never.
+	Pull      string     `yaml:"pull,omitempty"`
 	Ports     []string   `yaml:"ports,omitempty"`
 	Volumes   []string   `yaml:"volumes,omitempty"`
 	User      string     `yaml:"user,omitempty"`

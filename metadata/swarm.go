@@ -288,8 +288,9 @@ func validateResources(name, key string, r *Resources, add func(key, format stri
 }
 
 // validateContainer checks what a container service shares with swarm:
-// resources (a container has no CPU reservation).
+// the pull policy and resources (a container has no CPU reservation).
 func validateContainer(name, key string, cs *ContainerSpec, add func(key, format string, args ...any)) {
+	validatePull(name, key, cs.Pull, add)
 	validateResources(name, key+".resources", cs.Resources, add)
 	if r := cs.Resources; r != nil && r.Reservations != nil && r.Reservations.CPUs > 0 {
 		add(key+".resources", "service %q: a container cannot reserve CPU (only a swarm task can): use resources.limits.cpus", name)

@@ -127,6 +127,8 @@ hosts:
 			"below Docker's minimum", "the CPU reservation exceeds the CPU limit", "drop host, use swarm.constraints"}},
 		{"container resources", "services:\n  a:\n    runner: container\n    container: {image: x, resources: {reservations: {cpus: 1}}}\n", []string{
 			"a container cannot reserve CPU"}},
+		{"container pull", "services:\n  a:\n    runner: container\n    container: {image: x, pull: often}\n", []string{
+			`berth.yaml:5: service "a": pull "often" (use missing, always or never)`}},
 		{"process with swarm", "services:\n  a: {command: [x], swarm: {image: x}}\n", []string{"swarm settings do not apply"}},
 		{"registry with scheme", "components:\n  c: {repo: r}\nimages:\n  i: {component: c, context: ., tag: t, registry: \"https://r\"}\n", []string{
 			`registry "https://r" is HOST[:PORT][/PATH], without a scheme`}},

@@ -243,7 +243,7 @@ services:
     container: {image: %s}
   absent:
     runner: container
-    container: {image: berth-absent-%s:v1}
+    container: {image: berth-absent-%s:v1, pull: never}
 `, name, tag, name)
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(manifest), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_name="+name+"\nenvironment_root="+root+"\n"), 0o644)
@@ -252,7 +252,7 @@ services:
 		t.Fatalf("start --foreground: exit %d, want 7\n%s", code, out)
 	}
 	out, code = berthEnv(t, root, "start", "absent")
-	if code != 1 || !strings.Contains(out, "berth-absent-"+name+":v1 is not on the Docker daemon") {
+	if code != 1 || !strings.Contains(out, "berth-absent-"+name+":v1 is not on the Docker daemon") || !strings.Contains(out, "container.pull is never: load it") {
 		t.Fatalf("start of a missing image: %d\n%s", code, out)
 	}
 }

@@ -64,7 +64,7 @@ func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.
 	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
 	reg.OnClose(clients.Close)
 	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
-		r := container.New(container.ForEnv(env, clients))
+		r := container.New(container.ForEnv(env, clients, progress))
 		if hooks != nil {
 			return &supervisor.ContainerRunner{Runner: r, Hooks: hooks}, nil
 		}

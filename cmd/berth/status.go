@@ -202,18 +202,12 @@ func writeStatusTable(w io.Writer, states []runtime.State, withHealth bool, wide
 }
 
 // writeSwarmTasks writes, under a swarm service of status -o wide, one row
-// per task: NAME.SLOT, its state (and error), its node and its image.
+// per task: NAME.SLOT, its state (and error), its node, its health (Docker's,
+// where the image has a HEALTHCHECK) and its image.
 func writeSwarmTasks(w io.Writer, st runtime.State, withHealth, withRuns bool) {
 	d, ok := st.Detail.(swarm.Detail)
 	if !ok {
 		return
-	}
-	pad := ""
-	if withHealth {
-		pad += "\t"
-	}
-	if withRuns {
-		pad += "\t\t"
 	}
 	for _, t := range d.Tasks {
 		state := t.State
@@ -227,7 +221,14 @@ func writeSwarmTasks(w io.Writer, st runtime.State, withHealth, withRuns bool) {
 		if len(node) > 12 {
 			node = node[:12]
 		}
-		fmt.Fprintf(w, "  %s.%d\t%s\tnode %s\t%s\t\t%s\n", st.Name, t.Slot, state, dash(node), pad, dash(t.Image))
+		row := fmt.Sprintf("  %s.%d\t%s\tnode %s\t", st.Name, t.Slot, state, dash(node))
+		if withHealth {
+			row += "\t" + dash(t.Health)
+		}
+		if withRuns {
+			row += "\t\t"
+		}
+		fmt.Fprintf(w, "%s\t\t%s\n", row, dash(t.Image))
 	}
 }
 

@@ -14,15 +14,22 @@ import (
 )
 
 // TestSwarmServiceThroughTheCLI: berth start, status (text, wide and
-// JSON), restart and stop of a two-replica swarm service, end to end with
-// the built binary on the real daemon made a single-node swarm.
+// JSON), health, restart and stop of a two-replica swarm service, end to
+// end with the built binary on the real daemon made a single-node swarm.
+// Its image has a HEALTHCHECK and berth.yaml gives no check: health is
+// Docker's, per task.
 func TestSwarmServiceThroughTheCLI(t *testing.T) {
-	c, tag := testImage(t)
+	c, base := testImage(t)
 	leave, err := imagetest.Swarm(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer leave()
+	tag := fmt.Sprintf("berth-cli-health-%d:1", os.Getpid())
+	if err := imagetest.BuildHealthcheck(context.Background(), c, base, tag, 8080); err != nil {
+		t.Fatal(err)
+	}
+	defer imagetest.Remove(c, tag)
 	dir := t.TempDir()
 	name := uniqueEnvName("berthcliswarm")
 	files := map[string]string{
@@ -31,6 +38,7 @@ func TestSwarmServiceThroughTheCLI(t *testing.T) {
 services:
   api:
     runner: swarm
+    command: [--tcp, "127.0.0.1:8080"]
     stop_timeout: 2s
     swarm:
       image: %q
@@ -56,7 +64,7 @@ services:
 	step(`api: Running \(swarm service [0-9a-z]{12}, 2/2 tasks\)`, "status", "api")
 	wide := step(`(?m)^api\s+running\s+swarm service [0-9a-z]{12}, 2/2 tasks\s.*\s`+regexp.QuoteMeta(tag)+`$`, "status", "-o", "wide")
 	for slot := 1; slot <= 2; slot++ {
-		if !regexp.MustCompile(fmt.Sprintf(`(?m)^  api\.%d\s+running\s+node [0-9a-z]{12}\s.*sha256:[0-9a-f]{64}$`, slot)).MatchString(wide) {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^  api\.%d\s+running\s+node [0-9a-z]{12}\s+healthy\s+sha256:[0-9a-f]{64}$`, slot)).MatchString(wide) {
 			t.Fatalf("status -o wide has no running row for task api.%d:\n%s", slot, wide)
 		}
 	}
@@ -64,14 +72,17 @@ services:
 		Name  string `json:"name"`
 		State string `json:"state"`
 		Tasks []struct {
-			State string `json:"state"`
-			Node  string `json:"node"`
+			State  string `json:"state"`
+			Node   string `json:"node"`
+			Health string `json:"health"`
 		} `json:"tasks"`
 	}
 	out := step(`"api"`, "status", "-o", "json")
-	if err := json.Unmarshal([]byte(out), &sts); err != nil || len(sts) != 1 || len(sts[0].Tasks) != 2 || sts[0].Tasks[0].Node == "" || sts[0].Tasks[0].State != "running" {
-		t.Fatalf("status -o json: %v: %s; want api with 2 tasks and their node", err, out)
+	if err := json.Unmarshal([]byte(out), &sts); err != nil || len(sts) != 1 || len(sts[0].Tasks) != 2 || sts[0].Tasks[0].Node == "" || sts[0].Tasks[0].State != "running" || sts[0].Tasks[1].Health != "healthy" {
+		t.Fatalf("status -o json: %v: %s; want api with 2 healthy tasks and their node", err, out)
 	}
+	newOutputSchema(t).check("status", "status", out)
+	step(`api: healthy \(docker: api\.1 healthy, api\.2 healthy, [0-9<]+ ms\)`, "health", "api")
 	step(`api`, "restart", "api")
 	step(`api: Running \(swarm service [0-9a-z]{12}, 2/2 tasks\)`, "status", "api")
 	step(`api`, "stop", "api")

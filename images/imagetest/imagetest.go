@@ -105,3 +105,25 @@ func WithTestsvc(c *engine.Client, connectErr error, prefix string, img *string,
 	defer Remove(c, *img)
 	return run()
 }
+
+// BuildHealthcheck builds, FROM the testsvc image base, an image tagged tag
+// with a HEALTHCHECK that runs the static helper as a client of the port
+// the service serves with --tcp 127.0.0.1:PORT (testsvc run as mysql):
+// starting until it listens (a start period of a minute), healthy after.
+func BuildHealthcheck(ctx context.Context, c *engine.Client, base, tag string, port int) error {
+	df := fmt.Sprintf("FROM %s\nHEALTHCHECK --interval=1s --timeout=5s --start-period=60s --retries=1 CMD [\"/usr/bin/mysql\", \"-h127.0.0.1\", \"-P%d\"]\n", base, port)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df))})
+	tw.Write([]byte(df))
+	tw.Close()
+	resp, err := c.ImageBuild(ctx, &buf, build.ImageBuildOptions{Tags: []string{tag}, Remove: true})
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", tag, err)
+	}
+	defer resp.Body.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(resp.Body, io.Discard, 0, false, nil); err != nil {
+		return fmt.Errorf("build image %s: %w", tag, err)
+	}
+	return nil
+}

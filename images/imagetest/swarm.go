@@ -9,9 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/sys/unix"
 
@@ -100,11 +104,45 @@ func ensureSwarm(ctx context.Context, c *engine.Client) error {
 // process; the daemon treats 127.0.0.0/8 registries as insecure, so it
 // pushes and pulls there without configuration. It returns HOST:PORT.
 func Registry() (addr string, stop func(), err error) {
+	addr, _, stop, err = CountingRegistry()
+	return addr, stop, err
+}
+
+// CountingRegistry is Registry that also counts the requests for image
+// manifests it has answered (GET or HEAD /v2/NAME/manifests/REF): every pull
+// of an image asks for its manifest at least once.
+func CountingRegistry() (addr string, pulls *atomic.Int64, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	pulls = new(atomic.Int64)
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.URL.Path, "/manifests/") {
+			pulls.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	return ln.Addr().String(), func() { srv.Close() }, nil
+	return ln.Addr().String(), pulls, func() { srv.Close() }, nil
+}
+
+// PushOnly tags the local image src as ref, pushes it to ref's registry and
+// takes the tag away again, so that the daemon has ref only once it pulls it.
+func PushOnly(ctx context.Context, c *engine.Client, src, ref string) error {
+	if err := c.ImageTag(ctx, src, ref); err != nil {
+		return err
+	}
+	rc, err := c.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: "e30="})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil); err != nil {
+		return fmt.Errorf("push %s: %w", ref, err)
+	}
+	_, err = c.ImageRemove(ctx, ref, image.RemoveOptions{})
+	return err
 }

@@ -41,6 +41,8 @@ type Options struct {
 	Client ClientFunc
 	// Image, if nil, takes container.image as the reference.
 	Image ImageFunc
+	// Progress receives the progress of image pulls; nil discards it.
+	Progress io.Writer
 }
 
 // Runner is the container runner.

@@ -148,7 +148,7 @@ func TestMissingImage(t *testing.T) {
 		image func(string) (string, string, error)
 		want  string
 	}{
-		{"plain reference", nil, "pull it there (docker pull berth-absent-image:v1)"},
+		{"plain reference", nil, "container.pull is never: load it (berth images load, docker load) or pull it (docker pull berth-absent-image:v1)"},
 		{"manifest image", func(string) (string, string, error) {
 			return "berth-absent-image:v1", "build it with berth build sse-runtime", nil
 		}, "berth build sse-runtime"},
@@ -157,6 +157,7 @@ func TestMissingImage(t *testing.T) {
 			c := imagetest.Require(t, cli, cliErr)
 			r := container.New(container.Options{Client: func(context.Context, string) (*engine.Client, error) { return c, nil }, Image: tc.image})
 			svc := service(t, "berth-absent-image:v1")
+			svc.Container.Pull = metadata.PullNever // a manifest image is never pulled anyway
 			_, err := r.Start(context.Background(), svc)
 			var me *container.MissingImageError
 			if !errors.As(err, &me) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "berth-absent-image:v1") {

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
@@ -27,6 +29,9 @@ func (e *MissingImageError) Error() string {
 	return fmt.Sprintf("service %s: image %s is not on the Docker daemon at %s: %s", e.Service, e.Image, e.Endpoint, e.Hint)
 }
 
+// imageRef is the reference the service's container is made from. A
+// manifest image is berth's to build and is never pulled; any other is
+// pulled as container.pull says (missing by default).
 func (r *Runner) imageRef(ctx context.Context, c *engine.Client, svc *runtime.Service, cs *metadata.ContainerSpec) (string, error) {
 	ref, hint := cs.Image, ""
 	if r.opts.Image != nil {
@@ -35,15 +40,22 @@ func (r *Runner) imageRef(ctx context.Context, c *engine.Client, svc *runtime.Se
 			return "", fmt.Errorf("service %s: %w", svc.Name, err)
 		}
 	}
-	if hint == "" {
-		// Not a manifest image: most likely one from a registry.
-		hint = fmt.Sprintf("pull it there (docker pull %s), or build or load it (docker build -t %s ..., docker load); berth does not pull images", ref, ref)
+	policy := cs.Pull
+	if hint != "" {
+		policy = metadata.PullNever // a manifest image: berth builds it
+	} else if policy == metadata.PullNever {
+		hint = fmt.Sprintf("container.pull is never: load it (berth images load, docker load) or pull it (docker pull %s), or set container.pull to missing", ref)
 	}
-	if _, err := c.ImageInspect(ctx, ref); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return "", &MissingImageError{Service: svc.Name, Image: ref, Endpoint: c.Endpoint, Hint: hint}
-		}
-		return "", fmt.Errorf("service %s: inspect image %s: %w", svc.Name, ref, err)
+	_, pulled, err := images.Ensure(ctx, c, ref, policy, r.opts.Progress)
+	var np *images.NotPresentError
+	if errors.As(err, &np) {
+		return "", &MissingImageError{Service: svc.Name, Image: ref, Endpoint: c.Endpoint, Hint: hint}
+	}
+	if err != nil {
+		return "", fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	if pulled && r.opts.Progress != nil {
+		fmt.Fprintf(r.opts.Progress, "%s: pulled %s\n", svc.Name, ref)
 	}
 	return ref, nil
 }

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/berthdev/berth/images"
@@ -11,9 +12,10 @@ import (
 
 // ForEnv configures a runner for an environment: the clients of the
 // manifest's hosts from clients (which the caller closes), and
-// container.image read as a manifest image name when there is one.
-func ForEnv(env *metadata.Env, clients *engine.Clients) Options {
-	return Options{Client: clients.Get, Image: func(image string) (string, string, error) {
+// container.image read as a manifest image name when there is one; pull
+// progress goes to progress.
+func ForEnv(env *metadata.Env, clients *engine.Clients, progress io.Writer) Options {
+	return Options{Client: clients.Get, Progress: progress, Image: func(image string) (string, string, error) {
 		return ImageRef(env, image)
 	}}
 }

@@ -2,16 +2,15 @@ package swarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/pkg/jsonmessage"
 
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
@@ -46,7 +45,7 @@ func (r *Runner) resolveImage(ctx context.Context, c API, svc *runtime.Service, 
 		manifestImage = hint != ""
 	}
 	if hint == "" {
-		hint = fmt.Sprintf("load or pull it (pull: missing does), or build it as a manifest image")
+		hint = fmt.Sprintf("swarm.pull is never: load it (berth images load, docker load) or pull it (docker pull %s), or set swarm.pull to missing", ref)
 	}
 	if registry != "" {
 		info, err := c.ImageInspect(ctx, ref)
@@ -81,38 +80,18 @@ func (r *Runner) resolveImage(ctx context.Context, c API, svc *runtime.Service, 
 		}
 		return ref, "", nil // the nodes pull it themselves
 	}
-	info, err := c.ImageInspect(ctx, ref)
-	switch {
-	case err == nil && pull != metadata.PullAlways:
-		return info.ID, info.ID, nil
-	case err != nil && !cerrdefs.IsNotFound(err):
-		return "", "", fmt.Errorf("service %s: inspect image %s: %w", svc.Name, ref, err)
-	case err != nil && pull == metadata.PullNever:
+	info, pulled, err := images.Ensure(ctx, c, ref, pull, r.opts.Progress)
+	var np *images.NotPresentError
+	if errors.As(err, &np) {
 		return "", "", &MissingImageError{Service: svc.Name, Image: ref, Hint: hint}
 	}
-	if err := r.pull(ctx, c, svc, ref); err != nil {
-		return "", "", err
+	if err != nil {
+		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	if info, err = c.ImageInspect(ctx, ref); err != nil {
-		return "", "", fmt.Errorf("service %s: inspect image %s after pulling it: %w", svc.Name, ref, err)
+	if pulled && r.opts.Progress != nil {
+		fmt.Fprintf(r.opts.Progress, "%s: pulled %s\n", svc.Name, ref)
 	}
 	return info.ID, info.ID, nil
-}
-
-func (r *Runner) pull(ctx context.Context, c API, svc *runtime.Service, ref string) error {
-	rc, err := c.ImagePull(ctx, ref, image.PullOptions{})
-	if err != nil {
-		return fmt.Errorf("service %s: pull image %s: %w", svc.Name, ref, err)
-	}
-	defer rc.Close()
-	out := r.opts.Progress
-	if out == nil {
-		out = io.Discard
-	}
-	if err := jsonmessage.DisplayJSONMessagesStream(rc, out, 0, false, nil); err != nil {
-		return fmt.Errorf("service %s: pull image %s: %w", svc.Name, ref, err)
-	}
-	return nil
 }
 
 // otherNodes are the swarm's nodes other than this daemon's, by hostname.

@@ -96,6 +96,11 @@ type Task struct {
 	Desired string `json:"desired_state"`
 	Error   string `json:"error,omitempty"`
 	Image   string `json:"image,omitempty"`
+	// Health is Docker's health of the task's container (starting,
+	// healthy, unhealthy) where its image has a HEALTHCHECK.
+	Health string `json:"health,omitempty"`
+	// HealthOutput is the last output of a check that did not pass.
+	HealthOutput string `json:"-"`
 }
 
 func labels(svc *runtime.Service) map[string]string {
@@ -224,6 +229,7 @@ func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.Sta
 	h := handleOf(svc, s)
 	st.Handle = &h
 	detail := Detail{Tasks: taskStates(ts)}
+	taskHealth(ctx, c, ts, detail.Tasks)
 	st.Detail = detail
 	up := 0
 	for _, t := range ts {
