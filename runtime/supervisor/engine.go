@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -283,7 +284,13 @@ func (s *Supervisor) watchEngine() {
 		return
 	}
 	e := newEngineWatch(t, s.cfg.Engine, s.paths, s.born, s.done)
-	e.record, e.idle, e.logf = s.event, s.exitIfIdle, s.cfg.Logf
+	e.idle, e.logf = s.exitIfIdle, s.cfg.Logf
+	e.record = func(ev Event) {
+		if _, err := os.Stat(s.paths.Dir); err != nil {
+			return // the environment was removed: nothing is made again
+		}
+		s.event(ev)
+	}
 	s.eng = e
 	go e.run(s.ctx)
 }

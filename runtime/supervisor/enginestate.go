@@ -33,7 +33,9 @@ func readCursor(p Paths) time.Time {
 
 func writeCursor(p Paths, t time.Time) error {
 	data, _ := json.Marshal(engineCursor{Since: t.UTC()})
-	if err := os.MkdirAll(engineDir(p), 0o755); err != nil {
+	// Mkdir, not MkdirAll: an environment removed under a running
+	// supervisor is not made again.
+	if err := os.Mkdir(engineDir(p), 0o755); err != nil && !os.IsExist(err) {
 		return err
 	}
 	return metadata.WriteFileAtomic(filepath.Join(engineDir(p), "cursor.json"), append(data, '\n'), 0o644)
