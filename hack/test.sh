@@ -5,11 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The ssh:// host tests run a real sshd: install Debian's openssh-server
-# when it is missing (as root, with apt); without it those tests skip.
-if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server; } >/dev/null 2>&1 ||
-		echo "hack/test.sh: could not install openssh-server; the ssh:// host tests will skip" >&2
+# The ssh:// host tests run a real sshd, the completion tests a real zsh and
+# fish: install Debian's openssh-server, zsh and fish when they are missing
+# (as root, with apt); without them those tests skip.
+missing=()
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null 2>&1 ||
+		echo "hack/test.sh: could not install ${missing[*]}; the tests that need them will skip" >&2
 fi
 
 # The Docker tests need a running daemon. Where this machine has Debian's

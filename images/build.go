@@ -239,6 +239,8 @@ func readBuildStream(body io.Reader, out io.Writer, opts BuildOptions, spec *Spe
 	dec := json.NewDecoder(body)
 	bk := newBKPrinter(out)
 	bk.noCache = opts.NoCache
+	classic := newClassicSteps(out, opts.Terminal)
+	defer classic.end()
 	var id, step string
 	var stepOut strings.Builder
 	for {
@@ -286,7 +288,7 @@ func readBuildStream(body io.Reader, out io.Writer, opts BuildOptions, spec *Spe
 		} else if m.Stream != "" && !strings.HasPrefix(m.Stream, " ---> ") {
 			stepOut.WriteString(m.Stream)
 		}
-		if err := m.Display(out, opts.Terminal); err != nil {
+		if err := classic.write(m.Stream, func() error { return m.Display(out, opts.Terminal) }); err != nil {
 			return "", fmt.Errorf("image %s: %w", spec.Name, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -304,6 +305,16 @@ func TestBuildLifecycle(t *testing.T) {
 				t.Fatalf("second build: %+v, %v; want skipped with id %s", again, err, res.ID)
 			}
 			if builder == BuilderClassic {
+				// Every step the daemon announced has its DONE line with a time.
+				steps := regexp.MustCompile(`(?m)^(Step \d+/\d+) : `).FindAllStringSubmatch(out.String(), -1)
+				if len(steps) < 5 {
+					t.Errorf("classic build output has %d steps:\n%s", len(steps), out.String())
+				}
+				for _, st := range steps {
+					if !regexp.MustCompile(`(?m)^` + st[1] + ` DONE \d+\.\ds$`).MatchString(out.String()) {
+						t.Errorf("no timed DONE line for %s:\n%s", st[1], out.String())
+					}
+				}
 				// The rest does not depend on the builder, and the classic
 				// builder commits a container per label: seconds each here.
 				return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -109,20 +108,38 @@ func LoadManifest(path string) (*Manifest, error) {
 var yamlLineRE = lazy(`^line (\d+): (.*)$`)
 
 // ParseManifest parses and validates manifest content; path names it in errors.
+//
+// The text is parsed once, into a node tree that gives both the lines of
+// problems and the values. yaml.v3 checks unknown keys only in a decoder that
+// parses the text itself, so strictCheck (manifest_strict.go) looks for them
+// in the tree; when it finds one, or anything it cannot vouch for (aliases,
+// merge keys), the manifest is decoded again by the strict decoder, whose
+// messages and their order are then exactly those of a single strict decode.
 func ParseManifest(path string, data []byte) (*Manifest, error) {
+	return parseManifest(path, data, true)
+}
+
+func parseManifest(path string, data []byte, fromTree bool) (*Manifest, error) {
 	merr := &ManifestError{Path: path}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		merr.Problems = append(merr.Problems, yamlProblems(err)...)
 		return nil, merr
 	}
-	m := &Manifest{Path: path}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(m); errors.Is(err, io.EOF) {
+	if root.Kind == 0 {
 		merr.Problems = append(merr.Problems, Problem{Msg: "the manifest is empty: start from `berth init`"})
 		return nil, merr
-	} else if err != nil {
+	}
+	m := &Manifest{Path: path}
+	var err error
+	if fromTree && strictCheck(&root, manifestType) {
+		err = root.Decode(m)
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		err = dec.Decode(m)
+	}
+	if err != nil {
 		merr.Problems = append(merr.Problems, yamlProblems(err)...)
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {

@@ -175,6 +175,8 @@ func serveTCP(addr string) {
 // stdin, or tick; it returns only when told none of these.
 func afterReady(o *options) {
 	if o.dieAfter > 0 {
+		// Ticks until then, if asked for: a run's lines before it dies.
+		go tick(o.tick)
 		time.Sleep(o.dieAfter)
 		fmt.Println("dying")
 		os.Exit(o.dieCode)
@@ -184,8 +186,13 @@ func afterReady(o *options) {
 		fmt.Printf("got %s\n", strings.TrimSpace(line))
 		os.Exit(0)
 	}
-	for n := 1; o.tick > 0; n++ {
-		time.Sleep(o.tick)
+	tick(o.tick)
+}
+
+// tick prints "tick N" every d; it returns at once for d 0.
+func tick(d time.Duration) {
+	for n := 1; d > 0; n++ {
+		time.Sleep(d)
 		fmt.Printf("tick %d\n", n)
 	}
 }

@@ -44,6 +44,12 @@ const DefaultSocket = "/var/run/docker.sock"
 // quickly instead of hanging a command.
 const pingTimeout = 5 * time.Second
 
+// sshPingTimeout is the first contact through ssh: ssh's own
+// ConnectTimeout (10 s) and then the handshake and the remote docker's
+// start, so that a slow but working host is not cut off before ssh itself
+// would give up (a loaded machine took over 5 s for the whole of it).
+const sshPingTimeout = 20 * time.Second
+
 // UnreachableError means no daemon answered at Endpoint.
 type UnreachableError struct {
 	Endpoint string
@@ -71,12 +77,16 @@ func NewClient(ctx context.Context, ep Endpoint) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker endpoint %s: %w", host, err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	timeout := pingTimeout
+	if strings.HasPrefix(host, "ssh://") {
+		timeout = sshPingTimeout
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ping, err := cli.Ping(pctx)
 	if err != nil {
 		cli.Close()
-		return nil, &UnreachableError{Endpoint: host, Err: unwrapDial(err)}
+		return nil, &UnreachableError{Endpoint: host, Err: unwrapDial(err, timeout)}
 	}
 	cli.NegotiateAPIVersionPing(ping)
 	return &Client{API: cli, Endpoint: host, Ping: ping}, nil
@@ -147,13 +157,13 @@ func localSocket() string {
 
 // unwrapDial drops the client's long advice ("Is the docker daemon
 // running?") in favour of the cause; the UnreachableError gives the advice.
-func unwrapDial(err error) error {
+func unwrapDial(err error, timeout time.Duration) error {
 	var sshErr *SSHError
 	if errors.As(err, &sshErr) {
 		return sshErr
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("no answer within %s", pingTimeout)
+		return fmt.Errorf("no answer within %s", timeout)
 	}
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		var se *os.SyscallError

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,8 +18,12 @@ type LogOptions struct {
 	Follow bool
 	// Tail is how many of the last lines; negative means all.
 	Tail int
-	// Since drops lines older than this time.
+	// Since drops lines older than this time (to the nanosecond).
 	Since time.Time
+	// Times, when set, is told the time the daemon gives each message
+	// (asked for with the stream's timestamps, which are cut from the
+	// lines), so a follow can re-open the stream after the last line.
+	Times func(time.Time)
 }
 
 // Logs returns what container id wrote to stdout and stderr, as the daemon
@@ -31,15 +36,20 @@ func Logs(ctx context.Context, c API, id string, opts LogOptions) (io.ReadCloser
 		lo.Tail = strconv.Itoa(opts.Tail)
 	}
 	if !opts.Since.IsZero() {
-		lo.Since = strconv.FormatInt(opts.Since.Unix(), 10)
+		lo.Since = fmt.Sprintf("%d.%09d", opts.Since.Unix(), opts.Since.Nanosecond())
 	}
+	lo.Timestamps = opts.Times != nil
 	rc, err := c.ContainerLogs(ctx, id, lo)
 	if err != nil {
 		return nil, fmt.Errorf("logs of container %s: %w", ShortID(id), err)
 	}
 	pr, pw := io.Pipe()
+	var w io.Writer = pw
+	if opts.Times != nil {
+		w = &timeCutter{w: pw, seen: opts.Times}
+	}
 	go func() {
-		_, err := stdcopy.StdCopy(pw, pw, rc)
+		_, err := stdcopy.StdCopy(w, w, rc)
 		rc.Close()
 		pw.CloseWithError(err)
 	}()
@@ -52,4 +62,25 @@ func ShortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// timeCutter takes the daemon's timestamp off each message. StdCopy writes
+// one frame per Write, and the daemon puts one message (a line, or a part
+// of a long one) with its own timestamp in each frame.
+type timeCutter struct {
+	w    io.Writer
+	seen func(time.Time)
+}
+
+func (t *timeCutter) Write(p []byte) (int, error) {
+	if i := bytes.IndexByte(p, ' '); i > 0 {
+		if ts, err := time.Parse(time.RFC3339Nano, string(p[:i])); err == nil {
+			if _, err := t.w.Write(p[i+1:]); err != nil {
+				return 0, err
+			}
+			t.seen(ts)
+			return len(p), nil
+		}
+	}
+	return t.w.Write(p)
 }

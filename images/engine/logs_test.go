@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -30,7 +31,9 @@ func TestLogsDemultiplexed(t *testing.T) {
 		following bool
 	}{
 		{"all", engine.LogOptions{Tail: -1}, "all", "", false},
-		{"tail since follow", engine.LogOptions{Tail: 2, Since: time.Unix(1700000000, 0), Follow: true}, "2", "1700000000", true},
+		{"tail since follow", engine.LogOptions{Tail: 2, Since: time.Unix(1700000000, 0), Follow: true}, "2", "1700000000.000000000", true},
+		// To the nanosecond: a follow re-opened after its last line.
+		{"since nanoseconds", engine.LogOptions{Tail: -1, Since: time.Unix(1700000000, 5)}, "all", "1700000000.000000005", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +58,35 @@ func TestLogsDemultiplexed(t *testing.T) {
 				t.Errorf("options %+v, want tail %s since %q follow %v", got, tt.tail, tt.since, tt.following)
 			}
 		})
+	}
+}
+
+// With Times, the daemon is asked for timestamps; each message's is cut
+// from the line and handed over, a part of a long line included.
+func TestLogsTimes(t *testing.T) {
+	var mux bytes.Buffer
+	stdcopy.NewStdWriter(&mux, stdcopy.Stdout).Write([]byte("2026-11-29T14:00:00.000000001Z out 1\n"))
+	stdcopy.NewStdWriter(&mux, stdcopy.Stderr).Write([]byte("2026-11-29T14:00:00.5Z err 1 first part "))
+	stdcopy.NewStdWriter(&mux, stdcopy.Stderr).Write([]byte("2026-11-29T14:00:00.6Z second part\n"))
+	var got container.LogsOptions
+	f := &enginetest.Fake{ContainerLogsFunc: func(_ context.Context, id string, o container.LogsOptions) (io.ReadCloser, error) {
+		got = o
+		return io.NopCloser(bytes.NewReader(mux.Bytes())), nil
+	}}
+	var times []string
+	rc, err := engine.Logs(context.Background(), f, "c1", engine.LogOptions{Tail: -1, Times: func(t time.Time) {
+		times = append(times, t.Format(time.RFC3339Nano))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	out, _ := io.ReadAll(rc)
+	if !got.Timestamps || string(out) != "out 1\nerr 1 first part second part\n" {
+		t.Errorf("timestamps %v, read %q", got.Timestamps, out)
+	}
+	if want := []string{"2026-11-29T14:00:00.000000001Z", "2026-11-29T14:00:00.5Z", "2026-11-29T14:00:00.6Z"}; !slices.Equal(times, want) {
+		t.Errorf("times %q, want %q", times, want)
 	}
 }
 

@@ -7,14 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/docker/cli/cli/connhelper"
+	"github.com/docker/cli/cli/connhelper/ssh"
 	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/metadata"
@@ -25,13 +26,6 @@ import (
 // defaults to "ssh"; tests and users add options with it, e.g.
 // BERTH_SSH="ssh -i ~/.ssh/lab -o StrictHostKeyChecking=accept-new".
 const SSHEnv = "BERTH_SSH"
-
-// sshDialHost is the host name the client puts in its requests: the
-// connection is ssh's stdin and stdout, so no name is ever resolved.
-const sshDialHost = "http://docker.example.com"
-
-// sshStderrMax bounds how much of ssh's stderr is kept for an error.
-const sshStderrMax = 4096
 
 // SSHTarget is an ssh://[user@]host[:port] endpoint taken apart.
 type SSHTarget struct {
@@ -47,58 +41,66 @@ func ParseSSH(endpoint string) (SSHTarget, error) {
 }
 
 // Argv is the command that connects to the daemon behind t: the prefix
-// from BERTH_SSH (or "ssh"), then options that keep ssh from ever prompting,
-// then `docker system dial-stdio` run on the remote host. The user's options
-// come first, so ssh (which keeps the first value it sees) lets them win;
-// ~/.ssh/config, the agent and known_hosts apply as usual.
-func (t SSHTarget) Argv() []string {
+// from BERTH_SSH (or "ssh"), then options that keep ssh from ever prompting
+// or allocating a terminal, then what docker/cli's ssh helper gives for the
+// target (user, port, host and `docker system dial-stdio`, quoted for the
+// remote shell). The user's options come first, so ssh (which keeps the
+// first value it sees) lets them win; ~/.ssh/config, the agent and
+// known_hosts apply as usual.
+func (t SSHTarget) Argv() ([]string, error) {
 	argv := strings.Fields(os.Getenv(SSHEnv))
 	if len(argv) == 0 {
 		argv = []string{"ssh"}
 	}
-	argv = append(argv, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
-	if t.User != "" {
-		argv = append(argv, "-l", t.User)
+	argv = append(argv, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-T")
+	spec := ssh.Spec{User: t.User, Host: t.Host, Port: t.Port}
+	rest, err := spec.Command(nil, "docker", "system", "dial-stdio")
+	if err != nil {
+		return nil, fmt.Errorf("docker endpoint ssh://%s: %w", t.Host, err)
 	}
-	if t.Port != "" {
-		argv = append(argv, "-p", t.Port)
-	}
-	return append(argv, "--", t.Host, "docker", "system", "dial-stdio")
+	return append(argv, rest...), nil
 }
 
-// SSHError is a connection through ssh that failed: ssh (or the docker
-// command it ran on the remote host) exited and said why on its stderr.
+// SSHError is a connection through ssh that failed: ssh could not be run,
+// or it (or the docker command it ran on the remote host) exited; docker/cli's
+// command connection puts ssh's exit status and stderr in Err.
 type SSHError struct {
-	Argv   []string
-	Err    error
-	Stderr string
+	Argv []string
+	Err  error
 }
 
 func (e *SSHError) Error() string {
-	// ssh's message, on one line.
-	msg := strings.Join(strings.Fields(e.Stderr), " ")
-	if msg == "" {
-		return fmt.Sprintf("%s: %v", strings.Join(e.Argv, " "), e.Err)
-	}
-	return fmt.Sprintf("%s: %v: %s", strings.Join(e.Argv, " "), e.Err, msg)
+	// On one line: ssh's stderr ends in a newline and may hold several.
+	return strings.Join(strings.Fields(e.Err.Error()), " ")
 }
 
 func (e *SSHError) Unwrap() error { return e.Err }
 
-// sshOptions are the client options for an ssh:// endpoint: a transport
-// whose every connection is a fresh ssh process.
+// sshOptions are the client options for an ssh:// endpoint: each connection
+// is a fresh ssh process, through docker/cli's connection helper.
 func sshOptions(endpoint string) ([]client.Opt, error) {
 	t, err := ParseSSH(endpoint)
 	if err != nil {
 		return nil, err
 	}
-	argv := t.Argv()
+	argv, err := t.Argv()
+	if err != nil {
+		return nil, err
+	}
+	helper, err := connhelper.GetCommandConnectionHelper(argv[0], argv[1:]...)
+	if err != nil {
+		return nil, err
+	}
 	tr := &http.Transport{}
 	return []client.Opt{
 		client.WithHTTPClient(&http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}),
-		client.WithHost(sshDialHost),
-		client.WithDialContext(func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialSSH(ctx, argv)
+		client.WithHost(helper.Host),
+		client.WithDialContext(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := helper.Dialer(ctx, network, addr)
+			if err != nil {
+				return nil, &SSHError{Argv: argv, Err: fmt.Errorf("%s: %w", strings.Join(argv, " "), err)}
+			}
+			return newSSHConn(conn, argv), nil
 		}),
 		// WithHost set a proxy from the environment; the connection is
 		// ssh's stdio, and an HTTP proxy has no part in it.
@@ -106,176 +108,84 @@ func sshOptions(endpoint string) ([]client.Opt, error) {
 	}, nil
 }
 
-// sshConn is a connection whose two directions are the stdin and stdout of
-// an ssh process. Closing it kills the process.
+// sshConn is docker/cli's command connection with one thing added: a write
+// that finds ssh gone reports why it went. The helper puts ssh's exit status
+// and stderr in the error of the read that meets the end of ssh's stdout,
+// and only there; a write to an ssh that exited fails with a bare "broken
+// pipe" (or "file already closed" once the helper has reaped ssh), and which
+// of the two the HTTP client reports is a race. So a failed write reads the
+// end of the stream itself, or takes the error the client's own read got.
 type sshConn struct {
-	argv   []string
-	cmd    *exec.Cmd
-	stdin  *os.File // our end of ssh's stdin
-	stdout *os.File // our end of ssh's stdout
-	stderr *tailBuffer
+	net.Conn
+	argv []string
 
-	exited     chan struct{} // closed once cmd.Wait returned
-	waitErr    error
-	stderrRead chan struct{} // closed once all of ssh's stderr is read
-
-	closeOnce sync.Once
-	closed    chan struct{}
+	closing  atomic.Bool
+	failOnce sync.Once
+	failed   chan struct{} // closed once fail is set
+	fail     error         // the helper's error for an exited ssh
 }
 
-// dialSSH starts one ssh process. It returns once the process runs: ssh's
-// own failures (no route, refused key, no docker on the remote) arrive on
-// the first read, as an *SSHError carrying ssh's stderr.
-func dialSSH(ctx context.Context, argv []string) (net.Conn, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		for _, f := range []*os.File{inR, inW, outR, outW} {
-			f.Close()
-		}
-		return nil, err
-	}
-	c := &sshConn{
-		argv: argv, stdin: inW, stdout: outR, stderr: &tailBuffer{max: sshStderrMax},
-		exited: make(chan struct{}), stderrRead: make(chan struct{}), closed: make(chan struct{}),
-	}
-	// Not CommandContext: the connection outlives the dial's context
-	// (the transport keeps it for later requests); Close ends it.
-	cmd := exec.Command(argv[0], argv[1:]...)
-	// All three are files, so Wait waits for ssh alone: a ControlMaster
-	// that ssh forks keeps its stderr open for as long as it persists.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	// A process group of its own: Ctrl-C at the terminal is for berth (which
-	// forwards it to a foreground container through this very connection),
-	// not for ssh.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.cmd = cmd
-	err = cmd.Start()
-	inR.Close()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		inW.Close()
-		outR.Close()
-		errR.Close()
-		return nil, &SSHError{Argv: argv, Err: err}
-	}
-	go func() {
-		io.Copy(c.stderr, errR)
-		errR.Close()
-		close(c.stderrRead)
-	}()
-	go func() {
-		c.waitErr = cmd.Wait()
-		close(c.exited)
-	}()
-	return c, nil
-}
-
-// failure is the error for a direction that ended: ssh's exit and stderr
-// when it failed, else def.
-func (c *sshConn) failure(def error) error {
-	select {
-	case <-c.closed:
-		return def
-	default:
-	}
-	// stdout ends when ssh exits; give it a moment to be reaped.
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case <-c.exited:
-	case <-c.closed:
-		return def
-	case <-t.C:
-		return def
-	}
-	if c.waitErr == nil {
-		return def
-	}
-	// What ssh wrote before it exited may still be in the pipe.
-	select {
-	case <-c.stderrRead:
-	case <-t.C:
-	}
-	return &SSHError{Argv: c.argv, Err: c.waitErr, Stderr: c.stderr.String()}
+func newSSHConn(conn net.Conn, argv []string) *sshConn {
+	return &sshConn{Conn: conn, argv: argv, failed: make(chan struct{})}
 }
 
 func (c *sshConn) Read(p []byte) (int, error) {
-	n, err := c.stdout.Read(p)
-	if errors.Is(err, io.EOF) {
-		err = c.failure(io.EOF)
+	n, err := c.Conn.Read(p)
+	return n, c.record(err)
+}
+
+// record keeps the helper's error for an exited ssh (what is neither the end
+// of the stream nor a closed pipe) and returns it as an *SSHError.
+func (c *sshConn) record(err error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EPIPE) {
+		return err
 	}
-	return n, err
+	se := &SSHError{Argv: c.argv, Err: err}
+	c.failOnce.Do(func() { c.fail = se; close(c.failed) })
+	return se
 }
 
 func (c *sshConn) Write(p []byte) (int, error) {
-	n, err := c.stdin.Write(p)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		err = c.failure(err)
+	n, err := c.Conn.Write(p)
+	if c.closing.Load() || !(errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)) {
+		return n, err
 	}
-	return n, err
+	// ssh closed its stdin, which it does only by exiting: what is left
+	// on its stdout ends in the helper's report, unless a read running
+	// beside this write already took it (the pipe is then closed).
+	var buf [512]byte
+	var rerr error
+	for rerr == nil {
+		_, rerr = c.Read(buf[:])
+	}
+	var se *SSHError
+	if errors.As(rerr, &se) {
+		return n, se
+	}
+	if !errors.Is(rerr, os.ErrClosed) {
+		return n, err // ssh exited with status 0: nothing more to say
+	}
+	// The other read is returning from the helper with the report.
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-c.failed:
+		return n, c.fail
+	case <-t.C:
+		return n, err
+	}
 }
 
-// CloseWrite ends ssh's stdin, which the client uses to half-close an
-// attached stream.
-func (c *sshConn) CloseWrite() error { return c.stdin.Close() }
-
-func (c *sshConn) Close() error {
-	c.closeOnce.Do(func() {
-		close(c.closed)
-		c.stdin.Close()
-		c.stdout.Close()
-		c.cmd.Process.Kill()
-	})
+// CloseWrite half-closes ssh's stdin, which the client does to end an
+// attached stream's input.
+func (c *sshConn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
 	return nil
 }
 
-func (c *sshConn) LocalAddr() net.Addr  { return sshAddr("berth") }
-func (c *sshConn) RemoteAddr() net.Addr { return sshAddr(strings.Join(c.argv, " ")) }
-
-func (c *sshConn) SetDeadline(t time.Time) error {
-	return errors.Join(c.stdin.SetWriteDeadline(t), c.stdout.SetReadDeadline(t))
-}
-func (c *sshConn) SetReadDeadline(t time.Time) error  { return c.stdout.SetReadDeadline(t) }
-func (c *sshConn) SetWriteDeadline(t time.Time) error { return c.stdin.SetWriteDeadline(t) }
-
-type sshAddr string
-
-func (a sshAddr) Network() string { return "ssh" }
-func (a sshAddr) String() string  { return string(a) }
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > b.max {
-		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.max:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
+func (c *sshConn) Close() error {
+	c.closing.Store(true)
+	return c.Conn.Close()
 }

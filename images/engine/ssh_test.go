@@ -58,8 +58,10 @@ func TestParseSSH(t *testing.T) {
 }
 
 func TestSSHArgv(t *testing.T) {
-	tail := []string{"docker", "system", "dial-stdio"}
-	opts := []string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}
+	// The remote command is one argument, quoted for the remote shell
+	// (docker/cli's ssh helper does it).
+	tail := []string{"docker system dial-stdio"}
+	opts := []string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-T"}
 	cat := func(parts ...[]string) []string {
 		var out []string
 		for _, p := range parts {
@@ -81,8 +83,8 @@ func TestSSHArgv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(engine.SSHEnv, tt.env)
-			if got := tt.target.Argv(); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Argv() = %q\nwant %q", got, tt.want)
+			if got, err := tt.target.Argv(); err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Argv() = %q, %v\nwant %q", got, err, tt.want)
 			}
 		})
 	}
@@ -158,18 +160,32 @@ unset DOCKER_HOST
 exec docker system dial-stdio
 `)
 	t.Setenv(engine.SSHEnv, fake)
-	c, err := engine.NewClient(context.Background(), engine.Endpoint{Host: "ssh://me@lab"})
+	// Through Clients, as berth's commands reach a manifest host.
+	cs := &engine.Clients{Endpoint: func(host string) (engine.Endpoint, error) {
+		return engine.Endpoint{Host: "ssh://me@" + host}, nil
+	}}
+	c, err := cs.Get(context.Background(), "lab")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ContainerList(context.Background(), container.ListOptions{Limit: 1}); err != nil {
-		t.Fatalf("a request through the stand-in ssh: %v", err)
+	// Two requests at once: two connections, two ssh processes.
+	errc := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.ContainerList(context.Background(), container.ListOptions{Limit: 1})
+			errc <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatalf("a request through the stand-in ssh: %v", err)
+		}
 	}
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
-	if got := strings.TrimSpace(string(args)); got != "-o BatchMode=yes -o ConnectTimeout=10 -l me -- lab docker system dial-stdio" {
+	if got := strings.TrimSpace(string(args)); got != "-o BatchMode=yes -o ConnectTimeout=10 -T -l me -- lab docker system dial-stdio" {
 		t.Errorf("ssh ran with %q", got)
 	}
-	c.Close()
+	cs.Close()
 	b, _ := os.ReadFile(pids)
 	list := strings.Fields(string(b))
 	if len(list) == 0 {

@@ -385,11 +385,10 @@ func (r *Runner) Logs(ctx context.Context, svc *runtime.Service, opts runtime.Lo
 	if info == nil {
 		return nil, fmt.Errorf("service %s has no container (%s): start it first", svc.Name, Name(svc))
 	}
-	rc, err := engine.Logs(ctx, c, info.ID, engine.LogOptions{Follow: opts.Follow, Tail: opts.Tail, Since: opts.Since})
-	if err != nil || !opts.Follow {
-		return rc, err
+	if opts.Follow {
+		return r.followLogs(ctx, c, svc, info.ID, opts)
 	}
-	return r.followAcross(ctx, c, svc, info.ID, rc), nil
+	return engine.Logs(ctx, c, info.ID, engine.LogOptions{Tail: opts.Tail, Since: opts.Since})
 }
 
 // Capabilities says what the runner can do beyond the Runner contract.

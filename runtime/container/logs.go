@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/berthdev/berth/images/engine"
@@ -10,12 +11,28 @@ import (
 	"github.com/berthdev/berth/runtime/logs"
 )
 
-// followAcross follows the service's container logs across restarts, as
-// `logs -f` of a file follows it across rotation: when the daemon ends the
-// stream because the container stopped, it waits, while ctx lives, for the
-// service's next container (berth restart makes a new one) and goes on
-// with all of that container's lines.
-func (r *Runner) followAcross(ctx context.Context, c *engine.Client, svc *runtime.Service, id string, first io.ReadCloser) io.ReadCloser {
+// lastTime is the time of the last line a follow passed on.
+type lastTime struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (l *lastTime) set(t time.Time) { l.mu.Lock(); l.t = t; l.mu.Unlock() }
+func (l *lastTime) get() time.Time  { l.mu.Lock(); defer l.mu.Unlock(); return l.t }
+
+// followLogs opens a follow of the service's container logs that goes on
+// across restarts, as `logs -f` of a file follows it across rotation: when
+// the daemon ends the stream because the container stopped, it waits, while
+// ctx lives, for the container to run again and goes on from there. A new
+// container (berth restart makes one) is followed from its first line; the
+// same container started again by Docker (a restart policy) is followed from
+// just after the last line passed on, so no line is lost or repeated.
+func (r *Runner) followLogs(ctx context.Context, c *engine.Client, svc *runtime.Service, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
+	last := &lastTime{}
+	first, err := engine.Logs(ctx, c, id, engine.LogOptions{Follow: true, Tail: opts.Tail, Since: opts.Since, Times: last.set})
+	if err != nil {
+		return nil, err
+	}
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -28,12 +45,20 @@ func (r *Runner) followAcross(ctx context.Context, c *engine.Client, svc *runtim
 				pw.CloseWithError(err)
 				return
 			}
-			next, ok := r.nextContainer(ctx, c, svc, id)
+			next, startedAt, ok := r.runsAgain(ctx, c, svc, id)
 			if !ok {
 				pw.Close()
 				return
 			}
-			if rc, err = engine.Logs(ctx, c, next, engine.LogOptions{Follow: true, Tail: -1}); err != nil {
+			lo := engine.LogOptions{Follow: true, Tail: -1, Times: last.set}
+			if next == id {
+				// After the last line; with none yet, this run's lines.
+				lo.Since = startedAt
+				if t := last.get(); !t.IsZero() {
+					lo.Since = t.Add(time.Nanosecond)
+				}
+			}
+			if rc, err = engine.Logs(ctx, c, next, lo); err != nil {
 				pw.CloseWithError(err)
 				return
 			}
@@ -48,23 +73,34 @@ func (r *Runner) followAcross(ctx context.Context, c *engine.Client, svc *runtim
 		case <-done:
 		}
 	}()
-	return pr
+	return pr, nil
 }
 
-// nextContainer waits until the service has a container other than id
-// that has started; false once ctx ends. The daemon keeps no event for "a
-// container of this name appeared" that berth could wait on without a
-// second stream, so it asks at the interval a followed file is polled at.
-func (r *Runner) nextContainer(ctx context.Context, c *engine.Client, svc *runtime.Service, id string) (string, bool) {
+// runsAgain waits until the service's container runs again: container id
+// itself, started again in place by a restart policy (or still running,
+// if the daemon ended the stream for another reason), or a new container
+// that has started; false once ctx ends. It reads the container's state at
+// the interval a followed file is polled at: the Engine API interface has
+// no events call, and a restart's start comes within the policy's delay.
+func (r *Runner) runsAgain(ctx context.Context, c *engine.Client, svc *runtime.Service, id string) (string, time.Time, bool) {
 	tick := time.NewTicker(logs.DefaultPoll)
 	defer tick.Stop()
 	for {
-		if info, err := r.find(ctx, c, svc); err == nil && info != nil && info.ID != id && info.State != nil && (info.State.Running || info.State.Status == "exited") {
-			return info.ID, true
+		info, err := r.find(ctx, c, svc)
+		if err == nil && info != nil && info.State != nil {
+			switch {
+			// A container waiting out its restart policy's delay is
+			// Running and Restarting: the run to follow is not there yet.
+			case info.ID == id && info.State.Running && !info.State.Restarting:
+				started, _ := time.Parse(time.RFC3339Nano, info.State.StartedAt)
+				return id, started, true
+			case info.ID != id && (info.State.Running || info.State.Status == "exited"):
+				return info.ID, time.Time{}, true
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return "", false
+			return "", time.Time{}, false
 		case <-tick.C:
 		}
 	}

@@ -36,8 +36,12 @@ func parsePIDFile(data []byte) (pidRecord, error) {
 	}
 	if t[0] == '{' {
 		var r pidRecord
-		if err := json.Unmarshal(t, &r.Handle); err != nil {
-			return pidRecord{}, fmt.Errorf("malformed PID file: %w", err)
+		var ok bool
+		if r.Handle, ok = decodeHandle(t); !ok {
+			r.Handle = runtime.Handle{}
+			if err := json.Unmarshal(t, &r.Handle); err != nil {
+				return pidRecord{}, fmt.Errorf("malformed PID file: %w", err)
+			}
 		}
 		// PID 0 is a pending record: written before its service ran,
 		// it names the service by its launch token alone.

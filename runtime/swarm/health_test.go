@@ -16,10 +16,11 @@ import (
 	"github.com/berthdev/berth/runtime/swarm"
 )
 
-// healthImage is the test image with a HEALTHCHECK of 127.0.0.1:8080.
+// healthImage is the test image with a HEALTHCHECK of 127.0.0.1:8080,
+// tagged for this test alone (a parallel test's cleanup removes its own).
 func healthImage(t *testing.T) string {
 	t.Helper()
-	tag := fmt.Sprintf("berth-swarmhealth-%d:1", os.Getpid())
+	tag := fmt.Sprintf("berth-swarmhealth-%d-%d:1", os.Getpid(), envSeq.Add(1))
 	if err := imagetest.BuildHealthcheck(context.Background(), cli, testImg, tag, 8080); err != nil {
 		t.Fatal(err)
 	}

@@ -139,13 +139,24 @@ func runningTasks(ts []dswarm.Task) (n int, ids []string) {
 	return n, ids
 }
 
+// TestRollingRestartKeepsATaskRunning: a rolling restart of a 2-replica
+// start-first service never has zero running tasks (the task list is
+// polled throughout), and a loop of requests sent throughout is served:
+// through the routing mesh where it answers on this machine, and through
+// the tasks' host-mode ports (one address per task: a client or balancer
+// in front of them goes to the next when one refuses). The image has a
+// HEALTHCHECK: without one, Swarm counts a task as running once its
+// container starts, before it listens, and start-first may then stop the
+// old task while the new one cannot answer yet.
 func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t, nil)
 	ctx := context.Background()
 	two := uint64(2)
-	svc := service(t, metadata.SwarmSpec{Replicas: &two, Restart: &metadata.SwarmRestart{Condition: metadata.RestartAny},
-		Update: &metadata.SwarmUpdate{Order: metadata.OrderStartFirst}})
+	svc := service(t, metadata.SwarmSpec{Image: healthImage(t), Replicas: &two, Restart: &metadata.SwarmRestart{Condition: metadata.RestartAny},
+		Update: &metadata.SwarmUpdate{Order: metadata.OrderStartFirst},
+		Ports:  []metadata.SwarmPort{{Target: 8080}, {Target: 8080, Mode: metadata.PortModeHost}}},
+		"--http", "0.0.0.0:8080")
 	h, err := r.Start(ctx, svc)
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +168,19 @@ func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 		t.Fatalf("inspect: %+v, %v; want running with 2/2 tasks", st, err)
 	}
 	_, before := runningTasks(tasks(t, svc))
+	mesh, meshDown := meshAddr(t, svc)
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if n := len(hostPorts(svc)); n != 2 {
+			return fmt.Errorf("%d host-mode ports published; want 2: %v", n, hostPorts(svc))
+		}
+		return nil
+	})
+	viaHost := newRequestLoop()
+	viaHost.run(func() []string { return hostPorts(svc) })
+	viaMesh := newRequestLoop()
+	if meshDown == "" {
+		viaMesh.run(func() []string { return []string{mesh} })
+	}
 
 	var wg sync.WaitGroup
 	done := make(chan struct{})
@@ -198,10 +222,19 @@ func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 	})
 	close(done)
 	wg.Wait()
+	viaHost.finish()
 	if minRunning < 1 {
 		t.Errorf("a rolling start-first restart left no task running at some point (%d polls)", polls)
 	}
 	t.Logf("fewest running tasks during the rolling restart: %d (%d polls)", minRunning, polls)
+	t.Run("through host-mode ports", func(t *testing.T) { viaHost.check(t, "the tasks' host-mode ports") })
+	t.Run("through the routing mesh", func(t *testing.T) {
+		if meshDown != "" {
+			t.Skip(meshDown)
+		}
+		viaMesh.finish()
+		viaMesh.check(t, "the routing mesh at "+mesh)
+	})
 }
 
 func TestChangedSecretAndConfigRollTheService(t *testing.T) {

@@ -1,0 +1,129 @@
+package process
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/berthdev/berth/runtime"
+)
+
+// decodeHandle reads a PID file as berth writes it (compact JSON, known
+// keys once each, strings without escapes) without encoding/json's
+// reflection, which was most of the cost of reading 100 PID files. It
+// answers ok=false for anything else, and the caller then asks
+// encoding/json, so what a PID file means never depends on this shortcut
+// (FuzzDecodeHandle holds the two to the same answer).
+func decodeHandle(b []byte) (h runtime.Handle, ok bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return h, false
+	}
+	b = b[1 : len(b)-1]
+	var seen uint16
+	for len(b) > 0 {
+		key, rest, ok := jsonString(b)
+		if !ok || len(rest) == 0 || rest[0] != ':' {
+			return h, false
+		}
+		b = rest[1:]
+		bit, ok := handleKeys[string(key)]
+		if !ok || seen&bit != 0 {
+			return h, false
+		}
+		seen |= bit
+		if b, ok = handleValue(&h, bit, b); !ok {
+			return h, false
+		}
+		if len(b) > 0 {
+			if b[0] != ',' || len(b) == 1 {
+				return h, false
+			}
+			b = b[1:]
+		}
+	}
+	return h, true
+}
+
+var handleKeys = map[string]uint16{
+	"service": 1 << 0, "runner": 1 << 1, "pid": 1 << 2, "pgid": 1 << 3,
+	"start_time": 1 << 4, "started_at": 1 << 5, "id": 1 << 6, "host": 1 << 7,
+	"env": 1 << 8, "token": 1 << 9, "log_from": 1 << 10,
+}
+
+// handleValue decodes the value of the key bit names at the head of b.
+func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
+	switch bit {
+	case 1 << 2, 1 << 3, 1 << 4, 1 << 10:
+		n, rest, ok := jsonUint(b)
+		if !ok {
+			return nil, false
+		}
+		switch {
+		case bit == 1<<4:
+			h.StartTime = n
+		case n > 1<<62:
+			return nil, false
+		case bit == 1<<2:
+			h.PID = int(n)
+		case bit == 1<<3:
+			h.PGID = int(n)
+		default:
+			h.LogFrom = int64(n)
+		}
+		return rest, true
+	}
+	s, rest, ok := jsonString(b)
+	if !ok {
+		return nil, false
+	}
+	switch bit {
+	case 1 << 0:
+		h.Service = string(s)
+	case 1 << 1:
+		h.Runner = string(s)
+	case 1 << 5:
+		// The quotes are part of what Time.UnmarshalJSON reads.
+		if h.StartedAt.UnmarshalJSON(b[:len(s)+2]) != nil {
+			return nil, false
+		}
+	case 1 << 6:
+		h.ID = string(s)
+	case 1 << 7:
+		h.Host = string(s)
+	case 1 << 8:
+		h.Env = string(s)
+	case 1 << 9:
+		h.Token = string(s)
+	}
+	return rest, true
+}
+
+// jsonString reads a string without escapes or control characters, in
+// valid UTF-8, at the head of b.
+func jsonString(b []byte) (s, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			s = b[1:i]
+			return s, b[i+1:], utf8.Valid(s)
+		case c == '\\' || c < 0x20:
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
+}
+
+// jsonUint reads a non-negative decimal integer without leading zeros.
+func jsonUint(b []byte) (uint64, []byte, bool) {
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 19 || (b[0] == '0' && i > 1) {
+		return 0, nil, false
+	}
+	n, err := strconv.ParseUint(string(b[:i]), 10, 64)
+	return n, b[i:], err == nil
+}
