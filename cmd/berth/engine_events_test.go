@@ -198,16 +198,16 @@ func TestEngineEventsUnhealthyAndUserStop(t *testing.T) {
 	}
 }
 
-// kill -9 of the supervisor, then a container crash: the next command's
-// supervisor records the crash once, as seen while unsupervised, however
-// often it is replaced. A container without the environment's labels is
-// never recorded. (A host service keeps each new supervisor running until
-// it is killed in turn.)
+// kill -9 of the supervisor, then a container crash (its process killed
+// from the host): the next command's supervisor records the crash once, as
+// seen while unsupervised, however often it is replaced. A container
+// without the environment's labels is never recorded. (A host service
+// keeps each new supervisor running until it is killed in turn.)
 func TestEngineEventsWhileUnsupervised(t *testing.T) {
 	c, tag := testImage(t)
 	root := engineEnv(t, `  web:
     runner: container
-    command: [--die-after, 3s, --die-code, "7"]
+    command: [--print, up]
     container: {image: IMAGE}
   keep:
     command: [TESTSVC]
@@ -224,10 +224,14 @@ func TestEngineEventsWhileUnsupervised(t *testing.T) {
 	web := containerOf(t, root, "web")
 	c.ContainerStart(ctx, foreign.ID, container.StartOptions{})
 	killSupervisor(t, root)
+	info, err := c.ContainerInspect(ctx, web)
+	if err != nil || info.State.Pid <= 1 {
+		t.Fatalf("inspect web: %v %+v", err, info.State)
+	}
+	syscall.Kill(info.State.Pid, syscall.SIGKILL)
 	waitExited(t, c, foreign.ID)
-	info := waitExited(t, c, web)
-	if info.State.ExitCode != 7 {
-		t.Fatalf("web exited %d, want 7", info.State.ExitCode)
+	if info = waitExited(t, c, web); info.State.ExitCode != 137 {
+		t.Fatalf("web exited %d, want 137", info.State.ExitCode)
 	}
 	for range 2 { // the next command adopts; then the adopter is killed too
 		killed := supervisorPID(root)
@@ -238,7 +242,7 @@ func TestEngineEventsWhileUnsupervised(t *testing.T) {
 			}
 			return nil
 		})
-		evs := waitEvent(t, root, "web", supervisor.EventExited, "exit code 7", "(while unsupervised)")
+		evs := waitEvent(t, root, "web", supervisor.EventExited, "exited (signal KILL)", "(while unsupervised)")
 		if n := count(evs, supervisor.EventExited); n != 1 {
 			t.Fatalf("the crash is recorded %d times:\n%s", n, eventTexts(evs))
 		}
@@ -254,6 +258,7 @@ func TestEngineEventsWhileUnsupervised(t *testing.T) {
 func killSupervisor(t *testing.T, root string) {
 	t.Helper()
 	pid := supervisorPID(root)
+	t.Logf("%s: kill -9 of the supervisor %d", time.Now().Format("15:04:05.000"), pid)
 	syscall.Kill(pid, syscall.SIGKILL)
 	testkit.Eventually(t, 5*time.Second, func() error {
 		if syscall.Kill(pid, 0) == nil {
