@@ -159,4 +159,3 @@ func WaitExit(ctx context.Context, pid int, startTime uint64) error {
 // waiter has it, so a long-lived runner (the supervisor) keeps nothing
 // per past launch.
 func (r *Runner) Release(pid int) { r.forgetChild(pid) }
-

@@ -31,6 +31,10 @@ type Config struct {
 	// first service before it exits; DefaultIdleExit if zero.
 	IdleExit time.Duration
 	Logf     func(format string, args ...any)
+	// Engine, if set, reaches the environment's default Docker daemon: the
+	// supervisor records the events of its containers, compose containers
+	// and Swarm services, and runs while any of them does (engine.go).
+	Engine EngineDial
 }
 
 // DefaultIdleExit: a supervisor is spawned just before the start that
@@ -53,6 +57,10 @@ type Supervisor struct {
 	done    chan struct{}
 	ln      *net.UnixListener
 	envs    envCache
+	// born is when it started; eng follows the Docker daemon (nil when
+	// the environment runs nothing there).
+	born time.Time
+	eng  *engineWatch
 }
 
 // Serve runs the supervisor of cfg.Root until the last service it watches
@@ -85,12 +93,13 @@ func Serve(cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Supervisor{cfg: cfg, paths: p, proc: cfg.Process, ctx: ctx, watches: map[string]*watch{},
-		done: make(chan struct{}), ln: ln}
+		done: make(chan struct{}), ln: ln, born: time.Now()}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go s.signals(sigs)
 	s.adopt()
+	s.watchEngine()
 	if cfg.Ready != nil {
 		cfg.Ready.Write([]byte("ready\n"))
 		cfg.Ready.Close()
@@ -152,7 +161,7 @@ func (s *Supervisor) shutdown() {
 
 func (s *Supervisor) exitIfIdle() {
 	s.mu.Lock()
-	idle := len(s.watches) == 0 && s.pending == 0
+	idle := len(s.watches) == 0 && s.pending == 0 && !s.eng.busy()
 	s.mu.Unlock()
 	if idle {
 		s.shutdown()
