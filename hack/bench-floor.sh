@@ -5,6 +5,8 @@
 # (`cmd &`, `kill`, `wait`) for starts and stops; hack/portwait, run the same
 # way on both sides, says when ports accept. Runs alternate berth and floor.
 #   bash hack/bench-floor.sh            # RUNS=7 (medians), MEAN=200 (means)
+# The lifecycle rows run twice: with the supervisor (the default) and with
+# BERTH_SUPERVISOR=0.
 # Timings depend on load: the load average is printed first; below 2 is fair.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +70,11 @@ floor_start() { # first count: launch and wait until every port accepts
 	for i in $(seq 0 $(($2 - 1))); do "$S" --tcp "127.0.0.1:$(($1 + i))" >/dev/null 2>&1 & done
 	"$work/portwait" $(ports "$1" "$2")
 }
+# The lifecycle rows, run with the supervisor (the default) and without
+# (BERTH_SUPERVISOR=0), each beside the same floor.
+lifecycle() {
+local mode=$1 e p n=100
+e="$work/env100" p=$port0
 sb=(); sf=(); tb=(); tf=()
 for _ in $(seq "$RUNS"); do
 	t0=$(now); "$B" --env "$e" start all >/dev/null & "$work/portwait" $(ports $p $n); t1=$(now); wait $!; sb+=($((t1 - t0)))
@@ -75,8 +82,8 @@ for _ in $(seq "$RUNS"); do
 	t0=$(now); floor_start $p $n; t1=$(now); sf+=($((t1 - t0)))
 	t0=$(now); kill $(jobs -p); wait; t1=$(now); tf+=($((t1 - t0)))
 done
-report "stop all, $n services exiting on TERM, until all gone" "$(printf '%s\n' "${tb[@]}" | median)" "$(printf '%s\n' "${tf[@]}" | median)"
-report "start all, $n services, until every port accepts" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
+report "stop all, $n services exiting on TERM, until all gone$mode" "$(printf '%s\n' "${tb[@]}" | median)" "$(printf '%s\n' "${tf[@]}" | median)"
+report "start all, $n services, until every port accepts$mode" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
 
 # 10 services with tcp checks: until berth returns, against the ports opening.
 e="$work/env10" p=$((port0 + 200))
@@ -88,7 +95,7 @@ for _ in $(seq "$RUNS"); do
 	t0=$(now); floor_start $p 10; t1=$(now); sf+=($((t1 - t0)))
 	kill $(jobs -p); wait
 done
-report "start all, 10 services with tcp checks, until it returns" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
+report "start all, 10 services with tcp checks, until it returns$mode" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
 
 # 20 services in two levels, each listening 200 ms after it starts; the
 # second level needs the first healthy.
@@ -107,5 +114,9 @@ for _ in $(seq "$RUNS"); do
 	t0=$(now); floor_levels $p; t1=$(now); sf+=($((t1 - t0)))
 	kill $(jobs -p); wait
 done
-report "start all, 20 services in 2 levels, healthy 200 ms after start" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
+report "start all, 20 in 2 levels, healthy 200 ms after start$mode" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
+}
+export BERTH_SUPERVISOR=1; lifecycle ""
+export BERTH_SUPERVISOR=0; lifecycle " (no supervisor)"
+unset BERTH_SUPERVISOR
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
