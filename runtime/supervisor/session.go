@@ -71,6 +71,15 @@ func (c *Client) session(spawn bool) (*clientSession, error) {
 	return ss, nil
 }
 
+// fail ends the session at once: the next request opens another (the
+// reader notices the closed connection only later).
+func (ss *clientSession) fail() {
+	ss.mu.Lock()
+	ss.dead = true
+	ss.mu.Unlock()
+	ss.cn.Close()
+}
+
 func (ss *clientSession) ended() bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -123,7 +132,7 @@ func (c *Client) request(req Request) (*ticket, Response, error) {
 	ss.mu.Unlock()
 	if err := t.send(req); err != nil {
 		t.end()
-		ss.cn.Close()
+		ss.fail()
 		return nil, Response{}, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
 	resp, ok := <-t.answers
@@ -134,7 +143,7 @@ func (c *Client) request(req Request) (*ticket, Response, error) {
 		t.end()
 		var ve *VersionError
 		if errors.As(err, &ve) || errors.Is(err, ErrNotRunning) {
-			ss.cn.Close() // a session with a supervisor that is exiting, or of another build
+			ss.fail() // a session with a supervisor that is exiting, or of another build
 		}
 		return nil, resp, err
 	}
