@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	archive "github.com/moby/go-archive"
-	"github.com/moby/go-archive/compression"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
@@ -167,11 +165,7 @@ func fileSum(path string) (string, error) {
 // tar streams the context: the archive is written by a goroutine into a
 // pipe as the daemon reads it, so a large context is never held in memory.
 func (bc *buildContext) tar() (io.ReadCloser, error) {
-	rc, err := archive.TarWithOptions(bc.dir, &archive.TarOptions{
-		ExcludePatterns: bc.excludes,
-		Compression:     compression.None,
-		ChownOpts:       &archive.ChownOpts{UID: 0, GID: 0},
-	})
+	rc, err := tarContext(bc.dir, bc.excludes)
 	if err != nil {
 		return nil, fmt.Errorf("archive build context %s: %w", bc.dir, err)
 	}

@@ -190,6 +190,7 @@ func argCompletions(g *globalOptions) map[string]cobra.CompletionFunc {
 		"down":      completeServices(g, runningServices, false),
 		"status":    completeServices(g, anyService, false),
 		"health":    completeServices(g, anyService, false),
+		"pull":      completeServices(g, anyService, false),
 		"deps":      completeFirstArg(serviceNames)(g),
 		"config":    completeServices(g, anyService, false),
 		"exec":      completeExec(g),

@@ -43,6 +43,9 @@ berth build all --no-cache                # rebuild everything from scratch
 berth build sse-runtime --builder classic`,
 	"images": `berth images                              # current, stale or missing
 berth images -o json`,
+	"pull": `berth pull                                # every container and swarm service's image
+berth pull web api                        # those of web and api
+berth pull -o json`,
 	"start": `berth start all                           # every service, in start order
 berth start gateway                       # and the stopped services it depends on
 berth start gateway --no-deps             # only gateway

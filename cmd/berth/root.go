@@ -21,7 +21,7 @@ func commands() []func(*globalOptions) *cobra.Command {
 		// components
 		newVersionsCommand, newInstallCommand, newUpdateCommand, newUninstallCommand,
 		// runtime images
-		newBuildCommand, newImagesCommand,
+		newBuildCommand, newImagesCommand, newPullCommand,
 		// services
 		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
 		newHealthCommand, newDepsCommand, newLogsCommand, newExecCommand, newEventsCommand, newSupervisorCommand,

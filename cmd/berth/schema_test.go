@@ -178,10 +178,13 @@ func TestJSONOutputMatchesTheSchema(t *testing.T) {
 		s.check("build", "build", out)
 		out, _ = berthOut(t, img, "--env", img, "images", "-o", "json")
 		s.check("images", "images", out)
+		dir, _, _ := pullEnv(t)
+		out, _ = berthOut(t, dir, "pull", "-o", "json")
+		s.check("pull", "pull", out)
 	})
 
 	for _, c := range jsonCommands() {
-		if !s.seen[c] && (daemon || c != "build" && c != "images") {
+		if !s.seen[c] && (daemon || c != "build" && c != "images" && c != "pull") {
 			t.Errorf("%s takes -o json but its output was not validated against the schema", c)
 		}
 	}

@@ -188,3 +188,34 @@ func parseRestart(s string) (dcontainer.RestartPolicy, error) {
 	}
 	return p, nil
 }
+
+// PullImage pulls the service's image now, unless berth builds it (a
+// manifest image) or container.pull is never.
+func (r *Runner) PullImage(ctx context.Context, svc *runtime.Service) (ref, skipped string, err error) {
+	cs, err := specOf(svc)
+	if err != nil {
+		return "", "", err
+	}
+	ref, hint := cs.Image, ""
+	if r.opts.Image != nil {
+		if ref, hint, err = r.opts.Image(cs.Image); err != nil {
+			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+	}
+	switch {
+	case hint != "":
+		return ref, "berth builds it: " + hint, nil
+	case cs.Pull == metadata.PullNever:
+		return ref, "container.pull is never", nil
+	}
+	c, err := r.client(ctx, svc)
+	if err != nil {
+		return ref, "", err
+	}
+	if err := images.Pull(ctx, c, ref, r.opts.Progress); err != nil {
+		return ref, "", fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	return ref, "", nil
+}
+
+var _ runtime.ImagePuller = (*Runner)(nil)

@@ -119,3 +119,34 @@ func otherNodes(ctx context.Context, c API) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// PullImage pulls the service's image to this daemon now, unless berth
+// builds it (a manifest image) or swarm.pull is never.
+func (r *Runner) PullImage(ctx context.Context, svc *runtime.Service) (ref, skipped string, err error) {
+	sw, err := specOf(svc)
+	if err != nil {
+		return "", "", err
+	}
+	ref, hint := sw.Image, ""
+	if r.opts.Image != nil {
+		if ref, _, hint, err = r.opts.Image(sw.Image); err != nil {
+			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+	}
+	switch {
+	case hint != "":
+		return ref, "berth builds it: " + hint, nil
+	case sw.Pull == metadata.PullNever:
+		return ref, "swarm.pull is never", nil
+	}
+	c, err := r.client(ctx)
+	if err != nil {
+		return ref, "", err
+	}
+	if err := images.Pull(ctx, c, ref, r.opts.Progress); err != nil {
+		return ref, "", fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	return ref, "", nil
+}
+
+var _ runtime.ImagePuller = (*Runner)(nil)

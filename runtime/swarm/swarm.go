@@ -101,6 +101,8 @@ type Task struct {
 	Health string `json:"health,omitempty"`
 	// HealthOutput is the last output of a check that did not pass.
 	HealthOutput string `json:"-"`
+	// Ports are the task's host-mode published ports, PUBLISHED:TARGET/PROTOCOL.
+	Ports []string `json:"ports,omitempty"`
 }
 
 func labels(svc *runtime.Service) map[string]string {
@@ -262,7 +264,23 @@ func taskStates(ts []swarm.Task) []Task {
 		if t.Spec.ContainerSpec != nil {
 			rt.Image = t.Spec.ContainerSpec.Image
 		}
+		rt.Ports = hostPorts(t)
 		out = append(out, rt)
+	}
+	return out
+}
+
+// hostPorts are the host-mode ports a task published (the daemon lists
+// each once per address family).
+func hostPorts(t swarm.Task) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range t.Status.PortStatus.Ports {
+		s := fmt.Sprintf("%d:%d/%s", p.PublishedPort, p.TargetPort, p.Protocol)
+		if p.PublishMode == swarm.PortConfigPublishModeHost && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,6 +176,16 @@ func TestRollingRestartKeepsATaskRunning(t *testing.T) {
 		}
 		return nil
 	})
+	st, _ = r.Inspect(ctx, svc)
+	var shown []string
+	for _, tk := range st.Detail.(swarm.Detail).Tasks {
+		for _, p := range tk.Ports {
+			shown = append(shown, "127.0.0.1:"+strings.TrimSuffix(p, ":8080/tcp"))
+		}
+	}
+	if want := hostPorts(svc); len(shown) != 2 || !slices.Contains(want, shown[0]) || !slices.Contains(want, shown[1]) {
+		t.Fatalf("the tasks' ports in status: %v; want %v", shown, want)
+	}
 	viaHost := newRequestLoop()
 	viaHost.run(func() []string { return hostPorts(svc) })
 	viaMesh := newRequestLoop()
