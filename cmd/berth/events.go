@@ -21,13 +21,17 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 	opts := &eventsOptions{}
 	c := &cobra.Command{
 		Use:   "events [SERVICE...]",
-		Short: "Show what happened to the host services: starts, exits, restarts, give-ups",
+		Short: "Show what happened to the services: starts, exits, restarts, give-ups",
 		Long: `Show the event log the supervisor keeps in the environment (.berth/events.jsonl,
 rotated at 1 MiB): started, exited (exit code or signal), restarting in D,
 gave up after N restarts, unhealthy, healthy, stopped (by user),
-stopped-dependent (because X crashed), adopted, exited-unsupervised. It is read
-from disk, so it works while no supervisor runs. -f waits for new events until
-interrupted.`,
+stopped-dependent (because X crashed), adopted, exited-unsupervised. For
+container, compose and Swarm services it records what their Docker engine
+reports (started, exited, restarted by docker, killed, oom, healthy,
+unhealthy, a Swarm task failed or replaced), with the container and task IDs,
+and engine-lost/engine-back when the daemon goes away and comes back. It is
+read from disk, so it works while no supervisor runs. -f waits for new events
+until interrupted.`,
 		Example: `  berth events                 # everything recorded
   berth events api --since 1h  # api's events of the last hour
   berth events -f -o json      # new events as JSON lines, until interrupted`,

@@ -24,13 +24,25 @@ import (
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
 func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
-	return newRegistryWith(env, progress, func() runtime.Runner {
+	var cl *supervisor.Client
+	var hooks *supervisor.EngineHooks
+	if env.Manifest.Supervised() {
+		cl = supervisorClient(env.Root)
+		hooks = &supervisor.EngineHooks{Paths: cl.Paths, Ensure: cl.Ensure, Reason: "by user", Record: true,
+			Warn: func(err error) { fmt.Fprintf(progress, "Warning: %v\n", err) }}
+	}
+	reg := newRegistryWith(env, progress, func() runtime.Runner {
 		p := newProcessRunner()
-		if env.Manifest.Supervised() {
-			return supervisor.NewRunner(p, supervisorClient(env.Root))
+		if cl != nil {
+			return supervisor.NewRunner(p, cl)
 		}
 		return p
-	})
+	}, hooks)
+	if cl != nil {
+		// The supervisor's session ends with the registry (the command).
+		reg.OnClose(cl.Close)
+	}
+	return reg
 }
 
 func newProcessRunner() *process.Runner {
@@ -48,8 +60,9 @@ func supervisorClient(root string) *supervisor.Client {
 		Spawn: []string{exe, "--env", root, "internal", "supervise"}}
 }
 
-// newRegistryWith is newRegistry with the given host-process runner.
-func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.Runner) *runtime.Registry {
+// newRegistryWith is newRegistry with the given host-process runner; hooks,
+// when set, wrap the Docker runners (a supervised environment's).
+func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.Runner, hooks *supervisor.EngineHooks) *runtime.Registry {
 	reg := runtime.NewRegistry()
 	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return proc(), nil })
 	// One client per Docker host, shared by the runners and closed with
@@ -57,15 +70,26 @@ func newRegistryWith(env *metadata.Env, progress io.Writer, proc func() runtime.
 	clients := &engine.Clients{Endpoint: container.Endpoints(env)}
 	reg.OnClose(clients.Close)
 	reg.Register(metadata.RunnerContainer, func() (runtime.Runner, error) {
-		return container.New(container.ForEnv(env, clients, progress)), nil
+		r := container.New(container.ForEnv(env, clients, progress))
+		if hooks != nil {
+			return &supervisor.ContainerRunner{Runner: r, Hooks: hooks}, nil
+		}
+		return r, nil
 	})
 	reg.Register(metadata.RunnerCompose, func() (runtime.Runner, error) {
-		return compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*engine.Client, error) {
+		r := compose.New(compose.Options{Root: env.Root, Client: func(ctx context.Context) (*engine.Client, error) {
 			return clients.Get(ctx, "")
-		}}), nil
+		}})
+		if hooks != nil {
+			return &supervisor.ComposeRunner{Runner: r, Hooks: hooks}, nil
+		}
+		return r, nil
 	})
 	reg.Register(metadata.RunnerSwarm, func() (runtime.Runner, error) {
 		opts, _ := swarm.ForEnv(env, progress)
+		if hooks != nil {
+			return &supervisor.SwarmRunner{Runner: swarm.New(opts), Hooks: hooks}, nil
+		}
 		return swarm.New(opts), nil
 	})
 	reg.Register(metadata.RunnerRemote, func() (runtime.Runner, error) { return remote.New(), nil })

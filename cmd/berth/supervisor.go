@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/container"
 	"github.com/berthdev/berth/runtime/supervisor"
 )
 
@@ -36,8 +39,12 @@ func newSuperviseCommand(g *globalOptions) *cobra.Command {
 			proc := newProcessRunner()
 			return supervisor.Serve(supervisor.Config{Root: root, Version: buildVersion(), Process: proc, Ready: ready,
 				Registry: func(env *metadata.Env) *runtime.Registry {
-					return newRegistryWith(env, io.Discard, func() runtime.Runner { return proc })
+					// Its own stops of Docker-run services (a crash's
+					// dependents) are recorded by the cascade, not as crashes.
+					hooks := &supervisor.EngineHooks{Paths: supervisor.PathsOf(root), Reason: "by the supervisor"}
+					return newRegistryWith(env, io.Discard, func() runtime.Runner { return proc }, hooks)
 				},
+				Engine: engineOf(root),
 				Logf: func(format string, args ...any) {
 					fmt.Fprintf(g.stderr, format+"\n", args...)
 				}})
@@ -50,9 +57,10 @@ func newSupervisorCommand(g *globalOptions) *cobra.Command {
 		Use:   "supervisor",
 		Short: "Show or replace the environment's supervisor",
 		Long: `The supervisor is one berth process per environment that launches its detached
-host services, restarts them by policy and records their exits (see berth
-events). The first detached start spawns it; it exits when the last service it
-watches stops. It is on unless berth.yaml says supervisor: false
+host services, restarts them by policy and records their exits, and records
+what the Docker engine reports of the container, compose and Swarm services
+(see berth events). The first detached start spawns it; it exits when the last
+of the environment's services stops. It is on unless berth.yaml says supervisor: false
 (BERTH_SUPERVISOR=0 or 1 decides for one command).`,
 		Example: `  berth supervisor status   # is one running, and what does it watch
   berth supervisor replace  # hand the services to a supervisor of this berth`,
@@ -111,4 +119,24 @@ watches stops. It is on unless berth.yaml says supervisor: false
 		},
 	})
 	return c
+}
+
+// engineOf reaches the default Docker daemon of the environment at root,
+// one client made on first use (the supervisor reconnects through it).
+func engineOf(root string) supervisor.EngineDial {
+	clients := &engine.Clients{}
+	return func(ctx context.Context) (engine.API, error) {
+		env, err := metadata.OpenTolerant(root)
+		if err != nil {
+			return nil, err
+		}
+		if clients.Endpoint == nil {
+			clients.Endpoint = container.Endpoints(env)
+		}
+		c, err := clients.Get(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 }

@@ -29,7 +29,7 @@ func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
 // options are the flags: what the service is to do.
 type options struct {
 	print, env                             lines
-	exitCode, onInt                        int
+	exitCode, onInt, dieCode               int
 	killSelf, childFile, httpAddr, tcpAddr string
 	ignoreTerm, fork, childTerm, childSid  bool
 	isChild, echoStdin, printTTY           bool
@@ -46,7 +46,8 @@ func parseFlags() *options {
 	flag.BoolVar(&o.childTerm, "child-ignore-term", false, "the grandchild ignores SIGTERM")
 	flag.BoolVar(&o.childSid, "child-setsid", false, "the grandchild leaves the process group (setsid)")
 	flag.DurationVar(&o.readyAfter, "ready-after", 0, "wait this long before listening and printing ready")
-	flag.DurationVar(&o.dieAfter, "die-after", 0, "print \"dying\" and exit with code 5 this long after ready")
+	flag.DurationVar(&o.dieAfter, "die-after", 0, "print \"dying\" and exit with code --die-code this long after ready")
+	flag.IntVar(&o.dieCode, "die-code", 5, "the exit code of --die-after")
 	flag.StringVar(&o.httpAddr, "http", "", "serve HTTP on ADDR (GET /health answers 200)")
 	flag.StringVar(&o.tcpAddr, "tcp", "", "accept TCP connections on ADDR")
 	flag.BoolVar(&o.isChild, "grandchild", false, "internal: be the grandchild")
@@ -178,7 +179,7 @@ func afterReady(o *options) {
 		go tick(o.tick)
 		time.Sleep(o.dieAfter)
 		fmt.Println("dying")
-		os.Exit(5)
+		os.Exit(o.dieCode)
 	}
 	if o.echoStdin {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')

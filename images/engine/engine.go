@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
@@ -87,6 +88,11 @@ type API interface {
 	ConfigList(ctx context.Context, options swarm.ConfigListOptions) ([]swarm.Config, error)
 	ConfigRemove(ctx context.Context, id string) error
 	ServiceInspectWithRaw(ctx context.Context, id string, options swarm.ServiceInspectOptions) (swarm.Service, []byte, error)
+
+	// Events streams the daemon's events (the supervisor records those of
+	// the environment's containers and Swarm services); the error channel
+	// gets one error when the stream ends.
+	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
 }
 
 var _ API = (*client.Client)(nil)

@@ -23,6 +23,14 @@ const (
 	EventCascade    = "stopped-dependent"
 	EventAdopted    = "adopted"
 	EventUnwatched  = "exited-unsupervised"
+	// Docker-run services (engine.go): the engine restarted a container by
+	// its policy, killed one by signal, or its kernel killed one out of
+	// memory; the supervisor lost the daemon and reached it again.
+	EventRestarted  = "restarted"
+	EventKilled     = "killed"
+	EventOOM        = "oom"
+	EventEngineLost = "engine-lost"
+	EventEngineBack = "engine-back"
 )
 
 // Event is one line of the event log (.berth/events.jsonl).
@@ -35,14 +43,27 @@ type Event struct {
 	Delay    string    `json:"delay,omitempty"`
 	Restarts int       `json:"restarts,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
+	// Runner is the service's runner for events of Docker-run services
+	// (container, compose, swarm), with the container and, under Swarm,
+	// the task the engine reported.
+	Runner    string `json:"runner,omitempty"`
+	Container string `json:"container_id,omitempty"`
+	Task      string `json:"task_id,omitempty"`
+	// Unsupervised: the engine reported it while no supervisor watched
+	// (it was recorded afterwards, from the daemon's recent events).
+	Unsupervised bool `json:"unsupervised,omitempty"`
 }
 
 // Text is the event as a line for people.
 func (e Event) Text() string {
-	s := e.At.Local().Format("2006-01-02 15:04:05.000") + " " + e.Service + ": "
+	name := e.Service
+	if name == "" {
+		name = "docker"
+	}
+	s := e.At.Local().Format("2006-01-02 15:04:05.000") + " " + name + ": "
 	switch e.Kind {
 	case EventStarted:
-		s += fmt.Sprintf("started (PID %d)", e.PID)
+		s += "started (" + e.what() + ")"
 		if e.Restarts > 0 {
 			s += fmt.Sprintf(", restart %d", e.Restarts)
 		}
@@ -54,14 +75,43 @@ func (e Event) Text() string {
 		s += fmt.Sprintf("gave up after %d restarts", e.Restarts)
 	case EventUnwatched:
 		s += "exited while unsupervised"
+	case EventRestarted:
+		s += "restarted by docker"
+	case EventKilled:
+		s += "killed by signal " + e.Exit.Signal
+	case EventOOM:
+		s += "out of memory"
+	case EventEngineLost:
+		s += "lost the Docker engine"
+	case EventEngineBack:
+		s += "reached the Docker engine again"
 	default:
 		s += e.Kind
 	}
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}
+	if e.Container != "" && e.Kind != EventStarted {
+		s += " [" + e.what() + "]"
+	}
+	if e.Unsupervised {
+		s += " (while unsupervised)"
+	}
 	return s
 }
+
+// what names the process, container or Swarm task of the event.
+func (e Event) what() string {
+	switch {
+	case e.Task != "":
+		return "task " + shortID(e.Task) + ", container " + shortID(e.Container)
+	case e.Container != "":
+		return "container " + shortID(e.Container)
+	}
+	return fmt.Sprintf("PID %d", e.PID)
+}
+
+func shortID(id string) string { return id[:min(12, len(id))] }
 
 // maxEventLog is the size at which the event log is rotated to
 // events.jsonl.1 (one older file is kept).
@@ -127,5 +177,6 @@ func ReadEvents(p Paths, services []string, since time.Time) ([]Event, error) {
 // Matches says whether e is of one of services (any when none) and not
 // before since.
 func Matches(e Event, services []string, since time.Time) bool {
-	return (len(services) == 0 || slices.Contains(services, e.Service)) && !e.At.Before(since)
+	// An event of no service (the engine was lost) concerns them all.
+	return (len(services) == 0 || e.Service == "" || slices.Contains(services, e.Service)) && !e.At.Before(since)
 }

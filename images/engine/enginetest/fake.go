@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
@@ -81,6 +82,7 @@ type Fake struct {
 	ConfigListFunc          func(ctx context.Context, options swarm.ConfigListOptions) ([]swarm.Config, error)
 	ConfigRemoveFunc        func(ctx context.Context, id string) error
 	ServiceInspectFunc      func(ctx context.Context, id string) (swarm.Service, error)
+	EventsFunc              func(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
 }
 
 var _ engine.API = (*Fake)(nil)
@@ -430,4 +432,13 @@ func (f *Fake) DistributionInspect(ctx context.Context, imageRef, encodedRegistr
 		return registry.DistributionInspect{}, unset("DistributionInspect")
 	}
 	return f.DistributionInspectFunc(ctx, imageRef, encodedRegistryAuth)
+}
+
+func (f *Fake) Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error) {
+	if f.EventsFunc == nil {
+		errs := make(chan error, 1)
+		errs <- unset("Events")
+		return make(chan events.Message), errs
+	}
+	return f.EventsFunc(ctx, options)
 }
