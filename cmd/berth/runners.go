@@ -24,19 +24,25 @@ import (
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
 func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
+	var cl *supervisor.Client
 	var hooks *supervisor.EngineHooks
 	if env.Manifest.Supervised() {
-		cl := supervisorClient(env.Root)
+		cl = supervisorClient(env.Root)
 		hooks = &supervisor.EngineHooks{Paths: cl.Paths, Ensure: cl.Ensure, Reason: "by user", Record: true,
 			Warn: func(err error) { fmt.Fprintf(progress, "Warning: %v\n", err) }}
 	}
-	return newRegistryWith(env, progress, func() runtime.Runner {
+	reg := newRegistryWith(env, progress, func() runtime.Runner {
 		p := newProcessRunner()
-		if env.Manifest.Supervised() {
-			return supervisor.NewRunner(p, supervisorClient(env.Root))
+		if cl != nil {
+			return supervisor.NewRunner(p, cl)
 		}
 		return p
 	}, hooks)
+	if cl != nil {
+		// The supervisor's session ends with the registry (the command).
+		reg.OnClose(cl.Close)
+	}
+	return reg
 }
 
 func newProcessRunner() *process.Runner {

@@ -77,9 +77,11 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 	defer m.Close()
 	results, err := m.ExecuteStop(ctx, p)
 	// A service that had crashed is down no more once a user stops it.
+	cl := supervisorClient(m.Env.Root)
+	defer cl.Close()
 	for _, r := range results {
 		if r.Err == nil && !r.WasRunning {
-			supervisor.StoppedWhileDown(supervisorClient(m.Env.Root), r.Name)
+			supervisor.StoppedWhileDown(cl, r.Name)
 		}
 	}
 	return reportStops(g, results, err, opts.output)

@@ -62,6 +62,7 @@ type walker struct {
 	mu      sync.Mutex
 	running *procWalk
 	last    *procWalk
+	walks   int // walks made, for tests
 }
 
 // shared serves every walk of this process: a walk is a fact about the
@@ -90,6 +91,7 @@ func (w *walker) since(t time.Time) []procStat {
 	}
 	c := &procWalk{begun: time.Now(), done: make(chan struct{})}
 	w.running = c
+	w.walks++
 	w.mu.Unlock()
 	c.procs = allProcs()
 	w.mu.Lock()

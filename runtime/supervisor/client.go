@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +26,9 @@ type Client struct {
 	// Spawn is the argv that runs a supervisor for this environment
 	// (berth --env ROOT internal supervise).
 	Spawn []string
+
+	mu   sync.Mutex
+	sess *clientSession
 }
 
 // ErrNotRunning means no supervisor serves the environment.
@@ -42,8 +46,20 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("the supervisor of this environment (PID %d) is berth %s, this is berth %s: run `berth supervisor replace` to hand its services to a supervisor of this berth (they keep running)", e.PID, e.Theirs, e.Ours)
 }
 
-// call sends req and reads the first answer; the connection is returned
-// open for the requests that go on (start, stop, wait).
+// versionError is the VersionError of an answer from another build; two
+// builds of one version that speak different protocols are told apart by
+// the protocol.
+func versionError(resp Response, ours string) *VersionError {
+	e := &VersionError{PID: resp.PID, Theirs: resp.Version, Ours: ours}
+	if e.Theirs == e.Ours && resp.Protocol != Protocol {
+		e.Theirs += fmt.Sprintf(" (supervisor protocol %d)", resp.Protocol)
+		e.Ours += fmt.Sprintf(" (supervisor protocol %d)", Protocol)
+	}
+	return e
+}
+
+// call sends a request on a connection of its own (hello, status,
+// detach) and reads its answer; the caller closes the connection.
 func (c *Client) call(req Request) (*conn, Response, error) {
 	uc, err := dial(c.Paths.Socket)
 	if err != nil {
@@ -63,19 +79,9 @@ func (c *Client) call(req Request) (*conn, Response, error) {
 		cn.Close()
 		return nil, Response{}, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
-	switch {
-	case resp.Code == codeVersion || resp.Protocol != Protocol || resp.Version != c.Version:
+	if err := c.answerError(resp); err != nil {
 		cn.Close()
-		return nil, resp, &VersionError{PID: resp.PID, Theirs: resp.Version, Ours: c.Version}
-	case resp.Code == codeClosing:
-		cn.Close()
-		return nil, resp, fmt.Errorf("%w (it is exiting)", ErrNotRunning)
-	case resp.Code == codeUnknown:
-		cn.Close()
-		return nil, resp, errNotWatched
-	case resp.Error != "":
-		cn.Close()
-		return nil, resp, errors.New(resp.Error)
+		return nil, resp, err
 	}
 	return cn, resp, nil
 }
@@ -159,19 +165,21 @@ func (c *Client) spawn() error {
 	return nil
 }
 
-// Start asks the supervisor to launch svc; the returned connection takes
-// the start's outcome (settle).
-func (c *Client) Start(svc *runtime.Service) (runtime.Handle, *conn, error) {
+// Start asks the supervisor to launch svc; the returned ticket takes the
+// start's outcome (settle).
+func (c *Client) Start(svc *runtime.Service) (runtime.Handle, *ticket, error) {
 	var err error
 	for range 3 { // a supervisor that was exiting as the start came: start another
-		if err = c.Ensure(); err != nil {
-			return runtime.Handle{}, nil, err
+		var t *ticket
+		var resp Response
+		if t, resp, err = c.request(Request{Op: opStart, Service: svc.Name, Spec: specOf(svc)}); err == nil {
+			if resp.Handle != nil {
+				return *resp.Handle, t, nil
+			}
+			t.end()
+			return runtime.Handle{}, nil, fmt.Errorf("the supervisor answered a start of %s without a handle", svc.Name)
 		}
-		cn, resp, cerr := c.call(Request{Op: opStart, Service: svc.Name, Spec: specOf(svc)})
-		if cerr == nil && resp.Handle != nil {
-			return *resp.Handle, cn, nil
-		}
-		if err = cerr; !errors.Is(err, ErrNotRunning) {
+		if !errors.Is(err, ErrNotRunning) {
 			return runtime.Handle{}, nil, err
 		}
 	}
@@ -180,31 +188,31 @@ func (c *Client) Start(svc *runtime.Service) (runtime.Handle, *conn, error) {
 
 // Wait waits through the supervisor for the launch h to end.
 func (c *Client) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
-	cn, _, err := c.call(Request{Op: opWait, Service: h.Service, PID: h.PID})
+	t, _, err := c.request(Request{Op: opWait, Service: h.Service, PID: h.PID})
 	if err != nil {
 		return runtime.Exit{}, err
 	}
-	defer cn.Close()
-	stop := context.AfterFunc(ctx, func() { cn.c.SetReadDeadline(time.Now()) })
-	defer stop()
-	var resp Response
-	if err := cn.recv(&resp); err != nil {
-		if ctx.Err() != nil {
-			return runtime.Exit{}, ctx.Err()
+	defer t.end()
+	select {
+	case resp, ok := <-t.answers:
+		if !ok {
+			return runtime.Exit{}, fmt.Errorf("wait for %s: the supervisor went away", h.Service)
 		}
-		return runtime.Exit{}, fmt.Errorf("wait for %s: %w", h.Service, err)
+		return resp.Exit.exit(), nil
+	case <-ctx.Done():
+		t.send(Request{Op: opCancel})
+		return runtime.Exit{}, ctx.Err()
 	}
-	return resp.Exit.exit(), nil
 }
 
-// Stop tells the supervisor that a user stops name; the returned
-// connection (nil when no supervisor watches it) takes the stop's outcome.
-func (c *Client) Stop(name string) (*conn, error) {
-	cn, _, err := c.call(Request{Op: opStop, Service: name})
+// Stop tells the supervisor that a user stops name; the returned ticket
+// (nil when no supervisor watches it) takes the stop's outcome.
+func (c *Client) Stop(name string) (*ticket, error) {
+	t, _, err := c.request(Request{Op: opStop, Service: name})
 	if errors.Is(err, ErrNotRunning) || errors.Is(err, errNotWatched) {
 		return nil, nil
 	}
-	return cn, err
+	return t, err
 }
 
 // Detach asks the supervisor to exit and leave its services running.
@@ -252,22 +260,25 @@ func runsSupervisorOf(args []string, root string) bool {
 	return slices.Contains(args, "supervise") && slices.Contains(args, root)
 }
 
-func settle(cn *conn, ok bool) {
-	if cn == nil {
+func settle(t *ticket, ok bool) {
+	if t == nil {
 		return
 	}
-	cn.send(Request{Protocol: Protocol, Op: opSettle, OK: ok})
-	cn.Close()
+	defer t.end()
+	t.send(Request{Op: opSettle, OK: ok})
 }
 
 // settleStop tells the supervisor how a user's stop ended and, when it
 // succeeded, waits for the supervisor to say it has recorded the exit.
-func settleStop(cn *conn, ok bool) {
-	defer cn.Close()
-	if cn.send(Request{Protocol: Protocol, Op: opSettle, OK: ok}) != nil || !ok {
+func settleStop(t *ticket, ok bool) {
+	defer t.end()
+	if t.send(Request{Op: opSettle, OK: ok}) != nil || !ok {
 		return
 	}
-	cn.c.SetReadDeadline(time.Now().Add(StopRecordTimeout + time.Second))
-	var resp Response
-	cn.recv(&resp)
+	timer := time.NewTimer(StopRecordTimeout + time.Second)
+	defer timer.Stop()
+	select {
+	case <-t.answers:
+	case <-timer.C:
+	}
 }

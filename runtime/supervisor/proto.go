@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,19 +16,35 @@ import (
 // supervisor also compare berth's own version: a supervisor of another
 // build is refused with VersionError, and `berth supervisor replace` hands
 // its services to a new one.
-const Protocol = 1
+//
+// Version 2: a connection is a session. A command opens one connection
+// and sends on it every request of its starts, waits and stops, each with
+// an ID of its own, without waiting for the answers of the others; every
+// answer carries the ID of its request. (Version 1 took a connection, and
+// a round trip to say hello, per request: a start of 100 services made 300
+// connections.) hello and detach are still answered on a connection of
+// their own, across versions.
+const Protocol = 2
 
-// Ops.
+// Ops. Each request kind has one op; the answers name the request by ID.
 const (
-	opHello  = "hello"  // who are you
-	opStart  = "start"  // launch Spec; the connection stays open until "settle"
-	opSettle = "settle" // on a start's connection: how the start ended (OK)
-	opWait   = "wait"   // acknowledged at once; answered again when the launch PID of Service ends
-	opStop   = "stop"   // a user stops Service: never restart it; answer at once,
-	// then the client stops it and sends "settle" with OK on the same connection
+	opHello = "hello" // who are you (its own connection)
+	opStart = "start" // launch Spec: answered with its Handle; then the
+	// client sends "settle" with the same ID once the start has ended
+	opSettle = "settle" // how the start or the stop of request ID ended (OK); no answer
+	// to a start's; a stop's is answered once the exit is recorded
+	opWait = "wait" // acknowledged at once; answered again, with Exit, when
+	// the launch PID of Service ends
+	opCancel = "cancel" // the client no longer waits for request ID; no answer
+	opStop   = "stop"   // a user stops Service: never restart it; answered at once,
+	// then the client stops it and sends "settle" with OK
 	opStatus = "status" // the watched services
-	opDetach = "detach" // exit, leaving every service running
+	opDetach = "detach" // exit, leaving every service running (its own connection)
 )
+
+// A session that ends (the command exits) settles each of its starts as
+// a success (what was launched stays running), leaves each of its stops
+// marked (the service is not restarted) and ends its waits.
 
 // Error codes.
 const (
@@ -42,22 +59,26 @@ type Request struct {
 	Protocol int    `json:"protocol"`
 	Version  string `json:"version"`
 	Op       string `json:"op"`
-	Service  string `json:"service,omitempty"`
-	Spec     *Spec  `json:"spec,omitempty"`
-	PID      int    `json:"pid,omitempty"`
-	OK       bool   `json:"ok,omitempty"`
+	// ID names the request within its session.
+	ID      uint64 `json:"id,omitempty"`
+	Service string `json:"service,omitempty"`
+	Spec    *Spec  `json:"spec,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	OK      bool   `json:"ok,omitempty"`
 }
 
 // Response is one supervisor message, a line of JSON.
 type Response struct {
-	Protocol int             `json:"protocol"`
-	Version  string          `json:"version"`
-	PID      int             `json:"pid,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Code     string          `json:"code,omitempty"`
-	Handle   *runtime.Handle `json:"handle,omitempty"`
-	Exit     *ExitInfo       `json:"exit,omitempty"`
-	Watched  []Record        `json:"watched,omitempty"`
+	Protocol int    `json:"protocol"`
+	Version  string `json:"version"`
+	// ID is the request answered.
+	ID      uint64          `json:"id,omitempty"`
+	PID     int             `json:"pid,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Code    string          `json:"code,omitempty"`
+	Handle  *runtime.Handle `json:"handle,omitempty"`
+	Exit    *ExitInfo       `json:"exit,omitempty"`
+	Watched []Record        `json:"watched,omitempty"`
 }
 
 // Spec is a resolved service as a launch needs it: runtime.Service
@@ -124,10 +145,12 @@ func (x *ExitInfo) String() string {
 	return fmt.Sprintf("exit code %d", x.Code)
 }
 
-// conn is a connection speaking lines of JSON.
+// conn is a connection speaking lines of JSON; sends may come from many
+// goroutines (the requests of a session are answered as each ends).
 type conn struct {
-	c *net.UnixConn
-	r *bufio.Reader
+	c   *net.UnixConn
+	r   *bufio.Reader
+	wmu sync.Mutex
 }
 
 func newConn(c *net.UnixConn) *conn { return &conn{c: c, r: bufio.NewReader(c)} }
@@ -137,6 +160,8 @@ func (c *conn) send(v any) error {
 	if err != nil {
 		return err
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_, err = c.c.Write(append(b, '\n'))
 	return err
 }

@@ -72,7 +72,11 @@ func ReadRecords(p Paths) map[string]Record {
 	return out
 }
 
-// WriteRecord writes r whole (temporary file, then rename).
+// WriteRecord writes r whole (temporary file, then rename), without
+// waiting for the disk: a record, like a PID file, is about processes,
+// which do not outlive a crash of the machine either. Two fsyncs per
+// record made every launch and every stop of a supervised service wait
+// for the disk twice, in the path of the command.
 func WriteRecord(p Paths, r Record) error {
 	r.UpdatedAt = time.Now().UTC()
 	data, err := json.Marshal(r)
@@ -82,7 +86,7 @@ func WriteRecord(p Paths, r Record) error {
 	if err := os.MkdirAll(p.Runs, 0o755); err != nil {
 		return err
 	}
-	return metadata.WriteFileAtomic(recordPath(p, r.Service), append(data, '\n'), 0o644)
+	return metadata.ReplaceFile(recordPath(p, r.Service), append(data, '\n'), 0o644)
 }
 
 // updateRecord reads, changes and writes a record.

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -23,12 +22,12 @@ type Runner struct {
 	Client *Client
 
 	mu     sync.Mutex
-	starts map[int]*conn
+	starts map[int]*ticket
 }
 
 // NewRunner wraps a process runner.
 func NewRunner(p *process.Runner, c *Client) *Runner {
-	return &Runner{Runner: p, Client: c, starts: map[int]*conn{}}
+	return &Runner{Runner: p, Client: c, starts: map[int]*ticket{}}
 }
 
 var (
@@ -38,16 +37,12 @@ var (
 
 // Start launches svc through the supervisor, starting one if none runs.
 func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
-	h, cn, err := r.Client.Start(svc)
+	h, t, err := r.Client.Start(svc)
 	if err != nil {
-		var ve *VersionError
-		if errors.As(err, &ve) {
-			return h, fmt.Errorf("service %s: %w", svc.Name, err)
-		}
 		return h, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	r.mu.Lock()
-	r.starts[h.PID] = cn
+	r.starts[h.PID] = t
 	r.mu.Unlock()
 	return h, nil
 }
@@ -55,10 +50,10 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 // Settle tells the supervisor how the start of h ended.
 func (r *Runner) Settle(_ *runtime.Service, h runtime.Handle, ok bool) {
 	r.mu.Lock()
-	cn := r.starts[h.PID]
+	t := r.starts[h.PID]
 	delete(r.starts, h.PID)
 	r.mu.Unlock()
-	settle(cn, ok)
+	settle(t, ok)
 }
 
 // Wait asks the supervisor, which knows the exit status of its children.
@@ -74,13 +69,13 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 // never restarted), then stops the service as the process runner does.
 // Without a supervisor it stops directly and records the stop.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	cn, err := r.Client.Stop(svc.Name)
+	t, err := r.Client.Stop(svc.Name)
 	if err != nil {
 		return err
 	}
 	err = r.Runner.Stop(ctx, svc, h, opts)
-	if cn != nil {
-		settleStop(cn, err == nil)
+	if t != nil {
+		settleStop(t, err == nil)
 		return err
 	}
 	if err == nil {
@@ -125,8 +120,8 @@ func detachByPID(p Paths, pid int) error {
 // when this returns); a service that had crashed is no longer reported as
 // down.
 func StoppedWhileDown(c *Client, name string) {
-	if cn, err := c.Stop(name); err == nil && cn != nil {
-		settleStop(cn, true)
+	if t, err := c.Stop(name); err == nil && t != nil {
+		settleStop(t, true)
 	}
 	ClearWanted(c.Paths, name)
 }

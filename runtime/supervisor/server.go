@@ -56,6 +56,7 @@ type Supervisor struct {
 	closing bool
 	done    chan struct{}
 	ln      *net.UnixListener
+	envs    envCache
 	// born is when it started; eng follows the Docker daemon (nil when
 	// the environment runs nothing there).
 	born time.Time
@@ -84,7 +85,7 @@ func Serve(cfg Config) error {
 	}
 	defer os.Remove(p.Socket)
 	pid, _ := json.Marshal(map[string]any{"pid": os.Getpid(), "version": cfg.Version, "protocol": Protocol})
-	metadata.WriteFileAtomic(p.PID, append(pid, '\n'), 0o644)
+	metadata.ReplaceFile(p.PID, append(pid, '\n'), 0o644) // about a process: no fsync
 	defer os.Remove(p.PID)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -167,7 +168,9 @@ func (s *Supervisor) exitIfIdle() {
 	}
 }
 
-func (s *Supervisor) env() (*metadata.Env, error) { return metadata.OpenTolerant(s.cfg.Root) }
+// env is the environment as its files are now, read again only when they
+// changed (envCache); callers only read it.
+func (s *Supervisor) env() (*metadata.Env, error) { return s.envs.get(s.cfg.Root) }
 
 func (s *Supervisor) manager(env *metadata.Env) *runtime.Manager {
 	return &runtime.Manager{Env: env, Runners: s.cfg.Registry(env)}
@@ -179,11 +182,17 @@ func (s *Supervisor) event(e Event) {
 	}
 }
 
+// onAccept, when set (by tests), is called for every connection accepted.
+var onAccept func()
+
 func (s *Supervisor) accept() {
 	for {
 		c, err := s.ln.AcceptUnix()
 		if err != nil {
 			return
+		}
+		if onAccept != nil {
+			onAccept()
 		}
 		go s.serve(newConn(c))
 	}
@@ -216,22 +225,111 @@ func (s *Supervisor) serve(c *conn) {
 		s.reply(c, Response{})
 		s.shutdown()
 		return
-	case req.Protocol != Protocol || req.Version != s.cfg.Version:
-		s.reply(c, Response{Code: codeVersion, Error: "another berth version"})
-		return
 	}
+	ss := &session{s: s, c: c, settles: map[uint64]chan Request{}, cancels: map[uint64]context.CancelFunc{}}
+	defer ss.end()
+	for {
+		if req.Protocol != Protocol || req.Version != s.cfg.Version {
+			s.reply(c, Response{ID: req.ID, Code: codeVersion, Error: "another berth version"})
+			return
+		}
+		ss.dispatch(req)
+		req = Request{}
+		if err := c.recv(&req); err != nil {
+			return
+		}
+	}
+}
+
+// session is one client's connection: its requests are served
+// concurrently, each answered with its ID as it ends.
+type session struct {
+	s *Supervisor
+	c *conn
+
+	mu      sync.Mutex
+	settles map[uint64]chan Request // starts and stops waiting for their settle
+	cancels map[uint64]context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func (ss *session) dispatch(req Request) {
+	s, c := ss.s, ss.c
 	switch req.Op {
-	case opStart:
-		s.handleStart(c, req)
+	case opStart, opStop:
+		ch := make(chan Request, 1)
+		ss.mu.Lock()
+		ss.settles[req.ID] = ch
+		ss.mu.Unlock()
+		ss.wg.Add(1)
+		go func() {
+			defer ss.wg.Done()
+			defer ss.drop(req.ID)
+			if req.Op == opStart {
+				s.handleStart(c, req, ch)
+			} else {
+				s.handleStop(c, req, ch)
+			}
+		}()
+	case opSettle:
+		ss.mu.Lock()
+		ch := ss.settles[req.ID]
+		delete(ss.settles, req.ID)
+		ss.mu.Unlock()
+		if ch != nil {
+			ch <- req
+		}
 	case opWait:
-		s.handleWait(c, req)
-	case opStop:
-		s.handleStop(c, req)
+		ctx, cancel := context.WithCancel(s.ctx)
+		ss.mu.Lock()
+		ss.cancels[req.ID] = cancel
+		ss.mu.Unlock()
+		ss.wg.Add(1)
+		go func() {
+			defer ss.wg.Done()
+			defer ss.drop(req.ID)
+			s.handleWait(ctx, c, req)
+		}()
+	case opCancel:
+		ss.drop(req.ID)
 	case opStatus:
-		s.reply(c, Response{Watched: s.watched()})
+		s.reply(c, Response{ID: req.ID, Watched: s.watched()})
+	case opHello:
+		s.reply(c, Response{ID: req.ID})
 	default:
-		s.reply(c, Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
+		s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("unknown request %q", req.Op)})
 	}
+}
+
+// drop forgets request id: a wait is cancelled, a settle not yet sent
+// reads as the client gone.
+func (ss *session) drop(id uint64) {
+	ss.mu.Lock()
+	if cancel := ss.cancels[id]; cancel != nil {
+		cancel()
+		delete(ss.cancels, id)
+	}
+	if ch := ss.settles[id]; ch != nil {
+		close(ch)
+		delete(ss.settles, id)
+	}
+	ss.mu.Unlock()
+}
+
+// end is the client gone: every request still open ends as if it had
+// gone alone.
+func (ss *session) end() {
+	ss.mu.Lock()
+	for id, ch := range ss.settles {
+		close(ch)
+		delete(ss.settles, id)
+	}
+	for id, cancel := range ss.cancels {
+		cancel()
+		delete(ss.cancels, id)
+	}
+	ss.mu.Unlock()
+	ss.wg.Wait()
 }
 
 func (s *Supervisor) watched() []Record {
@@ -249,19 +347,19 @@ func (s *Supervisor) watched() []Record {
 	return out
 }
 
-// handleStart launches a service for a command and keeps the connection
-// until the command says how the start ended (or goes away, which counts
-// as a success: what was launched stays running).
-func (s *Supervisor) handleStart(c *conn, req Request) {
+// handleStart launches a service for a command and waits until the
+// command says how the start ended (settle), or goes away, which counts as
+// a success: what was launched stays running.
+func (s *Supervisor) handleStart(c *conn, req Request, settled <-chan Request) {
 	if req.Spec == nil {
-		s.reply(c, Response{Error: "start without a service"})
+		s.reply(c, Response{ID: req.ID, Error: "start without a service"})
 		return
 	}
 	svc := req.Spec.service()
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		s.reply(c, Response{Code: codeClosing, Error: "the supervisor is exiting"})
+		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
 		return
 	}
 	w := s.watches[svc.Name]
@@ -276,68 +374,61 @@ func (s *Supervisor) handleStart(c *conn, req Request) {
 	s.mu.Unlock()
 	if err != nil {
 		s.exitIfIdle()
-	}
-	if err != nil {
-		s.reply(c, Response{Error: err.Error()})
+		s.reply(c, Response{ID: req.ID, Error: err.Error()})
 		return
 	}
 	h := l.h
-	if err := s.reply(c, Response{Handle: &h}); err != nil {
+	if err := s.reply(c, Response{ID: req.ID, Handle: &h}); err != nil {
 		l.settle(true)
 		return
 	}
-	var settle Request
 	ok := true
-	if err := c.recv(&settle); err == nil && settle.Op == opSettle {
-		ok = settle.OK
+	if r, open := <-settled; open {
+		ok = r.OK
 	}
 	l.settle(ok)
 }
 
 // handleWait answers when the launch named ends, or not at all if the
-// client goes first.
-func (s *Supervisor) handleWait(c *conn, req Request) {
+// client stops waiting first (ctx).
+func (s *Supervisor) handleWait(ctx context.Context, c *conn, req Request) {
 	l := s.launchOf(req.Service, req.PID)
 	if l == nil {
-		s.reply(c, Response{Code: codeUnknown, Error: fmt.Sprintf("%s (PID %d) is not watched", req.Service, req.PID)})
+		s.reply(c, Response{ID: req.ID, Code: codeUnknown, Error: fmt.Sprintf("%s (PID %d) is not watched", req.Service, req.PID)})
 		return
 	}
-	if s.reply(c, Response{}) != nil { // the answer comes when it ends
+	if s.reply(c, Response{ID: req.ID}) != nil { // the answer comes when it ends
 		return
 	}
-	gone := make(chan struct{})
-	go func() {
-		c.r.ReadByte() // the client closes the connection when it stops waiting
-		close(gone)
-	}()
 	select {
 	case <-l.done:
-		s.reply(c, Response{Exit: exitInfo(l.exit, l.endedAt)})
-	case <-gone:
+		s.reply(c, Response{ID: req.ID, Exit: exitInfo(l.exit, l.endedAt)})
+	case <-ctx.Done():
 	case <-s.done:
 	}
 }
 
 // handleStop marks the launch as stopped by a user before the command
 // stops it, so that its exit is never restarted; a stop that failed
-// (settle not ok) clears the mark.
-func (s *Supervisor) handleStop(c *conn, req Request) {
+// (settle not ok) clears the mark; a client gone leaves it.
+func (s *Supervisor) handleStop(c *conn, req Request, settled <-chan Request) {
 	s.mu.Lock()
 	w := s.watches[req.Service]
+	var l *launch
+	if w != nil {
+		l = w.cur
+	}
 	s.mu.Unlock()
 	if w == nil {
-		s.reply(c, Response{Code: codeUnknown})
+		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
 		return
 	}
-	s.mu.Lock()
-	l := w.cur
-	s.mu.Unlock()
 	w.markStop("by user")
-	if err := s.reply(c, Response{}); err != nil {
+	if err := s.reply(c, Response{ID: req.ID}); err != nil {
 		return
 	}
-	var settle Request
-	if err := c.recv(&settle); err != nil || settle.Op != opSettle {
+	settle, open := <-settled
+	if !open {
 		return
 	}
 	if !settle.OK {
@@ -354,7 +445,7 @@ func (s *Supervisor) handleStop(c *conn, req Request) {
 	case <-t.C:
 		s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
 	}
-	s.reply(c, Response{})
+	s.reply(c, Response{ID: req.ID})
 }
 
 // StopRecordTimeout bounds how long a user's stop waits for the

@@ -1,0 +1,89 @@
+package supervisor
+
+import (
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/metadata"
+)
+
+// envCache keeps the environment the supervisor last read, for as long as
+// the files it was read from are unchanged. Every launch reads the
+// restart policy and liveness check of its service; reading a manifest of
+// 100 services twice per launch made a start of 100 services cost the
+// supervisor 200 parses of it. Unchanged means the same inode, size,
+// mtime and ctime, as git's index decides; a file changed within
+// racyWindow of the read is not trusted to show a later change in its
+// times (they have a coarse clock), so such a read is not kept.
+type envCache struct {
+	mu  sync.Mutex
+	key [3]fileKey
+	env *metadata.Env
+}
+
+type fileKey struct {
+	ino, size    uint64
+	mtime, ctime int64
+	absent       bool
+}
+
+// racyWindow is longer than the kernel's coarse clock tick (at most 10
+// ms) with room for a slow write.
+var racyWindow = time.Second
+
+func statKey(path string) fileKey {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fileKey{absent: true}
+	}
+	return fileKey{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+}
+
+// envFiles are the files metadata.OpenTolerant reads.
+func envFiles(root string) [3]string {
+	return [3]string{filepath.Join(root, metadata.MetadataFile), filepath.Join(root, metadata.ManifestFile),
+		filepath.Join(root, "config", ".env")}
+}
+
+func (c *envCache) keyOf(root string) [3]fileKey {
+	var k [3]fileKey
+	for i, f := range envFiles(root) {
+		k[i] = statKey(f)
+	}
+	return k
+}
+
+// get returns the environment at root, read again when one of its files
+// changed. The Env returned is shared: callers only read it.
+func (c *envCache) get(root string) (*metadata.Env, error) {
+	k := c.keyOf(root)
+	c.mu.Lock()
+	if c.env != nil && c.key == k {
+		env := c.env
+		c.mu.Unlock()
+		return env, nil
+	}
+	c.mu.Unlock()
+	readAt := time.Now()
+	env, err := metadata.OpenTolerant(root)
+	if err != nil {
+		return nil, err
+	}
+	keep := c.keyOf(root) == k // nothing changed while it was read
+	for _, f := range k {
+		if !f.absent && readAt.Sub(time.Unix(0, max(f.mtime, f.ctime))) < racyWindow {
+			keep = false
+		}
+	}
+	c.mu.Lock()
+	if keep {
+		c.key, c.env = k, env
+	} else {
+		c.env = nil
+	}
+	c.mu.Unlock()
+	return env, nil
+}

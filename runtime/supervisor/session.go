@@ -1,0 +1,170 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// clientSession is a client's one connection to its supervisor: every
+// start, wait and stop of a command is a request on it, each with its own
+// ID, answered as it ends (see Protocol).
+type clientSession struct {
+	cn      *conn
+	version string
+
+	mu   sync.Mutex
+	next uint64
+	open map[uint64]chan Response
+	dead bool
+}
+
+// ticket is one request of a session, open until end: its answers, and
+// what the client sends about it later (settle, cancel).
+type ticket struct {
+	ss      *clientSession
+	id      uint64
+	answers chan Response // closed if the session ends first
+}
+
+func (t *ticket) send(req Request) error {
+	req.ID, req.Protocol, req.Version = t.id, Protocol, t.ss.version
+	return t.ss.cn.send(req)
+}
+
+// end forgets the request: a later answer to it is dropped.
+func (t *ticket) end() {
+	if t == nil {
+		return
+	}
+	t.ss.mu.Lock()
+	delete(t.ss.open, t.id)
+	t.ss.mu.Unlock()
+}
+
+// session returns the client's session, opening it on first use or after
+// the last one ended; with spawn (a start), a supervisor is started if
+// none runs, otherwise that is ErrNotRunning.
+func (c *Client) session(spawn bool) (*clientSession, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil && !c.sess.ended() {
+		return c.sess, nil
+	}
+	if spawn {
+		if err := c.Ensure(); err != nil {
+			return nil, err
+		}
+	}
+	uc, err := dial(c.Paths.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	if uid, _, err := peerUID(uc); err != nil || uid != os.Geteuid() {
+		uc.Close()
+		return nil, fmt.Errorf("%s is served by uid %d, not this user: refusing it", c.Paths.Socket, uid)
+	}
+	ss := &clientSession{cn: newConn(uc), version: c.Version, open: map[uint64]chan Response{}}
+	go ss.read()
+	c.sess = ss
+	return ss, nil
+}
+
+func (ss *clientSession) ended() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.dead
+}
+
+// read hands each answer to its request until the connection ends, then
+// closes the answers of every request still open.
+func (ss *clientSession) read() {
+	for {
+		var r Response
+		if err := ss.cn.recv(&r); err != nil {
+			break
+		}
+		ss.mu.Lock()
+		ch := ss.open[r.ID]
+		ss.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- r:
+			default: // a request has at most two answers: none is left waiting
+			}
+		}
+	}
+	ss.mu.Lock()
+	ss.dead = true
+	for id, ch := range ss.open {
+		close(ch)
+		delete(ss.open, id)
+	}
+	ss.mu.Unlock()
+	ss.cn.Close()
+}
+
+// request sends req on the session and returns its first answer, with the
+// ticket that keeps the request open (the caller ends it).
+func (c *Client) request(req Request) (*ticket, Response, error) {
+	ss, err := c.session(req.Op == opStart)
+	if err != nil {
+		return nil, Response{}, err
+	}
+	ss.mu.Lock()
+	if ss.dead {
+		ss.mu.Unlock()
+		return nil, Response{}, fmt.Errorf("%w (the connection ended)", ErrNotRunning)
+	}
+	ss.next++
+	t := &ticket{ss: ss, id: ss.next, answers: make(chan Response, 2)}
+	ss.open[t.id] = t.answers
+	ss.mu.Unlock()
+	if err := t.send(req); err != nil {
+		t.end()
+		ss.cn.Close()
+		return nil, Response{}, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	resp, ok := <-t.answers
+	if !ok {
+		return nil, Response{}, fmt.Errorf("%w (the connection ended)", ErrNotRunning)
+	}
+	if err := c.answerError(resp); err != nil {
+		t.end()
+		var ve *VersionError
+		if errors.As(err, &ve) || errors.Is(err, ErrNotRunning) {
+			ss.cn.Close() // a session with a supervisor that is exiting, or of another build
+		}
+		return nil, resp, err
+	}
+	return t, resp, nil
+}
+
+// answerError is the error an answer stands for, or nil.
+func (c *Client) answerError(resp Response) error {
+	switch {
+	case resp.Code == codeVersion || resp.Protocol != Protocol || resp.Version != c.Version:
+		return versionError(resp, c.Version)
+	case resp.Code == codeClosing:
+		return fmt.Errorf("%w (it is exiting)", ErrNotRunning)
+	case resp.Code == codeUnknown:
+		return errNotWatched
+	case resp.Error != "":
+		return errors.New(resp.Error)
+	}
+	return nil
+}
+
+// Close ends the client's session, if it has one: its open requests end
+// as if the command had exited.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	ss := c.sess
+	c.sess = nil
+	c.mu.Unlock()
+	if ss != nil {
+		return ss.cn.Close()
+	}
+	return nil
+}

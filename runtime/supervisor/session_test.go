@@ -1,0 +1,202 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/hack/testkit"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
+)
+
+// serveForTest runs a supervisor of a new environment with n services
+// (sleep) in this process and returns the environment and a client.
+func serveForTest(t *testing.T, n int) (*metadata.Env, *Client, *atomic.Int64) {
+	t.Helper()
+	root := t.TempDir()
+	var y strings.Builder
+	y.WriteString("version: 1\nsupervisor: true\nservices:\n")
+	for i := range n {
+		fmt.Fprintf(&y, "  s%d:\n    command: [sleep, \"1000\"]\n", i)
+	}
+	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(y.String()), 0o644)
+	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
+	env, err := metadata.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int64
+	onAccept = func() { accepted.Add(1) }
+	t.Cleanup(func() { onAccept = nil })
+	proc := process.New(process.Options{})
+	pr, pw, _ := os.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(Config{Root: root, Version: "test", Process: proc, Ready: pw,
+			Registry: func(*metadata.Env) *runtime.Registry {
+				reg := runtime.NewRegistry()
+				reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return proc, nil })
+				return reg
+			}})
+	}()
+	buf := make([]byte, 6)
+	if _, err := pr.Read(buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("supervisor not ready: %q %v", buf, err)
+	}
+	pr.Close()
+	c := &Client{Paths: PathsOf(root), Version: "test"}
+	t.Cleanup(func() {
+		c.Close()
+		c.Detach()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	})
+	accepted.Store(0)
+	return env, c, &accepted
+}
+
+// A command's starts, waits and stops travel on one connection: the
+// client once says hello (is a supervisor there, of this build?), then
+// opens its session. Protocol 1 took a connection and a hello per request:
+// 3 services started, waited for and stopped made 15 connections.
+func TestOneSessionPerCommand(t *testing.T) {
+	const n = 3
+	env, c, accepted := serveForTest(t, n)
+	r := NewRunner(process.New(process.Options{}), c)
+	var svcs []*runtime.Service
+	var hs []runtime.Handle
+	for i := range n {
+		svc, err := runtime.Resolve(env, fmt.Sprintf("s%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := r.Start(context.Background(), svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs, hs = append(svcs, svc), append(hs, h)
+	}
+	// The start checks of a start: waits that end with the window.
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			if _, err := r.Wait(ctx, h); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("wait for a running %s: %v", h.Service, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, h := range hs {
+		r.Settle(svcs[i], h, true)
+	}
+	for i, h := range hs {
+		if err := r.Stop(context.Background(), svcs[i], h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ReadRecord(c.Paths, svcs[i].Name)
+		if err != nil || rec.Stopped != "by user" || rec.Wanted || rec.Supervised {
+			t.Fatalf("record of %s after its stop: %+v %v", svcs[i].Name, rec, err)
+		}
+	}
+	if got := accepted.Load(); got != 2 {
+		t.Fatalf("the supervisor accepted %d connections for one command, want 2 (hello, session)", got)
+	}
+}
+
+// A command that ends (its session closes) before it settles its starts
+// leaves them running and supervised, as a start that succeeded.
+func TestSessionEndSettlesStarts(t *testing.T) {
+	env, c, _ := serveForTest(t, 1)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, _ := runtime.Resolve(env, "s0")
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		watched, err := c.Watched()
+		if err != nil {
+			return err
+		}
+		if len(watched) != 1 || !watched[0].Supervised || watched[0].PID != h.PID {
+			return fmt.Errorf("watched: %+v", watched)
+		}
+		return nil
+	})
+	// settled as a success: the liveness and restart policy apply. A kill
+	// of the service is recorded as an exit (not as a failed start).
+	syscall.Kill(h.PID, syscall.SIGKILL)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		rec, _ := ReadRecord(c.Paths, "s0")
+		if rec.LastExit == nil || rec.LastExit.Signal != "KILL" {
+			return fmt.Errorf("record: %+v", rec)
+		}
+		if !rec.Wanted {
+			return fmt.Errorf("a settled start that crashed is wanted (down): %+v", rec)
+		}
+		return nil
+	})
+}
+
+// A client of protocol 1 is told the supervisor is of another version.
+func TestOldProtocolRefused(t *testing.T) {
+	_, c, _ := serveForTest(t, 1)
+	uc, err := dial(c.Paths.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := newConn(uc)
+	defer cn.Close()
+	cn.send(map[string]any{"protocol": 1, "version": "test", "op": "start", "service": "s0"})
+	var resp Response
+	if err := cn.recv(&resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Code != codeVersion || resp.Protocol != Protocol {
+		b, _ := json.Marshal(resp)
+		t.Fatalf("answer to a protocol 1 start: %s", b)
+	}
+}
+
+// Only a start brings a supervisor up: a stop or a wait where none runs
+// asks nothing of anyone (the first sessions of protocol 2 spawned one for
+// a stop of a service that was down).
+func TestOnlyStartSpawns(t *testing.T) {
+	root := t.TempDir()
+	marker := filepath.Join(root, "spawned")
+	c := &Client{Paths: PathsOf(root), Version: "test", Spawn: []string{"/bin/sh", "-c", "touch " + marker}}
+	defer c.Close()
+	if tk, err := c.Stop("api"); tk != nil || err != nil {
+		t.Fatalf("stop where no supervisor runs: %v %v", tk, err)
+	}
+	StoppedWhileDown(c, "api")
+	if _, err := c.Wait(context.Background(), runtime.Handle{Service: "api", PID: 1234}); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("wait where no supervisor runs: %v", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a stop or a wait spawned a supervisor")
+	}
+	if _, _, err := c.Start(&runtime.Service{Name: "api"}); err == nil {
+		t.Fatal("a start with a spawn that serves nothing succeeded")
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("a start did not spawn a supervisor: %v", err)
+	}
+}
