@@ -23,6 +23,7 @@ export CGO_ENABLED=0
 go build -o "$work/berth" ./cmd/berth
 go build -o "$work/testsvc" ./hack/testsvc
 go build -o "$work/portwait" ./hack/portwait
+go build -o "$work/startfloor" ./hack/startfloor
 mkdir -p "$work/hello" && printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$work/hello/main.go"
 (cd "$work/hello" && go mod init hello >/dev/null 2>&1 && go build -o "$work/hello.bin" .)
 B="$work/berth"
@@ -57,6 +58,9 @@ mkenv() {
 mean() { local t0 t1; t0=$(now); for _ in $(seq "$MEAN"); do "$@" >/dev/null; done; t1=$(now); echo $(((t1 - t0) / MEAN)); }
 h=$(mean "$work/hello.bin"); v=$(mean "$B" --version)
 report "client start-up (berth --version), mean of $MEAN" "$v" "$h"
+# The floor the design allows: hello world linking the packages it requires.
+h2=$(mean "$work/startfloor"); v=$(mean "$B" --version)
+report "berth --version beside hello world + required packages" "$v" "$h2"
 
 # 100 services: status, stop, start.
 n=100 e="$work/env100" p=$port0

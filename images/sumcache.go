@@ -67,7 +67,9 @@ func openSumCache(dir string) *sumCache {
 	key := sha256.Sum256([]byte(abs))
 	c.path = filepath.Join(base, "berth", "context-sums", hex.EncodeToString(key[:16])+".json")
 	if data, err := os.ReadFile(c.path); err == nil {
-		if json.Unmarshal(data, &c.entries) != nil {
+		if m, ok := decodeSums(data); ok {
+			c.entries = m
+		} else if json.Unmarshal(data, &c.entries) != nil {
 			c.entries = map[string]sumEntry{} // unreadable: start afresh
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/jsonmessage"

@@ -210,16 +210,23 @@ func TestSSHEndpoint(t *testing.T) {
 	imagetest.Require(t, c0, err).Close()
 	sshd := imagetest.StartSSHD(t)
 
+	// ssh keeps the first value of an option: these come before the
+	// test's StrictHostKeyChecking=no.
+	known := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(known, nil, 0o600)
+	strict := "ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + known + " " +
+		strings.TrimPrefix(sshd.BerthSSH(sshd.Key), "ssh ")
 	tests := []struct {
-		name, key string
-		wantErr   []string
+		name, berthSSH string
+		wantErr        []string
 	}{
-		{"authorised key", sshd.Key, nil},
-		{"wrong key", sshd.WrongKey, []string{"Permission denied", "exit status 255"}},
+		{"authorised key", sshd.BerthSSH(sshd.Key), nil},
+		{"wrong key", sshd.BerthSSH(sshd.WrongKey), []string{"Permission denied", "exit status 255"}},
+		{"unknown host key", strict, []string{"Host key verification failed", "exit status 255"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(engine.SSHEnv, sshd.BerthSSH(tt.key))
+			t.Setenv(engine.SSHEnv, tt.berthSSH)
 			start := time.Now()
 			c, err := engine.NewClient(context.Background(), engine.Endpoint{Host: sshd.Endpoint})
 			if tt.wantErr == nil {

@@ -108,6 +108,7 @@ func TestFakeNotFound(t *testing.T) {
 		},
 	}
 	r, svc := fakeRunner(f), fakeService("")
+	svc.Container.Pull = metadata.PullNever // missing, the default, would pull it
 	ctx := context.Background()
 
 	st, err := r.Inspect(ctx, svc)
@@ -116,7 +117,7 @@ func TestFakeNotFound(t *testing.T) {
 	}
 	_, err = r.Start(ctx, svc)
 	var me *container.MissingImageError
-	if !errors.As(err, &me) || me.Image != "web:1" || me.Endpoint != "fake://engine" || !strings.Contains(err.Error(), "docker build -t web:1") {
+	if !errors.As(err, &me) || me.Image != "web:1" || me.Endpoint != "fake://engine" || !strings.Contains(err.Error(), "container.pull is never: load it (berth images load, docker load) or pull it (docker pull web:1)") {
 		t.Errorf("Start without the image: got %v, want a MissingImageError naming web:1, the endpoint and the fix", err)
 	}
 	if _, err := r.Wait(ctx, runtime.Handle{ID: "gone"}); !errors.Is(err, runtime.ErrNotRunning) {
