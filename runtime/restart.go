@@ -43,11 +43,18 @@ func (m *Manager) rollingRestarts(ctx context.Context, p *StopPlan) ([]StopResul
 	var rest []string
 	for _, n := range p.Stop {
 		st, isRunning := p.Running[n]
-		svc, run, err := m.base(n)
+		_, run, err := m.base(n)
 		rr, ok := run.(RollingRestarter)
 		if err != nil || !ok || !isRunning {
 			rest = append(rest, n)
 			continue
+		}
+		// The new tasks run what a start would: command, environment and
+		// image resolved as start resolves them (the bare service of base
+		// has no command, and a rolled task ran the image's default).
+		svc, err := Resolve(m.Env, n)
+		if err != nil {
+			return results, states, fmt.Errorf("failed to restart '%s': %w", n, err)
 		}
 		h, err := rr.Restart(ctx, svc)
 		if err == nil {

@@ -17,7 +17,9 @@ import (
 // JSON), health, restart and stop of a two-replica swarm service, end to
 // end with the built binary on the real daemon made a single-node swarm.
 // Its image has a HEALTHCHECK and berth.yaml gives no check: health is
-// Docker's, per task.
+// Docker's, per task. The restart rolls two tasks, each waiting for its
+// HEALTHCHECK (which needs the command: a restart that dropped it never
+// became healthy) and Swarm's 5 s monitor period: start_timeout 60s.
 func TestSwarmServiceThroughTheCLI(t *testing.T) {
 	c, base := testImage(t)
 	leave, err := imagetest.Swarm(context.Background(), c)
@@ -40,6 +42,7 @@ services:
     runner: swarm
     command: [--tcp, "127.0.0.1:8080"]
     stop_timeout: 2s
+    start_timeout: 60s
     swarm:
       image: %q
       replicas: 2
