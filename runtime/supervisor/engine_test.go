@@ -288,3 +288,27 @@ func testService(name string) *runtime.Service {
 }
 
 func handleOf(id string) runtime.Handle { return runtime.Handle{ID: id, Runner: "container"} }
+
+// A die read after Docker already started the container again (the
+// supervisor was busy, or read it in a backfill) still says that Docker
+// restarts it: the container runs, started after the exit, under a restart
+// policy. CI once saw the bare "exited (exit code 3)" here.
+func TestEngineExitReadAfterDockersRestart(t *testing.T) {
+	d := newFakeDaemon()
+	at := time.Now().Add(time.Second)
+	d.fake.ContainerInspectFunc = func(_ context.Context, id string) (container.InspectResponse, error) {
+		return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id,
+			State:      &container.State{Running: true, StartedAt: at.Add(time.Second).Format(time.RFC3339Nano)},
+			HostConfig: &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: "on-failure"}}}}, nil
+	}
+	_, p, stop := watchFor(t, d)
+	defer stop()
+	s := d.next(t)
+	s.msgs <- msg("start", "c1", at, webLabels)
+	s.msgs <- msg("die", "c1", at.Add(time.Millisecond), with(webLabels, "exitCode", "3"))
+	waitKinds(t, p, "started exited")
+	evs, _ := ReadEvents(p, nil, time.Time{})
+	if got := evs[1].Text(); !strings.Contains(got, "exited (exit code 3): docker restarts it (policy on-failure)") {
+		t.Errorf("exit read late: %q", got)
+	}
+}

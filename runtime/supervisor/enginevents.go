@@ -145,7 +145,14 @@ func (e *engineWatch) exited(ctx context.Context, api engine.API, ev *Event) {
 		return
 	}
 	if err == nil && info.State != nil && info.State.Running {
-		return // restarted already (an event read late)
+		// Started again since this exit: the event was read late (a
+		// backfill, a busy supervisor). Docker did it when the container
+		// has a restart policy and started after the exit.
+		if started, perr := time.Parse(time.RFC3339Nano, info.State.StartedAt); perr == nil && !started.Before(ev.At) &&
+			info.HostConfig != nil && restartPolicy(string(info.HostConfig.RestartPolicy.Name)) {
+			ev.Reason = "docker restarts it (policy " + string(info.HostConfig.RestartPolicy.Name) + ")"
+		}
+		return
 	}
 	e.gone(ctx, api, ev.Container, ev.At, false)
 }
