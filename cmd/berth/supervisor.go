@@ -31,9 +31,14 @@ func newSuperviseCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			var ready *os.File
+			readyFD := -1
 			if fd, err := strconv.Atoi(os.Getenv("BERTH_SUPERVISOR_READY_FD")); err == nil && fd > 2 {
-				syscall.CloseOnExec(fd)
-				ready = os.NewFile(uintptr(fd), "ready")
+				readyFD = fd
+			}
+			closeInheritedFDs(readyFD)
+			if readyFD > 2 {
+				syscall.CloseOnExec(readyFD)
+				ready = os.NewFile(uintptr(readyFD), "ready")
 				os.Unsetenv("BERTH_SUPERVISOR_READY_FD")
 			}
 			proc := newProcessRunner()

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -427,4 +429,66 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A supervisor keeps nothing it inherited from the command that spawned
+// it: here the write end of a pipe, as a CI job's captured output or a
+// shell's flock would be. Before, the supervisor (and every service it
+// launched) held it open for as long as it ran, so the pipe's reader
+// never saw its end.
+func TestSupervisorClosesInheritedDescriptors(t *testing.T) {
+	root := supervisedEnv(t, "", `  web:
+    command: [TESTSVC]
+`)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	cmd := exec.Command(berthBin, "--env", root, "start", "web")
+	// fd 9 of berth, without FD_CLOEXEC, as a shell's `exec 9>lock` gives
+	// (fds 3 to 8 are /dev/null: fd 3 would be replaced by the supervisor's
+	// own ready pipe).
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	cmd.ExtraFiles = []*os.File{null, null, null, null, null, null, pw}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	pw.Close()
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, out.String())
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(pr.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	pipe := fmt.Sprintf("pipe:[%d]", st.Ino)
+	holders := func() []string {
+		var who []string
+		pids := append([]int{supervisorPID(root)}, psServicePIDs(root)...)
+		for _, pid := range pids {
+			fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+			for _, fd := range fds {
+				if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l == pipe {
+					who = append(who, fmt.Sprintf("PID %d fd %s", pid, fd.Name()))
+				}
+			}
+		}
+		return who
+	}
+	if supervisorPID(root) == 0 || len(psServicePIDs(root)) == 0 {
+		t.Fatalf("no supervisor or no service after the start:\n%s", out.String())
+	}
+	if who := holders(); len(who) > 0 {
+		t.Fatalf("the inherited pipe is still held by %v", who)
+	}
+	// The reader sees the end at once: nobody holds the write end.
+	pr.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := pr.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("read of the pipe: %d, %v; want EOF", n, err)
+	}
 }
