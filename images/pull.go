@@ -77,6 +77,19 @@ func pullError(ref string, err error) error {
 	return fmt.Errorf("pull image %s: %w", ref, err)
 }
 
+// PullSkipped says why `berth pull` leaves an image alone, or "" when it
+// pulls it: berth builds it (built is the build's hint), or the policy
+// (the manifest's key, such as container.pull) is never.
+func PullSkipped(built, policy, key string) string {
+	switch {
+	case built != "":
+		return "berth builds it: " + built
+	case policy == metadata.PullNever:
+		return key + " is never"
+	}
+	return ""
+}
+
 // NotPresentError means an image is not on the daemon and the pull policy
 // (never) forbids pulling it.
 type NotPresentError struct{ Image string }

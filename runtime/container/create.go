@@ -202,11 +202,8 @@ func (r *Runner) PullImage(ctx context.Context, svc *runtime.Service) (ref, skip
 			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 		}
 	}
-	switch {
-	case hint != "":
-		return ref, "berth builds it: " + hint, nil
-	case cs.Pull == metadata.PullNever:
-		return ref, "container.pull is never", nil
+	if why := images.PullSkipped(hint, cs.Pull, "container.pull"); why != "" {
+		return ref, why, nil
 	}
 	c, err := r.client(ctx, svc)
 	if err != nil {

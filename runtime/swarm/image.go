@@ -133,11 +133,8 @@ func (r *Runner) PullImage(ctx context.Context, svc *runtime.Service) (ref, skip
 			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 		}
 	}
-	switch {
-	case hint != "":
-		return ref, "berth builds it: " + hint, nil
-	case sw.Pull == metadata.PullNever:
-		return ref, "swarm.pull is never", nil
+	if why := images.PullSkipped(hint, sw.Pull, "swarm.pull"); why != "" {
+		return ref, why, nil
 	}
 	c, err := r.client(ctx)
 	if err != nil {
