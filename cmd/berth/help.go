@@ -73,12 +73,11 @@ berth logs core --stdout                  # the output berth kept, not app_log`,
 berth demo --dir /tmp/tour --keep         # keep it running to look around`,
 }
 
-// addExamples gives each command its examples, indented as cobra prints them.
-func addExamples(root *cobra.Command) {
-	for _, c := range root.Commands() {
-		if text, ok := examples[c.Name()]; ok && c.Example == "" {
-			c.Example = "  " + strings.ReplaceAll(text, "\n", "\n  ")
-		}
+// addExamples gives a top-level command its examples, indented as cobra
+// prints them.
+func addExamples(c *cobra.Command) {
+	if text, ok := examples[c.Name()]; ok && c.Example == "" {
+		c.Example = "  " + strings.ReplaceAll(text, "\n", "\n  ")
 	}
 }
 
@@ -101,16 +100,14 @@ func envFlagUnused(c *cobra.Command, instead string) {
 	}
 }
 
-// hideEnvFlag applies envFlagUnused to the commands it concerns.
-func hideEnvFlag(root *cobra.Command) {
+// hideEnvFlag applies envFlagUnused to a top-level command it concerns.
+func hideEnvFlag(c *cobra.Command) {
 	instead := map[string]string{
 		"init":       "give the new environment's directory as DIR",
 		"demo":       "give the demo's directory with --dir",
 		"completion": "completion finds the environment from the command line being completed",
 	}
-	for _, c := range root.Commands() {
-		if why, ok := instead[c.Name()]; ok {
-			envFlagUnused(c, why)
-		}
+	if why, ok := instead[c.Name()]; ok {
+		envFlagUnused(c, why)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,26 +13,35 @@ import (
 	"github.com/berthdev/berth/metadata"
 )
 
-// commands are berth's top-level commands, in one place. cobra lists them
-// sorted in help; here they are grouped by what they work on.
-func commands() []func(*globalOptions) *cobra.Command {
-	return []func(*globalOptions) *cobra.Command{
-		// the environment
-		newInitCommand, newValidateCommand, newConfigCommand, newInfoCommand, newRelocateCommand, newDoctorCommand,
-		// components
-		newVersionsCommand, newInstallCommand, newUpdateCommand, newUninstallCommand,
-		// runtime images
-		newBuildCommand, newImagesCommand, newPullCommand,
-		// services
-		newStartCommand, newStopCommand, newRestartCommand, newStatusCommand,
-		newHealthCommand, newDepsCommand, newLogsCommand, newExecCommand, newEventsCommand, newSupervisorCommand,
-		// compose habits: up, down (and ps, an alias of status)
-		newUpCommand, newDownCommand,
-		// tasks the manifest declares
-		newRunCommand,
-		// a tour, and berth's own helper programs
-		newDemoCommand, newInternalCommand,
-	}
+// commands are berth's top-level commands, in one place, each with the
+// names it answers to (its name, then its aliases), so that a run which names
+// one can build it alone (see newRootCommandFor). cobra lists them sorted in
+// help; here they are grouped by what they work on.
+var commands = []struct {
+	names []string
+	build func(*globalOptions) *cobra.Command
+}{
+	// the environment
+	{[]string{"init"}, newInitCommand}, {[]string{"validate"}, newValidateCommand},
+	{[]string{"config"}, newConfigCommand}, {[]string{"info"}, newInfoCommand},
+	{[]string{"relocate"}, newRelocateCommand}, {[]string{"doctor"}, newDoctorCommand},
+	// components
+	{[]string{"versions"}, newVersionsCommand}, {[]string{"install"}, newInstallCommand},
+	{[]string{"update"}, newUpdateCommand}, {[]string{"uninstall"}, newUninstallCommand},
+	// runtime images
+	{[]string{"build"}, newBuildCommand}, {[]string{"images"}, newImagesCommand}, {[]string{"pull"}, newPullCommand},
+	// services
+	{[]string{"start"}, newStartCommand}, {[]string{"stop"}, newStopCommand},
+	{[]string{"restart"}, newRestartCommand}, {[]string{"status", "ps"}, newStatusCommand},
+	{[]string{"health"}, newHealthCommand}, {[]string{"deps"}, newDepsCommand},
+	{[]string{"logs"}, newLogsCommand}, {[]string{"exec"}, newExecCommand},
+	{[]string{"events"}, newEventsCommand}, {[]string{"supervisor"}, newSupervisorCommand},
+	// compose habits: up, down (and ps, an alias of status)
+	{[]string{"up"}, newUpCommand}, {[]string{"down"}, newDownCommand},
+	// tasks the manifest declares
+	{[]string{"run"}, newRunCommand},
+	// a tour, and berth's own helper programs
+	{[]string{"demo"}, newDemoCommand}, {[]string{"internal"}, newInternalCommand},
 }
 
 // globalOptions is what every command is given: the shared flags and the
@@ -92,7 +102,69 @@ func (g *globalOptions) findRoot() (string, error) {
 	return metadata.FindRoot(wd, override)
 }
 
+// newRootCommand builds berth's whole command tree.
 func newRootCommand(s *streams) *cobra.Command {
+	g, root := newBareRoot(s)
+	for _, cmd := range commands {
+		c := cmd.build(g)
+		root.AddCommand(c)
+		finishCommand(c)
+	}
+	completion := newCompletionCommand(root)
+	root.AddCommand(completion)
+	finishCommand(completion)
+	addCompletions(g, root)
+	return root
+}
+
+// newRootCommandFor builds what running berth with args needs. Building
+// every command (flags, closures, completions) was a fifth of the work of
+// berth --version, paid by every run for 29 commands of which it uses one.
+// When args name a top-level command after nothing but --env, only that
+// command (and its subcommands) is built: cobra finds the same command with
+// the same flags as in the whole tree. A bare --version builds no command.
+// Everything else (help, completion requests, an unknown command, which
+// cobra answers with suggestions) gets the whole tree.
+func newRootCommandFor(s *streams, args []string) *cobra.Command {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-v") {
+		_, root := newBareRoot(s)
+		return root
+	}
+	build := invokedCommand(args)
+	if build == nil {
+		return newRootCommand(s)
+	}
+	g, root := newBareRoot(s)
+	c := build(g)
+	root.AddCommand(c)
+	finishCommand(c)
+	return root
+}
+
+// invokedCommand returns the constructor of the top-level command that args
+// name, if nothing but --env comes before the name.
+func invokedCommand(args []string) func(*globalOptions) *cobra.Command {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--env":
+			i++
+		case strings.HasPrefix(a, "--env="):
+		case strings.HasPrefix(a, "-"):
+			return nil
+		default:
+			for _, cmd := range commands {
+				if slices.Contains(cmd.names, a) {
+					return cmd.build
+				}
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// newBareRoot is the root command without its subcommands.
+func newBareRoot(s *streams) (*globalOptions, *cobra.Command) {
 	g := &globalOptions{streams: s}
 	root := &cobra.Command{
 		Use:   "berth",
@@ -109,18 +181,17 @@ processes, containers or docker compose projects.`,
 	root.SetErr(s.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.envDir, "env", "", "environment directory (default: $BERTH_ENV, else the nearest directory upward holding .metadata)")
-	for _, newCommand := range commands() {
-		root.AddCommand(newCommand(g))
-	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newCompletionCommand(root))
-	addCompletions(g, root)
-	addExamples(root)
-	hideEnvFlag(root)
-	for _, c := range root.Commands() {
-		wrapArgs(c)
-	}
-	return root
+	return g, root
+}
+
+// finishCommand gives a top-level command what berth adds to every one:
+// its examples, --env refused where it does not apply, usage errors for a
+// wrong number of arguments.
+func finishCommand(c *cobra.Command) {
+	addExamples(c)
+	hideEnvFlag(c)
+	wrapArgs(c)
 }
 
 // wrapArgs makes argument-count errors usage errors (exit 2).
