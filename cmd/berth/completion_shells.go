@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -56,29 +57,33 @@ not needed otherwise. zsh needs compinit (most setups run it).`,
 	return c
 }
 
+// The expressions are compiled when a bash script is asked for, not at the
+// start of every run.
 var (
-	wordsByRefCall = regexp.MustCompile(`(?m)^(\s*)_get_comp_words_by_ref "\$@" cur prev words cword$`)
-	filedirCall    = regexp.MustCompile(`\b_filedir\b`)
+	wordsByRefCall = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^(\s*)_get_comp_words_by_ref "\$@" cur prev words cword$`)
+	})
+	filedirCall = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b_filedir\b`) })
 )
 
 // plainBash makes cobra's bash script work without the bash-completion
 // package: its two calls into that package go through functions that use the
 // package when it is loaded and otherwise do the same job in plain bash.
 func plainBash(script, name string) (string, error) {
-	if n := len(wordsByRefCall.FindAllStringIndex(script, -1)); n != 1 {
+	if n := len(wordsByRefCall().FindAllStringIndex(script, -1)); n != 1 {
 		return "", fmt.Errorf("bash completion script: expected one call of _get_comp_words_by_ref \"$@\" cur prev words cword, found %d (cobra changed its script)", n)
 	}
-	if !filedirCall.MatchString(script) {
+	if !filedirCall().MatchString(script) {
 		return "", fmt.Errorf("bash completion script: no call of _filedir found (cobra changed its script)")
 	}
 	// bash-completion sets cur, prev, words and cword one function up:
 	// the call stays where it is and only the fallback is new.
-	script = wordsByRefCall.ReplaceAllString(script, `${1}if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+	script = wordsByRefCall().ReplaceAllString(script, `${1}if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
 ${1}    _get_comp_words_by_ref "$$@" cur prev words cword
 ${1}else
 ${1}    __`+name+`_comp_words "$$@" cur prev words cword
 ${1}fi`)
-	script = filedirCall.ReplaceAllString(script, "__"+name+"_filedir")
+	script = filedirCall().ReplaceAllString(script, "__"+name+"_filedir")
 	return script + strings.ReplaceAll(bashFallbacks, "__NAME", "__"+name), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -293,7 +294,8 @@ func (r *Runner) pruneNetwork(ctx context.Context, c API, environment string) {
 	c.NetworkRemove(ctx, NetworkName(environment))
 }
 
-var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+// unsafeName is compiled on first use, not at the start of every berth run.
+var unsafeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9_.-]+`) })
 
 // fileObject is a secret's or config's name and content: named after the
 // content digest, so a changed file is a new object and rolls the service.
@@ -310,7 +312,7 @@ func fileObject(svc *runtime.Service, kind string, f metadata.SwarmFile) (name, 
 		}
 	}
 	sum := sha256.Sum256(data)
-	base := strings.Trim(unsafeName.ReplaceAllString(filepath.Base(target), "-"), "-.")
+	base := strings.Trim(unsafeName().ReplaceAllString(filepath.Base(target), "-"), "-.")
 	name = fmt.Sprintf("%s-%s-%s", Name(svc), base, hex.EncodeToString(sum[:])[:12])
 	return name, target, data, nil
 }
