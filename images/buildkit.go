@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // BuildKit's progress arrives as "moby.buildkit.trace" aux messages: a
 // base64 string holding a protobuf StatusResponse (moby/buildkit's control
-// API). Only a few of its fields matter here, so they are read with
-// protowire rather than by pulling in all of BuildKit.
+// API). Only a few of its fields matter here, so they are read by the few
+// lines of eachField rather than by pulling in all of BuildKit, or the
+// protobuf module, whose initialisation (detrand hashes the executable:
+// a dozen system calls) every berth run paid.
 
 type bkVertex struct {
 	digest    string
@@ -48,11 +49,11 @@ func decodeTrace(aux json.RawMessage) (*bkStatus, error) {
 		return nil, fmt.Errorf("buildkit trace: %w", err)
 	}
 	st := &bkStatus{}
-	err = eachField(raw, func(num protowire.Number, typ protowire.Type, v []byte) error {
+	err = eachField(raw, func(num uint64, typ wireType, v []byte) error {
 		switch {
-		case num == 1 && typ == protowire.BytesType:
+		case num == 1 && typ == wireBytes:
 			var vx bkVertex
-			err := eachField(v, func(n protowire.Number, t protowire.Type, b []byte) error {
+			err := eachField(v, func(n uint64, t wireType, b []byte) error {
 				switch n {
 				case 1:
 					vx.digest = string(b)
@@ -71,9 +72,9 @@ func decodeTrace(aux json.RawMessage) (*bkStatus, error) {
 			})
 			st.vertexes = append(st.vertexes, vx)
 			return err
-		case num == 3 && typ == protowire.BytesType:
+		case num == 3 && typ == wireBytes:
 			var l bkLog
-			err := eachField(v, func(n protowire.Number, t protowire.Type, b []byte) error {
+			err := eachField(v, func(n uint64, t wireType, b []byte) error {
 				switch n {
 				case 1:
 					l.vertex = string(b)
@@ -93,32 +94,49 @@ func decodeTrace(aux json.RawMessage) (*bkStatus, error) {
 	return st, nil
 }
 
+// wireType is a protobuf field's wire type, the low three bits of its tag.
+type wireType uint8
+
+const (
+	wireVarint     wireType = 0
+	wireFixed64    wireType = 1
+	wireBytes      wireType = 2
+	wireStartGroup wireType = 3
+	wireEndGroup   wireType = 4
+	wireFixed32    wireType = 5
+)
+
+var errWire = errors.New("malformed protobuf message")
+
 // eachField calls fn with every field of a protobuf message; v is the
 // payload of a length-delimited field, or the varint's bytes (1 for true).
-func eachField(b []byte, fn func(protowire.Number, protowire.Type, []byte) error) error {
+// Fields of the other wire types (and groups) are skipped, with the same
+// checks protobuf's own decoder makes: a field number of at least 1, varints
+// of at most 10 bytes, nothing cut short, groups closed by their own number.
+func eachField(b []byte, fn func(num uint64, typ wireType, v []byte) error) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
-			return protowire.ParseError(n)
+			return errWire
 		}
 		b = b[n:]
 		var v []byte
 		switch typ {
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(b)
-		case protowire.VarintType:
+		case wireBytes:
+			v, n = consumeBytes(b)
+		case wireVarint:
 			var x uint64
-			x, n = protowire.ConsumeVarint(b)
+			x, n = consumeVarint(b)
 			if x != 0 {
 				v = []byte{1}
 			} else {
 				v = []byte{0}
 			}
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n = skipValue(num, typ, b, 0)
 		}
 		if n < 0 {
-			return protowire.ParseError(n)
+			return errWire
 		}
 		b = b[n:]
 		if err := fn(num, typ, v); err != nil {
@@ -126,6 +144,84 @@ func eachField(b []byte, fn func(protowire.Number, protowire.Type, []byte) error
 		}
 	}
 	return nil
+}
+
+// consumeVarint decodes a base-128 varint; n < 0 when it is cut short or
+// longer than 64 bits.
+func consumeVarint(b []byte) (x uint64, n int) {
+	for i := 0; i < len(b) && i < 10; i++ {
+		c := b[i]
+		if i == 9 && c > 1 {
+			return 0, -1
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return x, i + 1
+		}
+	}
+	return 0, -1
+}
+
+func consumeTag(b []byte) (num uint64, typ wireType, n int) {
+	x, n := consumeVarint(b)
+	if n < 0 || x>>3 < 1 || x>>3 > 1<<31-1 {
+		return 0, 0, -1
+	}
+	return x >> 3, wireType(x & 7), n
+}
+
+func consumeBytes(b []byte) ([]byte, int) {
+	l, n := consumeVarint(b)
+	if n < 0 || l > uint64(len(b)-n) {
+		return nil, -1
+	}
+	return b[n : n+int(l)], n + int(l)
+}
+
+// skipValue returns the length of a field's value of wire type typ; a group
+// runs to the end-group tag of the same number.
+func skipValue(num uint64, typ wireType, b []byte, depth int) int {
+	switch typ {
+	case wireVarint:
+		_, n := consumeVarint(b)
+		return n
+	case wireFixed32:
+		if len(b) < 4 {
+			return -1
+		}
+		return 4
+	case wireFixed64:
+		if len(b) < 8 {
+			return -1
+		}
+		return 8
+	case wireBytes:
+		_, n := consumeBytes(b)
+		return n
+	case wireStartGroup:
+		if depth > 10000 {
+			return -1
+		}
+		for total := 0; ; {
+			num2, typ2, n := consumeTag(b[total:])
+			if n < 0 {
+				return -1
+			}
+			total += n
+			if typ2 == wireEndGroup {
+				if num2 != num {
+					return -1
+				}
+				return total
+			}
+			n = skipValue(num2, typ2, b[total:], depth+1)
+			if n < 0 {
+				return -1
+			}
+			total += n
+		}
+	}
+	return -1 // an end group without its start, or wire type 6 or 7
 }
 
 // bkPrinter renders BuildKit progress as plain numbered lines, like
