@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	_ "github.com/berthdev/berth/internal/hugeheap"
 )
 
 func main() {
