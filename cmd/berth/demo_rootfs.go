@@ -1,7 +1,6 @@
 package main
 
 import (
-	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -62,21 +61,7 @@ func sharedDeps(path string) ([]string, error) {
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		f, err := elf.Open(cur)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", cur, err)
-		}
-		var interp string
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_INTERP {
-				b, err := io.ReadAll(p.Open())
-				if err == nil && len(b) > 0 {
-					interp = string(b[:len(b)-1]) // NUL-terminated
-				}
-			}
-		}
-		libs, err := f.ImportedLibraries()
-		f.Close()
+		interp, libs, err := elfDeps(cur)
 		if err != nil {
 			return nil, fmt.Errorf("read the libraries %s needs: %w", cur, err)
 		}
