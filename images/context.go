@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/patternmatcher"
@@ -103,13 +104,27 @@ func readContextRules(dir, dockerfile string) (*buildContext, *patternmatcher.Pa
 // the daemon would receive, with its permissions and content (sums through
 // cache), and marks the regular files in seen.
 func hashContextFiles(h io.Writer, dir string, pm *patternmatcher.PatternMatcher, cache *sumCache, seen map[string]bool) error {
+	// WalkDir names what is below dir as filepath.Join(dir, name): with a
+	// clean dir that is dir, a separator, then the relative path, which is
+	// cut off rather than found again by filepath.Rel (cleaning both paths
+	// of every file was a tenth of an up-to-date build).
+	under := ""
+	if dir == filepath.Clean(dir) && !strings.HasSuffix(dir, string(filepath.Separator)) {
+		under = dir + string(filepath.Separator)
+	}
+	var line []byte
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil || rel == "." {
-			return err
+		rel, ok := "", false
+		if under != "" {
+			rel, ok = strings.CutPrefix(path, under)
+		}
+		if !ok {
+			if rel, err = filepath.Rel(dir, path); err != nil || rel == "." {
+				return err
+			}
 		}
 		rel = filepath.ToSlash(rel)
 		skip, err := pm.MatchesOrParentMatches(rel)
@@ -126,27 +141,37 @@ func hashContextFiles(h io.Writer, dir string, pm *patternmatcher.PatternMatcher
 		if err != nil {
 			return err
 		}
+		// The lines are those of fmt's %q and %o, built without fmt.
 		switch {
 		case d.IsDir():
-			fmt.Fprintf(h, "dir %q %o\n", rel, info.Mode().Perm())
+			line = inputLine(line, "dir ", rel)
+			line = strconv.AppendUint(append(line, ' '), uint64(info.Mode().Perm()), 8)
 		case info.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(path)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(h, "link %q %q\n", rel, target)
+			line = strconv.AppendQuote(append(inputLine(line, "link ", rel), ' '), target)
 		case info.Mode().IsRegular():
 			sum, err := cache.sum(path, rel, info)
 			if err != nil {
 				return err
 			}
 			seen[rel] = true
-			fmt.Fprintf(h, "file %q %o %s\n", rel, info.Mode().Perm(), sum)
+			line = inputLine(line, "file ", rel)
+			line = strconv.AppendUint(append(line, ' '), uint64(info.Mode().Perm()), 8)
+			line = append(append(line, ' '), sum...)
 		default:
-			fmt.Fprintf(h, "special %q %s\n", rel, info.Mode().Type())
+			line = append(append(inputLine(line, "special ", rel), ' '), info.Mode().Type().String()...)
 		}
-		return nil
+		_, err = h.Write(append(line, '\n'))
+		return err
 	})
+}
+
+// inputLine starts a line of the inputs' hash: kind, then rel as %q.
+func inputLine(buf []byte, kind, rel string) []byte {
+	return strconv.AppendQuote(append(buf[:0], kind...), rel)
 }
 
 func fileSum(path string) (string, error) {
