@@ -1,9 +1,6 @@
 package images
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // decodeSums reads a sum cache as berth writes it (compact JSON, every key
 // once, names and sums without escapes) without encoding/json's reflection,
@@ -69,8 +66,12 @@ func decodeSumEntry(b []byte, e *sumEntry) ([]byte, bool) {
 			if j == 0 || j > 19 || (b[0] == '0' && j > 1) {
 				return nil, false
 			}
-			n, err := strconv.ParseUint(string(b[:j]), 10, 64)
-			if err != nil || (key != "ino" && key != "dev" && n > 1<<62) || (key == "mode" && n > 1<<32-1) {
+			// At most 19 digits: below 2^64, so no overflow to check.
+			var n uint64
+			for _, c := range b[:j] {
+				n = n*10 + uint64(c-'0')
+			}
+			if (key != "ino" && key != "dev" && n > 1<<62) || (key == "mode" && n > 1<<32-1) {
 				return nil, false
 			}
 			ints[i], b = n, b[j:]
