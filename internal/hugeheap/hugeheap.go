@@ -20,7 +20,8 @@
 // of the mapped chunk is left, makes the runtime map its next chunk at once
 // (by allocating the rest of this one) so that it can be advised too.
 //
-// All of it is advice: the kernel may refuse it (THP "never", a kernel
-// without MADV_COLLAPSE, no huge page free) and berth then runs exactly as
-// without it. BERTH_HUGEHEAP=0 turns it off.
+// All of it is advice: the kernel may refuse it (a kernel without
+// MADV_COLLAPSE, no huge page free) and berth then runs exactly as without
+// it. Nothing is asked where the system's THP mode is "never" or under
+// GODEBUG=disablethp=1, and BERTH_HUGEHEAP=0 turns it off.
 package hugeheap

@@ -1,6 +1,7 @@
 package hugeheap
 
 import (
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -19,7 +20,7 @@ const (
 var probe *[2]uintptr
 
 func init() {
-	if v, _ := syscall.Getenv("BERTH_HUGEHEAP"); v == "0" {
+	if v, _ := syscall.Getenv("BERTH_HUGEHEAP"); v == "0" || !allowed() {
 		return
 	}
 	probe = new([2]uintptr)
@@ -53,3 +54,20 @@ func madvise(addr, n, advice uintptr) {
 }
 
 func alignDown(p, n uintptr) uintptr { return p &^ (n - 1) }
+
+// allowed honours the system's and the user's word against huge pages:
+// MADV_COLLAPSE works even where the THP mode is "never", and the advice
+// would undo Go's GODEBUG=disablethp=1.
+func allowed() bool {
+	if g, _ := syscall.Getenv("GODEBUG"); strings.Contains(","+g+",", ",disablethp=1,") {
+		return false
+	}
+	fd, err := syscall.Open("/sys/kernel/mm/transparent_hugepage/enabled", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	var buf [64]byte
+	n, _ := syscall.Read(fd, buf[:])
+	return n > 0 && !strings.Contains(string(buf[:n]), "[never]")
+}
