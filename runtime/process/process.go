@@ -165,7 +165,7 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	}
 	done := make(chan struct{})
 	go func() {
-		lp.Wait() // it ends at EOF, once the service and its children are gone
+		waitChild(lp) // it ends at EOF, once the service and its children are gone
 		disown(lp.Process.Pid)
 		close(done)
 	}()
@@ -219,7 +219,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	r.children[cmd.Process.Pid] = c
 	r.mu.Unlock()
 	go func() {
-		cmd.Wait()
+		waitChild(cmd)
 		disown(cmd.Process.Pid)
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
