@@ -264,3 +264,66 @@ func TestSupervisorMakesTheStop(t *testing.T) {
 		t.Fatalf("PID file after the stop: %v", err)
 	}
 }
+
+// A start that reaches a supervisor as it exits (answered "closing" on a
+// connection that stays open a while) is retried on a new session, with
+// the supervisor that serves next; here two in a row are exiting, and the
+// third serves. The session that failed must count as ended at once: its
+// reader notices the connection's end only later, and a retry that
+// reused it failed at once, spending one of the three attempts.
+func TestStartRetriesOnANewSessionAfterClosing(t *testing.T) {
+	root := t.TempDir()
+	c := &Client{Paths: PathsOf(root), Version: "test"}
+	os.MkdirAll(c.Paths.Dir, 0o755)
+	ln, err := listen(c.Paths.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var sessions atomic.Int64
+	go func() {
+		for {
+			uc, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			go func() {
+				cn := newConn(uc)
+				defer cn.Close()
+				var req Request
+				if cn.recv(&req) != nil {
+					return
+				}
+				if req.Op == opHello {
+					cn.send(Response{Protocol: Protocol, Version: "test", PID: 1})
+					return
+				}
+				n := sessions.Add(1)
+				for {
+					resp := Response{Protocol: Protocol, Version: "test", ID: req.ID}
+					if req.Op == opStart {
+						if n <= 2 {
+							resp.Code, resp.Error = codeClosing, "the supervisor is exiting"
+						} else {
+							resp.Handle = &runtime.Handle{Service: req.Service, PID: 4242}
+						}
+						cn.send(resp)
+					}
+					req = Request{}
+					if cn.recv(&req) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	defer c.Close()
+	h, tk, err := c.Start(&runtime.Service{Name: "api", Argv: []string{"true"}})
+	if err != nil {
+		t.Fatalf("start after a closing answer: %v; want it retried on a new session", err)
+	}
+	tk.end()
+	if h.PID != 4242 || sessions.Load() != 3 {
+		t.Fatalf("handle %+v after %d sessions; want PID 4242 from the third session", h, sessions.Load())
+	}
+}
