@@ -247,8 +247,10 @@ func exitOf(ps *os.ProcessState) runtime.Exit {
 }
 
 // Start launches svc detached: its own session, stdin from /dev/null,
-// stdout and stderr to its log destination.
+// stdout and stderr to its log destination, and no descriptor that berth
+// inherited.
 func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	cloexecInherited()
 	stdin, err := os.Open(os.DevNull)
 	if err != nil {
 		return runtime.Handle{}, err
