@@ -15,6 +15,7 @@ import (
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/container"
+	"github.com/berthdev/berth/runtime/process"
 	"github.com/berthdev/berth/runtime/supervisor"
 )
 
@@ -35,7 +36,7 @@ func newSuperviseCommand(g *globalOptions) *cobra.Command {
 			if fd, err := strconv.Atoi(os.Getenv("BERTH_SUPERVISOR_READY_FD")); err == nil && fd > 2 {
 				readyFD = fd
 			}
-			closeInheritedFDs(readyFD)
+			process.CloseInherited(readyFD)
 			if readyFD > 2 {
 				syscall.CloseOnExec(readyFD)
 				ready = os.NewFile(uintptr(readyFD), "ready")

@@ -440,6 +440,26 @@ func TestSupervisorClosesInheritedDescriptors(t *testing.T) {
 	root := supervisedEnv(t, "", `  web:
     command: [TESTSVC]
 `)
+	startHoldsNoInheritedPipe(t, root, true)
+}
+
+// Without a supervisor, the command launches the service itself: a
+// descriptor berth inherited without FD_CLOEXEC was passed on to it, and
+// the service held it for as long as it ran (a shell's lock, a CI job's
+// pipe that then never ends).
+func TestStartPassesNoInheritedDescriptors(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte("version: 1\nsupervisor: false\nservices:\n  web:\n    command: ["+testsvcBin+"]\n"), 0o644)
+	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
+	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+	startHoldsNoInheritedPipe(t, root, false)
+}
+
+// startHoldsNoInheritedPipe runs berth start web with the write end of a
+// pipe at its fd 9, and checks that neither the service (nor the
+// supervisor, when supervised) holds it: its reader sees the end.
+func startHoldsNoInheritedPipe(t *testing.T, root string, supervised bool) {
+	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -469,7 +489,10 @@ func TestSupervisorClosesInheritedDescriptors(t *testing.T) {
 	pipe := fmt.Sprintf("pipe:[%d]", st.Ino)
 	holders := func() []string {
 		var who []string
-		pids := append([]int{supervisorPID(root)}, psServicePIDs(root)...)
+		pids := psServicePIDs(root)
+		if supervised {
+			pids = append(pids, supervisorPID(root))
+		}
 		for _, pid := range pids {
 			fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 			for _, fd := range fds {
@@ -480,7 +503,7 @@ func TestSupervisorClosesInheritedDescriptors(t *testing.T) {
 		}
 		return who
 	}
-	if supervisorPID(root) == 0 || len(psServicePIDs(root)) == 0 {
+	if (supervised && supervisorPID(root) == 0) || len(psServicePIDs(root)) == 0 {
 		t.Fatalf("no supervisor or no service after the start:\n%s", out.String())
 	}
 	if who := holders(); len(who) > 0 {

@@ -165,7 +165,7 @@ func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error)
 	}
 	done := make(chan struct{})
 	go func() {
-		lp.Wait() // it ends at EOF, once the service and its children are gone
+		waitChild(lp) // it ends at EOF, once the service and its children are gone
 		disown(lp.Process.Pid)
 		close(done)
 	}()
@@ -219,7 +219,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	r.children[cmd.Process.Pid] = c
 	r.mu.Unlock()
 	go func() {
-		cmd.Wait()
+		waitChild(cmd)
 		disown(cmd.Process.Pid)
 		c.exit = exitOf(cmd.ProcessState)
 		close(c.done)
@@ -247,8 +247,10 @@ func exitOf(ps *os.ProcessState) runtime.Exit {
 }
 
 // Start launches svc detached: its own session, stdin from /dev/null,
-// stdout and stderr to its log destination.
+// stdout and stderr to its log destination, and no descriptor that berth
+// inherited.
 func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	cloexecInherited()
 	stdin, err := os.Open(os.DevNull)
 	if err != nil {
 		return runtime.Handle{}, err

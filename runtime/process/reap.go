@@ -56,6 +56,22 @@ func BecomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
+// waitChild waits for cmd, a child this process started, without holding
+// a thread: os/exec's Wait blocks one in waitid for as long as the child
+// runs, so a supervisor of 100 services kept 100 threads, each created at
+// a launch and woken at an exit. The wait parks on the child's pidfd in
+// Go's poller and reaps it through cmd.Wait once it has exited. The PID
+// stays the child's until that Wait: only its parent reaps it, and
+// ReapOrphans leaves it alone (startOwned).
+func waitChild(cmd *exec.Cmd) error {
+	if fd, err := unix.PidfdOpen(cmd.Process.Pid, 0); err == nil {
+		f := pidfdFile(fd)
+		waitReadable(context.Background(), f)
+		f.Close()
+	}
+	return cmd.Wait()
+}
+
 // Reaped is an orphan reaped by ReapOrphans.
 type Reaped struct {
 	PID  int

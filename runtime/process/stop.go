@@ -84,6 +84,25 @@ func (r *Runner) members(v verdict) []procStat {
 	return out
 }
 
+// waitMember returns when m is gone. A process this runner launched (the
+// supervisor's services) is gone once its wait has reaped it: then its
+// group holds no zombie of it, and the group check that follows needs no
+// walk of /proc.
+func (r *Runner) waitMember(ctx context.Context, m procStat) error {
+	r.mu.Lock()
+	c := r.children[m.PID]
+	r.mu.Unlock()
+	if c == nil {
+		return waitGone(ctx, m.PID, m.StartTime)
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func stillAlive(ps []procStat) []procStat {
 	var out []procStat
 	for _, p := range ps {
@@ -122,9 +141,9 @@ func signalAll(v verdict, ms []procStat, sig syscall.Signal) error {
 }
 
 // waitAll returns when every member, and the leader's group, is gone.
-func waitAll(ctx context.Context, v verdict, ms []procStat) error {
+func (r *Runner) waitAll(ctx context.Context, v verdict, ms []procStat) error {
 	for _, m := range ms {
-		if err := waitGone(ctx, m.PID, m.StartTime); err != nil {
+		if err := r.waitMember(ctx, m); err != nil {
 			return err
 		}
 	}
@@ -155,7 +174,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, opts.Grace)
-	err := waitAll(wctx, v, ms)
+	err := r.waitAll(wctx, v, ms)
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
@@ -170,7 +189,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		}
 		kctx, cancel := context.WithTimeout(ctx, killGrace)
 		defer cancel()
-		if err := waitAll(kctx, v, left); err != nil {
+		if err := r.waitAll(kctx, v, left); err != nil {
 			return fmt.Errorf("processes of %s did not exit within %s after KILL: %v", svc.Name, killGrace, describeAll(r.leftovers(v, left)))
 		}
 	}

@@ -215,6 +215,53 @@ func (c *Client) Stop(name string) (*ticket, error) {
 	return t, err
 }
 
+// StopRun asks the supervisor to stop svc, whose record the command read
+// as h, and returns when it has (the exit recorded) or failed. handled is
+// false when no supervisor watches svc: the caller stops it itself.
+func (c *Client) StopRun(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) (handled bool, err error) {
+	req := Request{Op: opStop, Service: svc.Name, Stop: &StopSpec{Spec: specOf(svc), Handle: h,
+		Grace: opts.Grace, Signal: int(opts.Signal), Kill: opts.Kill}}
+	ss, err := c.session(false)
+	if err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			return false, nil
+		}
+		return false, err
+	}
+	t, err := ss.open1()
+	if err != nil {
+		return false, nil
+	}
+	defer t.end()
+	if err := t.send(req); err != nil {
+		ss.fail()
+		return false, nil
+	}
+	select {
+	case resp, ok := <-t.answers:
+		if !ok {
+			return true, fmt.Errorf("stop %s: the supervisor went away during the stop", svc.Name)
+		}
+		if resp.Code == codeTimeout && resp.Timeout != nil {
+			return true, &runtime.StopTimeoutError{Service: svc.Name, Grace: resp.Timeout.Grace,
+				Signal: syscall.Signal(resp.Timeout.Signal), Survivors: resp.Timeout.Survivors}
+		}
+		err := c.answerError(resp)
+		if errors.Is(err, errNotWatched) || errors.Is(err, ErrNotRunning) {
+			return false, nil
+		}
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			ss.fail()
+			return true, err
+		}
+		return true, err
+	case <-ctx.Done():
+		t.send(Request{Op: opCancel})
+		return true, ctx.Err()
+	}
+}
+
 // Detach asks the supervisor to exit and leave its services running.
 func (c *Client) Detach() error {
 	cn, _, err := c.call(Request{Op: opDetach})

@@ -24,7 +24,14 @@ import (
 // a round trip to say hello, per request: a start of 100 services made 300
 // connections.) hello and detach are still answered on a connection of
 // their own, across versions.
-const Protocol = 2
+//
+// Version 3: a stop carries the handle and the stop's options (Stop), and
+// the supervisor stops its own child and answers once, when the exit is
+// recorded. (Version 2 marked the stop, let the command signal and wait
+// on a process it is not the parent of, then took a settle: two round
+// trips, a wait on each side, and a walk of /proc whenever the command
+// looked at the group before the supervisor had reaped the zombie.)
+const Protocol = 3
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
@@ -36,8 +43,10 @@ const (
 	opWait = "wait" // acknowledged at once; answered again, with Exit, when
 	// the launch PID of Service ends
 	opCancel = "cancel" // the client no longer waits for request ID; no answer
-	opStop   = "stop"   // a user stops Service: never restart it; answered at once,
-	// then the client stops it and sends "settle" with OK
+	opStop   = "stop"   // a user stops Service: never restart it. With Stop, the
+	// supervisor stops it and answers once, when the exit is recorded (a
+	// cancel ends the wait); without, it is answered at once, then the
+	// client stops it and sends "settle" with OK
 	opStatus = "status" // the watched services
 	opDetach = "detach" // exit, leaving every service running (its own connection)
 )
@@ -52,6 +61,7 @@ const (
 	codeUnknown = "unknown" // no such launch is watched
 	codeClosing = "closing" // the supervisor is shutting down: start another
 	codeRefused = "refused"
+	codeTimeout = "timeout" // a stop's grace period ended first (Timeout)
 )
 
 // Request is one client message, a line of JSON.
@@ -65,6 +75,19 @@ type Request struct {
 	Spec    *Spec  `json:"spec,omitempty"`
 	PID     int    `json:"pid,omitempty"`
 	OK      bool   `json:"ok,omitempty"`
+	// Stop is a stop the supervisor makes itself (opStop).
+	Stop *StopSpec `json:"stop,omitempty"`
+}
+
+// StopSpec is a user's stop of a service as the command planned it: the
+// service as the command resolved it, the record it read, and the
+// stop's options.
+type StopSpec struct {
+	Spec   *Spec          `json:"spec"`
+	Handle runtime.Handle `json:"handle"`
+	Grace  time.Duration  `json:"grace"`
+	Signal int            `json:"signal,omitempty"`
+	Kill   bool           `json:"kill,omitempty"`
 }
 
 // Response is one supervisor message, a line of JSON.
@@ -79,6 +102,15 @@ type Response struct {
 	Handle  *runtime.Handle `json:"handle,omitempty"`
 	Exit    *ExitInfo       `json:"exit,omitempty"`
 	Watched []Record        `json:"watched,omitempty"`
+	// Timeout is a stop's StopTimeoutError (Code codeTimeout).
+	Timeout *stopTimeout `json:"timeout,omitempty"`
+}
+
+// stopTimeout carries a runtime.StopTimeoutError.
+type stopTimeout struct {
+	Grace     time.Duration `json:"grace"`
+	Signal    int           `json:"signal"`
+	Survivors []string      `json:"survivors,omitempty"`
 }
 
 // Spec is a resolved service as a launch needs it: runtime.Service

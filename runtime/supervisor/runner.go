@@ -65,19 +65,20 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 	return r.Runner.Wait(ctx, h)
 }
 
-// Stop marks the stop as a user's with the supervisor (so the exit is
-// never restarted), then stops the service as the process runner does.
-// Without a supervisor it stops directly and records the stop.
+// Stop has the supervisor that watches the service stop it: the
+// supervisor is its parent, learns of the exit from its own wait, and
+// records the stop as a user's (the exit is never restarted). Without a
+// supervisor watching it, the service is stopped here as the process
+// runner does and the stop recorded.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	t, err := r.Client.Stop(svc.Name)
+	handled, err := r.Client.StopRun(ctx, svc, h, opts)
+	if handled {
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	err = r.Runner.Stop(ctx, svc, h, opts)
-	if t != nil {
-		settleStop(t, err == nil)
-		return err
-	}
 	if err == nil {
 		RecordUserStop(r.Client.Paths, svc.Name, h.PID)
 	}

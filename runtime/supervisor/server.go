@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -256,7 +257,22 @@ type session struct {
 func (ss *session) dispatch(req Request) {
 	s, c := ss.s, ss.c
 	switch req.Op {
-	case opStart, opStop:
+	case opStop:
+		if req.Stop != nil {
+			ctx, cancel := context.WithCancel(s.ctx)
+			ss.mu.Lock()
+			ss.cancels[req.ID] = cancel
+			ss.mu.Unlock()
+			ss.wg.Add(1)
+			go func() {
+				defer ss.wg.Done()
+				defer ss.drop(req.ID)
+				s.handleStopRun(ctx, c, req)
+			}()
+			return
+		}
+		fallthrough
+	case opStart:
 		ch := make(chan Request, 1)
 		ss.mu.Lock()
 		ss.settles[req.ID] = ch
@@ -444,6 +460,70 @@ func (s *Supervisor) handleStop(c *conn, req Request, settled <-chan Request) {
 	case <-s.done:
 	case <-t.C:
 		s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
+	}
+	s.reply(c, Response{ID: req.ID})
+}
+
+// handleStopRun is a user's stop that the supervisor makes itself: it
+// marks the stop (the exit is never restarted), stops the service as the
+// process runner does, checking the record the command read as a stop
+// from the command would, and answers once the exit is recorded. A stop
+// that fails clears the mark; a command gone (ctx) ends the wait and
+// leaves the mark, as a stop whose command went away.
+func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
+	st := req.Stop
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
+		return
+	}
+	w := s.watches[req.Service]
+	var l *launch
+	if w != nil {
+		l = w.cur
+	}
+	// The supervisor stays until the stop is answered, even once it
+	// watches nothing more.
+	s.pending++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.pending--
+		s.mu.Unlock()
+		s.exitIfIdle()
+	}()
+	if w == nil || st.Spec == nil || st.Spec.Name != req.Service {
+		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
+		return
+	}
+	w.markStop("by user")
+	err := s.proc.Stop(ctx, st.Spec.service(), st.Handle, runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill})
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		w.markStop("")
+		resp := Response{ID: req.ID, Error: err.Error()}
+		var te *runtime.StopTimeoutError
+		if errors.As(err, &te) {
+			resp.Code, resp.Timeout = codeTimeout, &stopTimeout{Grace: te.Grace, Signal: int(te.Signal), Survivors: te.Survivors}
+		}
+		s.reply(c, resp)
+		return
+	}
+	if l != nil && l.h.PID == st.Handle.PID {
+		// The stop is answered once its exit is recorded, so that the
+		// command returns with the environment's files as they will stay.
+		t := time.NewTimer(StopRecordTimeout)
+		defer t.Stop()
+		select {
+		case <-l.handled:
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
+		}
 	}
 	s.reply(c, Response{ID: req.ID})
 }

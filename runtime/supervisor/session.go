@@ -114,6 +114,20 @@ func (ss *clientSession) read() {
 	ss.cn.Close()
 }
 
+// open1 opens a request on the session: its ticket, whose answers the
+// caller reads.
+func (ss *clientSession) open1() (*ticket, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.dead {
+		return nil, fmt.Errorf("%w (the connection ended)", ErrNotRunning)
+	}
+	ss.next++
+	t := &ticket{ss: ss, id: ss.next, answers: make(chan Response, 2)}
+	ss.open[t.id] = t.answers
+	return t, nil
+}
+
 // request sends req on the session and returns its first answer, with the
 // ticket that keeps the request open (the caller ends it).
 func (c *Client) request(req Request) (*ticket, Response, error) {
@@ -121,15 +135,10 @@ func (c *Client) request(req Request) (*ticket, Response, error) {
 	if err != nil {
 		return nil, Response{}, err
 	}
-	ss.mu.Lock()
-	if ss.dead {
-		ss.mu.Unlock()
-		return nil, Response{}, fmt.Errorf("%w (the connection ended)", ErrNotRunning)
+	t, err := ss.open1()
+	if err != nil {
+		return nil, Response{}, err
 	}
-	ss.next++
-	t := &ticket{ss: ss, id: ss.next, answers: make(chan Response, 2)}
-	ss.open[t.id] = t.answers
-	ss.mu.Unlock()
 	if err := t.send(req); err != nil {
 		t.end()
 		ss.fail()

@@ -23,12 +23,18 @@ import (
 // serveForTest runs a supervisor of a new environment with n services
 // (sleep) in this process and returns the environment and a client.
 func serveForTest(t *testing.T, n int) (*metadata.Env, *Client, *atomic.Int64) {
+	return serveCommandForTest(t, n, `[sleep, "1000"]`)
+}
+
+// serveCommandForTest is serveForTest with services running command (a
+// YAML list).
+func serveCommandForTest(t *testing.T, n int, command string) (*metadata.Env, *Client, *atomic.Int64) {
 	t.Helper()
 	root := t.TempDir()
 	var y strings.Builder
 	y.WriteString("version: 1\nsupervisor: true\nservices:\n")
 	for i := range n {
-		fmt.Fprintf(&y, "  s%d:\n    command: [sleep, \"1000\"]\n", i)
+		fmt.Fprintf(&y, "  s%d:\n    command: %s\n", i, command)
 	}
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(y.String()), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
@@ -198,5 +204,126 @@ func TestOnlyStartSpawns(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("a start did not spawn a supervisor: %v", err)
+	}
+}
+
+// A supervised stop is made by the supervisor, the services' parent: a
+// service that outlives its grace period comes back to the command as the
+// same StopTimeoutError a stop of its own makes (with the survivor named),
+// the service keeps running and supervised, and --force then ends it with
+// the stop recorded as a user's. A command that gives up (its context)
+// leaves the stop to end without it.
+func TestSupervisorMakesTheStop(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 1, `[sh, -c, "trap '' TERM; while :; do sleep 0.05; done"]`)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, err := runtime.Resolve(env, "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(svc, h, true)
+	// The shell must have set its trap before the TERM comes.
+	time.Sleep(200 * time.Millisecond)
+
+	err = r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 150 * time.Millisecond})
+	var te *runtime.StopTimeoutError
+	if !errors.As(err, &te) || te.Service != "s0" || te.Grace != 150*time.Millisecond || te.Signal != syscall.SIGTERM || len(te.Survivors) == 0 {
+		t.Fatalf("stop of a TERM-ignoring service: %v (%#v); want a StopTimeoutError naming s0, 150ms, TERM and its survivors", err, te)
+	}
+	if !strings.Contains(te.Survivors[0], fmt.Sprint(h.PID)) {
+		t.Errorf("survivors %v do not name the service's PID %d", te.Survivors, h.PID)
+	}
+	if err := syscall.Kill(h.PID, 0); err != nil {
+		t.Fatalf("the service is gone after a failed stop: %v", err)
+	}
+	if rec, _ := ReadRecord(c.Paths, "s0"); !rec.Supervised || rec.Stopped != "" {
+		t.Fatalf("record after a failed stop: %+v; want still supervised", rec)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	err = r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stop given up by the command: %v; want its context's error", err)
+	}
+
+	if err := r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 100 * time.Millisecond, Kill: true}); err != nil {
+		t.Fatalf("stop with KILL: %v", err)
+	}
+	if err := syscall.Kill(h.PID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("PID %d after the forced stop: %v; want gone (reaped by the supervisor)", h.PID, err)
+	}
+	rec, err := ReadRecord(c.Paths, "s0")
+	if err != nil || rec.Stopped != "by user" || rec.Supervised || rec.Wanted {
+		t.Fatalf("record after the forced stop: %+v %v", rec, err)
+	}
+	if _, err := os.Stat(filepath.Join(env.Path("pids"), "s0.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("PID file after the stop: %v", err)
+	}
+}
+
+// A start that reaches a supervisor as it exits (answered "closing" on a
+// connection that stays open a while) is retried on a new session, with
+// the supervisor that serves next; here two in a row are exiting, and the
+// third serves. The session that failed must count as ended at once: its
+// reader notices the connection's end only later, and a retry that
+// reused it failed at once, spending one of the three attempts.
+func TestStartRetriesOnANewSessionAfterClosing(t *testing.T) {
+	root := t.TempDir()
+	c := &Client{Paths: PathsOf(root), Version: "test"}
+	os.MkdirAll(c.Paths.Dir, 0o755)
+	ln, err := listen(c.Paths.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var sessions atomic.Int64
+	go func() {
+		for {
+			uc, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			go func() {
+				cn := newConn(uc)
+				defer cn.Close()
+				var req Request
+				if cn.recv(&req) != nil {
+					return
+				}
+				if req.Op == opHello {
+					cn.send(Response{Protocol: Protocol, Version: "test", PID: 1})
+					return
+				}
+				n := sessions.Add(1)
+				for {
+					resp := Response{Protocol: Protocol, Version: "test", ID: req.ID}
+					if req.Op == opStart {
+						if n <= 2 {
+							resp.Code, resp.Error = codeClosing, "the supervisor is exiting"
+						} else {
+							resp.Handle = &runtime.Handle{Service: req.Service, PID: 4242}
+						}
+						cn.send(resp)
+					}
+					req = Request{}
+					if cn.recv(&req) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	defer c.Close()
+	h, tk, err := c.Start(&runtime.Service{Name: "api", Argv: []string{"true"}})
+	if err != nil {
+		t.Fatalf("start after a closing answer: %v; want it retried on a new session", err)
+	}
+	tk.end()
+	if h.PID != 4242 || sessions.Load() != 3 {
+		t.Fatalf("handle %+v after %d sessions; want PID 4242 from the third session", h, sessions.Load())
 	}
 }

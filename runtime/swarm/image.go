@@ -69,7 +69,7 @@ func (r *Runner) resolveImage(ctx context.Context, c API, svc *runtime.Service, 
 	if manifestImage {
 		pull = metadata.PullNever // berth builds it; a registry would have been named
 	}
-	others, err := otherNodes(ctx, c)
+	others, err := r.otherNodes(ctx, c)
 	if err != nil {
 		return "", "", err
 	}
@@ -94,7 +94,22 @@ func (r *Runner) resolveImage(ctx context.Context, c API, svc *runtime.Service, 
 	return info.ID, info.ID, nil
 }
 
-// otherNodes are the swarm's nodes other than this daemon's, by hostname.
+// otherNodes are the swarm's nodes other than this daemon's, by hostname,
+// asked once per runner (a command): the daemon's info takes it a tenth of
+// a second, and a start of ten services asked it ten times, four at once.
+func (r *Runner) otherNodes(ctx context.Context, c API) ([]string, error) {
+	r.nodesMu.Lock()
+	defer r.nodesMu.Unlock()
+	if r.nodes != nil {
+		return *r.nodes, nil
+	}
+	others, err := otherNodes(ctx, c)
+	if err == nil {
+		r.nodes = &others
+	}
+	return others, err
+}
+
 func otherNodes(ctx context.Context, c API) ([]string, error) {
 	info, err := c.Info(ctx)
 	if err != nil {

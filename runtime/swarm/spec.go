@@ -76,6 +76,7 @@ func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existi
 			if perr := r.pause(ctx); perr != nil {
 				return runtime.Handle{}, perr
 			}
+			r.forgetNetwork(svc.Environment)
 			if spec, err = r.serviceSpec(ctx, c, svc); err != nil {
 				return runtime.Handle{}, err
 			}
@@ -256,8 +257,32 @@ func updateConfig(u *metadata.SwarmUpdate) *swarm.UpdateConfig {
 	return out
 }
 
-// ensureNetwork returns the environment's overlay network, made on first use.
+// ensureNetwork returns the environment's overlay network, made on first
+// use, and looked up once per runner: the services of one start share it
+// (the deploy that finds it gone meanwhile forgets it and looks again).
 func (r *Runner) ensureNetwork(ctx context.Context, c API, environment string) (string, error) {
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
+	if id := r.networks[environment]; id != "" {
+		return id, nil
+	}
+	id, err := r.findOrMakeNetwork(ctx, c, environment)
+	if err == nil {
+		if r.networks == nil {
+			r.networks = map[string]string{}
+		}
+		r.networks[environment] = id
+	}
+	return id, err
+}
+
+func (r *Runner) forgetNetwork(environment string) {
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
+	delete(r.networks, environment)
+}
+
+func (r *Runner) findOrMakeNetwork(ctx context.Context, c API, environment string) (string, error) {
 	name := NetworkName(environment)
 	for range 2 {
 		n, err := c.NetworkInspect(ctx, name, network.InspectOptions{})
@@ -290,6 +315,7 @@ func (r *Runner) pruneNetwork(ctx context.Context, c API, environment string) {
 	if err != nil || len(left) > 0 {
 		return
 	}
+	r.forgetNetwork(environment)
 	c.NetworkRemove(ctx, NetworkName(environment))
 }
 

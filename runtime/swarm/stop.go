@@ -120,16 +120,25 @@ func (r *Runner) Ready(ctx context.Context, svc *runtime.Service, _ runtime.Hand
 	if err != nil {
 		return false, "", err
 	}
-	s, err := r.find(ctx, c, svc)
+	snap, err := r.view(ctx, c, svc.Environment)
 	if err != nil {
 		return false, "", err
 	}
-	if s == nil {
-		return false, "", fmt.Errorf("service %s: swarm service %s is gone", svc.Name, Name(svc))
-	}
-	ts, err := r.tasks(ctx, c, s.ID)
-	if err != nil {
-		return false, "", err
+	s := snap.byName[Name(svc)]
+	var ts []swarm.Task
+	if s != nil && owned(svc, s.Spec.Labels) {
+		ts = snap.tasks[s.ID]
+	} else {
+		// Not among the environment's services: gone, or not berth's.
+		if s, err = r.find(ctx, c, svc); err != nil {
+			return false, "", err
+		}
+		if s == nil {
+			return false, "", fmt.Errorf("service %s: swarm service %s is gone", svc.Name, Name(svc))
+		}
+		if ts, err = r.tasks(ctx, c, s.ID); err != nil {
+			return false, "", err
+		}
 	}
 	want := replicas(s)
 	up := 0

@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,7 +52,17 @@ type Options struct {
 }
 
 // Runner is the swarm runner.
-type Runner struct{ opts Options }
+type Runner struct {
+	opts  Options
+	views views
+	// nodes are the swarm's other nodes, once known (otherNodes).
+	nodesMu sync.Mutex
+	nodes   *[]string
+	// networks are the environments' overlay networks by environment,
+	// once found or made (ensureNetwork).
+	netMu    sync.Mutex
+	networks map[string]string
+}
 
 // New returns a swarm runner.
 func New(opts Options) *Runner {
@@ -150,12 +160,7 @@ func (r *Runner) tasks(ctx context.Context, c API, serviceID string) ([]swarm.Ta
 	if err != nil {
 		return nil, fmt.Errorf("list the tasks of swarm service %s: %w", shortID(serviceID), err)
 	}
-	sort.Slice(ts, func(i, j int) bool {
-		if ts[i].Slot != ts[j].Slot {
-			return ts[i].Slot < ts[j].Slot
-		}
-		return ts[i].Meta.CreatedAt.After(ts[j].Meta.CreatedAt)
-	})
+	sortTasks(ts)
 	return ts, nil
 }
 
@@ -319,12 +324,47 @@ func exitOf(t swarm.Task) runtime.Exit {
 }
 
 // Wait returns when the service of h has no task left that runs or will
-// run, with the exit of the last one to end.
+// run, with the exit of the last one to end. It reads the view of the
+// service's environment, which the other waits of a start share.
 func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
 	c, err := r.client(ctx)
 	if err != nil {
 		return runtime.Exit{}, err
 	}
+	s, _, err := c.ServiceInspectWithRaw(ctx, h.ID, swarm.ServiceInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return runtime.Exit{}, runtime.ErrNotRunning
+	}
+	if err != nil {
+		return runtime.Exit{}, fmt.Errorf("inspect swarm service %s: %w", shortID(h.ID), err)
+	}
+	env := s.Spec.Labels[LabelEnvironment]
+	if env == "" {
+		return r.waitAlone(ctx, c, h)
+	}
+	for {
+		snap, err := r.view(ctx, c, env)
+		if err != nil {
+			return runtime.Exit{}, err
+		}
+		s := snap.byID[h.ID]
+		if s == nil {
+			// Removed, or no longer labelled as the environment's.
+			return r.waitAlone(ctx, c, h)
+		}
+		ts := snap.tasks[h.ID]
+		if !running(s, ts) {
+			if last := lastEnded(ts); last != nil {
+				return exitOf(*last), nil
+			}
+			return runtime.Exit{}, runtime.ErrNotRunning
+		}
+	}
+}
+
+// waitAlone is Wait for a service outside its environment's view: it
+// polls the service and its tasks itself.
+func (r *Runner) waitAlone(ctx context.Context, c API, h runtime.Handle) (runtime.Exit, error) {
 	for {
 		s, _, err := c.ServiceInspectWithRaw(ctx, h.ID, swarm.ServiceInspectOptions{})
 		if cerrdefs.IsNotFound(err) {
