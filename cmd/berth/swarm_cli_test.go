@@ -64,6 +64,9 @@ services:
 		return r.stdout
 	}
 	step(`api`, "start", "api")
+	if supervisorPID(dir) == 0 {
+		t.Fatal("no supervisor runs after the start of a Swarm service")
+	}
 	step(`api: Running \(swarm service [0-9a-z]{12}, 2/2 tasks\)`, "status", "api")
 	wide := step(`(?m)^api\s+running\s+swarm service [0-9a-z]{12}, 2/2 tasks\s.*\s`+regexp.QuoteMeta(tag)+`$`, "status", "-o", "wide")
 	for slot := 1; slot <= 2; slot++ {
@@ -90,4 +93,8 @@ services:
 	step(`api: Running \(swarm service [0-9a-z]{12}, 2/2 tasks\)`, "status", "api")
 	step(`api`, "stop", "api")
 	step(`api: Stopped`, "status", "api")
+	// The start spawned the environment's supervisor, which follows the
+	// daemon's events; with the environment's last Swarm service removed
+	// it has nothing left to watch and exits.
+	waitSupervisorGone(t, dir)
 }

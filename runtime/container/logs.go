@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+
 	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/logs"
@@ -79,12 +82,16 @@ func (r *Runner) followLogs(ctx context.Context, c *engine.Client, svc *runtime.
 // runsAgain waits until the service's container runs again: container id
 // itself, started again in place by a restart policy (or still running,
 // if the daemon ended the stream for another reason), or a new container
-// that has started; false once ctx ends. It reads the container's state at
-// the interval a followed file is polled at: the Engine API interface has
-// no events call, and a restart's start comes within the policy's delay.
+// that has started; false once ctx ends. It reads the container's state
+// when the daemon reports a start of a container of that name (subscribed
+// before the first read, so none is missed); if the daemon's event stream
+// fails, it reads the state at the interval a followed file is polled at.
 func (r *Runner) runsAgain(ctx context.Context, c *engine.Client, svc *runtime.Service, id string) (string, time.Time, bool) {
-	tick := time.NewTicker(logs.DefaultPoll)
-	defer tick.Stop()
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	started, failed := c.Events(ectx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("container", Name(svc)), filters.Arg("event", "start"))})
+	var poll <-chan time.Time
 	for {
 		info, err := r.find(ctx, c, svc)
 		if err == nil && info != nil && info.State != nil {
@@ -101,7 +108,13 @@ func (r *Runner) runsAgain(ctx context.Context, c *engine.Client, svc *runtime.S
 		select {
 		case <-ctx.Done():
 			return "", time.Time{}, false
-		case <-tick.C:
+		case <-started:
+		case <-failed:
+			started, failed = nil, nil
+			tick := time.NewTicker(logs.DefaultPoll)
+			defer tick.Stop()
+			poll = tick.C
+		case <-poll:
 		}
 	}
 }

@@ -382,3 +382,22 @@ func acceptAndClose(ln net.Listener) {
 		c.Close()
 	}
 }
+
+// A tcp check's start wait polls every few milliseconds (a refused connect
+// on loopback costs microseconds and the service nothing); other checks,
+// which ask the service for an answer, keep the slower start polls. A
+// manifest interval shorter than either is kept.
+func TestStartPolls(t *testing.T) {
+	for _, c := range []struct {
+		hc           metadata.HealthCheck
+		first, limit time.Duration
+	}{
+		{metadata.HealthCheck{Type: metadata.HealthTCP, Address: "127.0.0.1:1"}, 2 * time.Millisecond, 10 * time.Millisecond},
+		{metadata.HealthCheck{Type: metadata.HealthHTTP, URL: "http://127.0.0.1:1/"}, 10 * time.Millisecond, DefaultStartInterval},
+	} {
+		first, limit := startPolls(&c.hc)
+		if first != c.first || limit != c.limit {
+			t.Errorf("%s: polls from %v up to %v; want %v up to %v", c.hc.Type, first, limit, c.first, c.limit)
+		}
+	}
+}

@@ -19,6 +19,24 @@ const DefaultStartInterval = 50 * time.Millisecond
 
 const firstPoll = 10 * time.Millisecond
 
+// A tcp check is a connect: refused on loopback in microseconds, and it
+// asks nothing of the service until it listens. Its waits poll from
+// tcpFirstPoll up to tcpStartInterval, so that a start ends within a few
+// milliseconds of the port opening (at DefaultStartInterval it ended 25 ms
+// late on average, once per dependency level).
+const (
+	tcpFirstPoll     = 2 * time.Millisecond
+	tcpStartInterval = 10 * time.Millisecond
+)
+
+// startPolls is the first pause and the cap of a wait's polls for hc.
+func startPolls(hc *metadata.HealthCheck) (first, limit time.Duration) {
+	if hc.Type == metadata.HealthTCP {
+		return tcpFirstPoll, tcpStartInterval
+	}
+	return firstPoll, DefaultStartInterval
+}
+
 // Errors a wait ends with, inside a *WaitError.
 var (
 	ErrTimeout = errors.New("not healthy in time")
@@ -82,10 +100,13 @@ func WaitHealthy(ctx context.Context, hc *metadata.HealthCheck, opts WaitOptions
 	if timeout <= 0 {
 		timeout = metadata.DefaultStartTimeout
 	}
-	limit := opts.Interval
-	if limit <= 0 {
-		limit = min(Interval(hc), DefaultStartInterval)
+	first, limit := startPolls(hc)
+	if opts.Interval > 0 {
+		limit = opts.Interval
+	} else {
+		limit = min(Interval(hc), limit)
 	}
+	first = min(first, limit)
 	start := time.Now()
 	deadline := start.Add(timeout)
 	fail := func(last Result, err error) (Result, error) {
@@ -94,7 +115,7 @@ func WaitHealthy(ctx context.Context, hc *metadata.HealthCheck, opts WaitOptions
 	var last Result
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for pause := firstPoll; ; pause = min(pause*2, limit) {
+	for pause := first; ; pause = min(pause*2, limit) {
 		select {
 		case <-ctx.Done():
 			return fail(last, ctx.Err())
