@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/berthdev/berth/runtime"
@@ -42,7 +41,7 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		return fmt.Errorf("remove swarm service %s: %w", Name(svc), err)
 	}
 	grace := max(opts.Grace, svc.StopGrace)
-	if err := r.waitEnded(ctx, c, ts, grace+killWait); err != nil {
+	if err := r.waitEnded(ctx, c, svc.Environment, ts, grace+killWait); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -53,13 +52,15 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 	return nil
 }
 
-// waitEnded waits until none of the tasks ts (of a service now removed:
-// they are found by ID) may still run, or within has passed.
-func (r *Runner) waitEnded(ctx context.Context, c API, ts []swarm.Task, within time.Duration) error {
-	var ids []filters.KeyValuePair
+// waitEnded waits until none of the tasks ts (of a service of environment
+// now removed: they are found by ID) may still run, or within has passed.
+// It reads the environment's view, which the stops of its other services
+// share.
+func (r *Runner) waitEnded(ctx context.Context, c API, environment string, ts []swarm.Task, within time.Duration) error {
+	var ids []string
 	for _, t := range ts {
 		if !terminal(t.Status.State) {
-			ids = append(ids, filters.Arg("id", t.ID))
+			ids = append(ids, t.ID)
 		}
 	}
 	if len(ids) == 0 {
@@ -68,11 +69,21 @@ func (r *Runner) waitEnded(ctx context.Context, c API, ts []swarm.Task, within t
 	wctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	for {
-		left, err := c.TaskList(wctx, swarm.TaskListOptions{Filters: filters.NewArgs(ids...)})
-		if err == nil && !anyLive(left) {
-			return nil
-		}
-		if err := r.pause(wctx); err != nil {
+		snap, err := r.view(wctx, c, environment)
+		if err == nil {
+			var left []swarm.Task
+			for _, id := range ids {
+				if t, ok := snap.all[id]; ok {
+					left = append(left, t)
+				}
+			}
+			if !anyLive(left) {
+				return nil
+			}
+
+		} else if wctx.Err() != nil {
+			return wctx.Err()
+		} else if err := r.pause(wctx); err != nil {
 			return err
 		}
 	}

@@ -26,8 +26,12 @@ import (
 type snapshot struct {
 	byID   map[string]*swarm.Service
 	byName map[string]*swarm.Service
-	// tasks are each service's tasks, sorted as Runner.tasks sorts them.
+	// tasks are each listed service's tasks, sorted as Runner.tasks sorts
+	// them.
 	tasks map[string][]swarm.Task
+	// all are the environment's tasks by ID, those of services removed
+	// since included (until Swarm deletes them, once they ended).
+	all map[string]swarm.Task
 }
 
 // fetch is one read of an environment's view that callers join until it
@@ -119,12 +123,13 @@ func fetchSnapshot(ctx context.Context, c API, environment string) (*snapshot, e
 	if err != nil {
 		return nil, fmt.Errorf("list the swarm tasks of environment %s: %w", environment, err)
 	}
-	s := &snapshot{byID: map[string]*swarm.Service{}, byName: map[string]*swarm.Service{}, tasks: map[string][]swarm.Task{}}
+	s := &snapshot{byID: map[string]*swarm.Service{}, byName: map[string]*swarm.Service{}, tasks: map[string][]swarm.Task{}, all: map[string]swarm.Task{}}
 	for i := range ss {
 		s.byID[ss[i].ID] = &ss[i]
 		s.byName[ss[i].Spec.Name] = &ss[i]
 	}
 	for _, t := range ts {
+		s.all[t.ID] = t
 		if s.byID[t.ServiceID] != nil {
 			s.tasks[t.ServiceID] = append(s.tasks[t.ServiceID], t)
 		}
