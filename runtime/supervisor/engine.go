@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -91,9 +92,12 @@ type engineWatch struct {
 	done   <-chan struct{}
 	record func(Event)
 	// idle is called when the last of the environment's Docker objects
-	// has stopped.
-	idle func()
-	logf func(string, ...any)
+	// has stopped; removed when the daemon cannot be reached and the
+	// environment's state directory is gone (nothing is left to record
+	// into, and no command will reach this supervisor again).
+	idle    func()
+	removed func()
+	logf    func(string, ...any)
 
 	mu sync.Mutex
 	// alive: running or restarting containers, and Swarm services, by ID.
@@ -112,7 +116,7 @@ type engineWatch struct {
 
 func newEngineWatch(t *engineTarget, dial EngineDial, p Paths, born time.Time, done <-chan struct{}) *engineWatch {
 	return &engineWatch{t: t, dial: dial, paths: p, born: born, done: done,
-		record: func(e Event) { AppendEvent(p, e) }, idle: func() {}, logf: func(string, ...any) {},
+		record: func(e Event) { AppendEvent(p, e) }, idle: func() {}, removed: func() {}, logf: func(string, ...any) {},
 		alive: map[string]string{}, died: map[string]bool{}, swarmIDs: map[string]string{}, failed: map[string]string{}}
 }
 
@@ -152,6 +156,15 @@ func (e *engineWatch) run(ctx context.Context) {
 		if connected && !lost {
 			lost = true
 			e.record(Event{Kind: EventEngineLost, Reason: fmt.Sprintf("%v; berth reconnects", err)})
+		}
+		if _, serr := os.Stat(e.paths.Dir); errors.Is(serr, os.ErrNotExist) {
+			// The environment was removed while the daemon is out of
+			// reach: what the supervisor watched there can no longer be
+			// learnt, nor recorded. (Reachable, the daemon's events tell
+			// when the last object goes.)
+			e.logf("docker events: %v, and %s is gone: the supervisor exits", err, e.paths.Dir)
+			e.removed()
+			return
 		}
 		e.logf("docker events: %v (again in %s)", err, delay)
 		t := time.NewTimer(delay)
@@ -284,7 +297,7 @@ func (s *Supervisor) watchEngine() {
 		return
 	}
 	e := newEngineWatch(t, s.cfg.Engine, s.paths, s.born, s.done)
-	e.idle, e.logf = s.exitIfIdle, s.cfg.Logf
+	e.idle, e.removed, e.logf = s.exitIfIdle, s.shutdown, s.cfg.Logf
 	e.record = func(ev Event) {
 		if _, err := os.Stat(s.paths.Dir); err != nil {
 			return // the environment was removed: nothing is made again

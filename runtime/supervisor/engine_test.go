@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,7 @@ func (d *fakeDaemon) next(t *testing.T) *stream {
 
 func watchFor(t *testing.T, d *fakeDaemon, idle ...func()) (*engineWatch, Paths, func()) {
 	p := PathsOf(t.TempDir())
+	os.MkdirAll(p.Dir, 0o755) // as Serve makes it
 	done := make(chan struct{})
 	e := newEngineWatch(testTarget(), d.dial, p, time.Now(), done)
 	if len(idle) > 0 {
@@ -310,5 +312,38 @@ func TestEngineExitReadAfterDockersRestart(t *testing.T) {
 	evs, _ := ReadEvents(p, nil, time.Time{})
 	if got := evs[1].Text(); !strings.Contains(got, "exited (exit code 3): docker restarts it (policy on-failure)") {
 		t.Errorf("exit read late: %q", got)
+	}
+}
+
+// A supervisor that has lost the daemon keeps retrying while its
+// environment exists (a daemon restart: its containers may come back), but
+// once the environment's directory is removed it exits: nothing it watched
+// there can be learnt or recorded any more, and no command reaches it.
+// Before, it retried forever (seen with a benchmark's supervisor whose
+// daemon socket and environment were both gone).
+func TestEngineLostWithTheEnvironmentRemoved(t *testing.T) {
+	d := newFakeDaemon()
+	removed := make(chan struct{})
+	e, p, stop := watchFor(t, d)
+	defer stop()
+	e.removed = func() { close(removed) }
+	s := d.next(t)
+	s.msgs <- msg("start", "c1", time.Now().Add(time.Second), webLabels)
+	waitKinds(t, p, "started")
+	d.setDown(true)
+	s.errs <- errors.New("unexpected EOF")
+	waitKinds(t, p, "started engine-lost")
+	select {
+	case <-removed:
+		t.Fatal("the watcher gave up while the environment exists")
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := os.RemoveAll(p.Root); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-removed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watcher still retries after the environment was removed")
 	}
 }
