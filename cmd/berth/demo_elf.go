@@ -20,90 +20,133 @@ func elfDeps(path string) (interp string, needed []string, err error) {
 		return "", nil, err
 	}
 	defer f.Close()
+	e, err := openELF(f)
+	if err != nil {
+		return "", nil, err
+	}
+	segs, err := e.segments()
+	if err != nil {
+		return "", nil, err
+	}
+	if segs.dynSize == 0 {
+		return segs.interp, nil, nil
+	}
+	needed, err = e.needed(segs)
+	if err != nil {
+		return "", nil, err
+	}
+	return segs.interp, needed, nil
+}
+
+// elfFile is an ELF file's identification: its byte order and class.
+type elfFile struct {
+	f    *os.File
+	bo   binary.ByteOrder
+	is64 bool
+}
+
+func openELF(f *os.File) (*elfFile, error) {
 	var ident [16]byte
 	if _, err := f.ReadAt(ident[:], 0); err != nil {
-		return "", nil, fmt.Errorf("not an ELF file: %w", err)
+		return nil, fmt.Errorf("not an ELF file: %w", err)
 	}
 	if string(ident[:4]) != "\x7fELF" {
-		return "", nil, errors.New("not an ELF file")
+		return nil, errors.New("not an ELF file")
 	}
-	var bo binary.ByteOrder
+	e := &elfFile{f: f, is64: ident[4] == 2}
 	switch ident[5] {
 	case 1:
-		bo = binary.LittleEndian
+		e.bo = binary.LittleEndian
 	case 2:
-		bo = binary.BigEndian
+		e.bo = binary.BigEndian
 	default:
-		return "", nil, errors.New("ELF file of unknown byte order")
+		return nil, errors.New("ELF file of unknown byte order")
 	}
-	is64 := ident[4] == 2
-	if !is64 && ident[4] != 1 {
-		return "", nil, errors.New("ELF file of unknown class")
+	if !e.is64 && ident[4] != 1 {
+		return nil, errors.New("ELF file of unknown class")
 	}
-	word := func(b []byte) uint64 { // an address or offset: 8 bytes or 4
-		if is64 {
-			return bo.Uint64(b)
-		}
-		return uint64(bo.Uint32(b))
+	return e, nil
+}
+
+// word reads an address or offset: 8 bytes or 4.
+func (e *elfFile) word(b []byte) uint64 {
+	if e.is64 {
+		return e.bo.Uint64(b)
 	}
+	return uint64(e.bo.Uint32(b))
+}
+
+type elfLoad struct{ vaddr, off, size uint64 }
+
+// elfSegments is what the program headers say: the loaded segments, the
+// dynamic section's place and the interpreter.
+type elfSegments struct {
+	loads           []elfLoad
+	dynOff, dynSize uint64
+	interp          string
+}
+
+func (e *elfFile) segments() (elfSegments, error) {
+	var segs elfSegments
+	bo, f := e.bo, e.f
 	hdr := make([]byte, 64)
-	if n, err := f.ReadAt(hdr, 0); n < 52 || (is64 && n < 64) {
-		return "", nil, fmt.Errorf("ELF header: %w", err)
+	if n, err := f.ReadAt(hdr, 0); n < 52 || (e.is64 && n < 64) {
+		return segs, fmt.Errorf("ELF header: %w", err)
 	}
 	var phoff uint64
 	var phentsize, phnum int
-	if is64 {
+	if e.is64 {
 		phoff, phentsize, phnum = bo.Uint64(hdr[32:]), int(bo.Uint16(hdr[54:])), int(bo.Uint16(hdr[56:]))
 	} else {
 		phoff, phentsize, phnum = uint64(bo.Uint32(hdr[28:])), int(bo.Uint16(hdr[42:])), int(bo.Uint16(hdr[44:]))
 	}
-	if phnum == 0xffff || (is64 && phentsize < 56) || (!is64 && phentsize < 32) {
-		return "", nil, errors.New("ELF program headers of an unexpected form")
+	if phnum == 0xffff || (e.is64 && phentsize < 56) || (!e.is64 && phentsize < 32) {
+		return segs, errors.New("ELF program headers of an unexpected form")
 	}
 	phs := make([]byte, phnum*phentsize)
 	if _, err := f.ReadAt(phs, int64(phoff)); err != nil {
-		return "", nil, fmt.Errorf("ELF program headers: %w", err)
+		return segs, fmt.Errorf("ELF program headers: %w", err)
 	}
-	type load struct{ vaddr, off, size uint64 }
-	var loads []load
-	var dynOff, dynSize uint64
 	for i := 0; i < phnum; i++ {
 		ph := phs[i*phentsize:]
 		typ := bo.Uint32(ph)
 		var off, vaddr, filesz uint64
-		if is64 {
+		if e.is64 {
 			off, vaddr, filesz = bo.Uint64(ph[8:]), bo.Uint64(ph[16:]), bo.Uint64(ph[32:])
 		} else {
 			off, vaddr, filesz = uint64(bo.Uint32(ph[4:])), uint64(bo.Uint32(ph[8:])), uint64(bo.Uint32(ph[16:]))
 		}
 		switch typ {
 		case 1: // PT_LOAD
-			loads = append(loads, load{vaddr, off, filesz})
+			segs.loads = append(segs.loads, elfLoad{vaddr, off, filesz})
 		case 2: // PT_DYNAMIC
-			dynOff, dynSize = off, filesz
+			segs.dynOff, segs.dynSize = off, filesz
 		case 3: // PT_INTERP
 			b := make([]byte, filesz)
 			if _, err := f.ReadAt(b, int64(off)); err != nil {
-				return "", nil, fmt.Errorf("ELF interpreter: %w", err)
+				return segs, fmt.Errorf("ELF interpreter: %w", err)
 			}
-			interp = string(bytes.TrimRight(b, "\x00"))
+			segs.interp = string(bytes.TrimRight(b, "\x00"))
 		}
 	}
-	if dynSize == 0 {
-		return interp, nil, nil
-	}
-	dyn := make([]byte, dynSize)
-	if _, err := f.ReadAt(dyn, int64(dynOff)); err != nil {
-		return "", nil, fmt.Errorf("ELF dynamic section: %w", err)
+	return segs, nil
+}
+
+// needed reads the DT_NEEDED names of the dynamic section, from the string
+// table found through the loaded segment that holds its address.
+func (e *elfFile) needed(segs elfSegments) ([]string, error) {
+	dyn := make([]byte, segs.dynSize)
+	if _, err := e.f.ReadAt(dyn, int64(segs.dynOff)); err != nil {
+		return nil, fmt.Errorf("ELF dynamic section: %w", err)
 	}
 	entry := 16
-	if !is64 {
+	if !e.is64 {
 		entry = 8
 	}
 	var strtab uint64
 	var names []uint64
 	for i := 0; i+entry <= len(dyn); i += entry {
-		tag, val := word(dyn[i:]), word(dyn[i+entry/2:])
+		tag, val := e.word(dyn[i:]), e.word(dyn[i+entry/2:])
 		if tag == 0 { // DT_NULL
 			break
 		}
@@ -115,26 +158,27 @@ func elfDeps(path string) (interp string, needed []string, err error) {
 		}
 	}
 	if len(names) == 0 {
-		return interp, nil, nil
+		return nil, nil
 	}
 	strOff, ok := uint64(0), false
-	for _, l := range loads {
+	for _, l := range segs.loads {
 		if strtab >= l.vaddr && strtab < l.vaddr+l.size {
 			strOff, ok = strtab-l.vaddr+l.off, true
 			break
 		}
 	}
 	if !ok {
-		return "", nil, errors.New("ELF string table outside the loaded segments")
+		return nil, errors.New("ELF string table outside the loaded segments")
 	}
+	var needed []string
 	for _, n := range names {
-		s, err := readCString(f, int64(strOff+n))
+		s, err := readCString(e.f, int64(strOff+n))
 		if err != nil {
-			return "", nil, fmt.Errorf("ELF library name: %w", err)
+			return nil, fmt.Errorf("ELF library name: %w", err)
 		}
 		needed = append(needed, s)
 	}
-	return interp, needed, nil
+	return needed, nil
 }
 
 func readCString(r io.ReaderAt, off int64) (string, error) {

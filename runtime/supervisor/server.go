@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -423,114 +422,6 @@ func (s *Supervisor) handleWait(ctx context.Context, c *conn, req Request) {
 	case <-s.done:
 	}
 }
-
-// handleStop marks the launch as stopped by a user before the command
-// stops it, so that its exit is never restarted; a stop that failed
-// (settle not ok) clears the mark; a client gone leaves it.
-func (s *Supervisor) handleStop(c *conn, req Request, settled <-chan Request) {
-	s.mu.Lock()
-	w := s.watches[req.Service]
-	var l *launch
-	if w != nil {
-		l = w.cur
-	}
-	s.mu.Unlock()
-	if w == nil {
-		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
-		return
-	}
-	w.markStop("by user")
-	if err := s.reply(c, Response{ID: req.ID}); err != nil {
-		return
-	}
-	settle, open := <-settled
-	if !open {
-		return
-	}
-	if !settle.OK {
-		w.markStop("")
-		return
-	}
-	// The stop is acknowledged once its exit is recorded, so that the
-	// command returns with the environment's files as they will stay.
-	t := time.NewTimer(StopRecordTimeout)
-	defer t.Stop()
-	select {
-	case <-l.handled:
-	case <-s.done:
-	case <-t.C:
-		s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
-	}
-	s.reply(c, Response{ID: req.ID})
-}
-
-// handleStopRun is a user's stop that the supervisor makes itself: it
-// marks the stop (the exit is never restarted), stops the service as the
-// process runner does, checking the record the command read as a stop
-// from the command would, and answers once the exit is recorded. A stop
-// that fails clears the mark; a command gone (ctx) ends the wait and
-// leaves the mark, as a stop whose command went away.
-func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
-	st := req.Stop
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
-		return
-	}
-	w := s.watches[req.Service]
-	var l *launch
-	if w != nil {
-		l = w.cur
-	}
-	// The supervisor stays until the stop is answered, even once it
-	// watches nothing more.
-	s.pending++
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.pending--
-		s.mu.Unlock()
-		s.exitIfIdle()
-	}()
-	if w == nil || st.Spec == nil || st.Spec.Name != req.Service {
-		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
-		return
-	}
-	w.markStop("by user")
-	err := s.proc.Stop(ctx, st.Spec.service(), st.Handle, runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill})
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
-		w.markStop("")
-		resp := Response{ID: req.ID, Error: err.Error()}
-		var te *runtime.StopTimeoutError
-		if errors.As(err, &te) {
-			resp.Code, resp.Timeout = codeTimeout, &stopTimeout{Grace: te.Grace, Signal: int(te.Signal), Survivors: te.Survivors}
-		}
-		s.reply(c, resp)
-		return
-	}
-	if l != nil && l.h.PID == st.Handle.PID {
-		// The stop is answered once its exit is recorded, so that the
-		// command returns with the environment's files as they will stay.
-		t := time.NewTimer(StopRecordTimeout)
-		defer t.Stop()
-		select {
-		case <-l.handled:
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
-		}
-	}
-	s.reply(c, Response{ID: req.ID})
-}
-
-// StopRecordTimeout bounds how long a user's stop waits for the
-// supervisor to record it.
-const StopRecordTimeout = 10 * time.Second
 
 func (s *Supervisor) launchOf(name string, pid int) *launch {
 	s.mu.Lock()
