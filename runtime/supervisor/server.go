@@ -258,16 +258,7 @@ func (ss *session) dispatch(req Request) {
 	switch req.Op {
 	case opStop:
 		if req.Stop != nil {
-			ctx, cancel := context.WithCancel(s.ctx)
-			ss.mu.Lock()
-			ss.cancels[req.ID] = cancel
-			ss.mu.Unlock()
-			ss.wg.Add(1)
-			go func() {
-				defer ss.wg.Done()
-				defer ss.drop(req.ID)
-				s.handleStopRun(ctx, c, req)
-			}()
+			ss.serve(req.ID, func(ctx context.Context) { s.handleStopRun(ctx, c, req) })
 			return
 		}
 		fallthrough
@@ -276,16 +267,13 @@ func (ss *session) dispatch(req Request) {
 		ss.mu.Lock()
 		ss.settles[req.ID] = ch
 		ss.mu.Unlock()
-		ss.wg.Add(1)
-		go func() {
-			defer ss.wg.Done()
-			defer ss.drop(req.ID)
+		ss.serve(req.ID, func(context.Context) {
 			if req.Op == opStart {
 				s.handleStart(c, req, ch)
 			} else {
 				s.handleStop(c, req, ch)
 			}
-		}()
+		})
 	case opSettle:
 		ss.mu.Lock()
 		ch := ss.settles[req.ID]
@@ -295,16 +283,7 @@ func (ss *session) dispatch(req Request) {
 			ch <- req
 		}
 	case opWait:
-		ctx, cancel := context.WithCancel(s.ctx)
-		ss.mu.Lock()
-		ss.cancels[req.ID] = cancel
-		ss.mu.Unlock()
-		ss.wg.Add(1)
-		go func() {
-			defer ss.wg.Done()
-			defer ss.drop(req.ID)
-			s.handleWait(ctx, c, req)
-		}()
+		ss.serve(req.ID, func(ctx context.Context) { s.handleWait(ctx, c, req) })
 	case opCancel:
 		ss.drop(req.ID)
 	case opStatus:
@@ -314,6 +293,21 @@ func (ss *session) dispatch(req Request) {
 	default:
 		s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("unknown request %q", req.Op)})
 	}
+}
+
+// serve runs fn for request id in a goroutine of its own; ctx ends when
+// the request is dropped (a cancel, its end, the session's end).
+func (ss *session) serve(id uint64, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ss.s.ctx)
+	ss.mu.Lock()
+	ss.cancels[id] = cancel
+	ss.mu.Unlock()
+	ss.wg.Add(1)
+	go func() {
+		defer ss.wg.Done()
+		defer ss.drop(id)
+		fn(ctx)
+	}()
 }
 
 // drop forgets request id: a wait is cancelled, a settle not yet sent

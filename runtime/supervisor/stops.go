@@ -36,17 +36,24 @@ func (s *Supervisor) handleStop(c *conn, req Request, settled <-chan Request) {
 		w.markStop("")
 		return
 	}
-	// The stop is acknowledged once its exit is recorded, so that the
-	// command returns with the environment's files as they will stay.
+	s.awaitRecorded(s.done, req.Service, l)
+	s.reply(c, Response{ID: req.ID})
+}
+
+// awaitRecorded returns once the exit of l is recorded (within
+// StopRecordTimeout), so that a stop is answered with the environment's
+// files as they will stay; false if done ended the wait first.
+func (s *Supervisor) awaitRecorded(done <-chan struct{}, name string, l *launch) bool {
 	t := time.NewTimer(StopRecordTimeout)
 	defer t.Stop()
 	select {
 	case <-l.handled:
-	case <-s.done:
+	case <-done:
+		return false
 	case <-t.C:
-		s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
+		s.cfg.Logf("%s: the stop was not recorded within %s", name, StopRecordTimeout)
 	}
-	s.reply(c, Response{ID: req.ID})
+	return true
 }
 
 // handleStopRun is a user's stop that the supervisor makes itself: it
@@ -78,7 +85,9 @@ func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
 		s.mu.Unlock()
 		s.exitIfIdle()
 	}()
-	if w == nil || st.Spec == nil || st.Spec.Name != req.Service {
+	// Only a service of this supervisor's own environment: the record's
+	// identity is checked against the service as the request describes it.
+	if w == nil || st.Spec == nil || st.Spec.Name != req.Service || st.Spec.Root != s.cfg.Root {
 		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
 		return
 	}
@@ -97,18 +106,8 @@ func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
 		s.reply(c, resp)
 		return
 	}
-	if l != nil && l.h.PID == st.Handle.PID {
-		// The stop is answered once its exit is recorded, so that the
-		// command returns with the environment's files as they will stay.
-		t := time.NewTimer(StopRecordTimeout)
-		defer t.Stop()
-		select {
-		case <-l.handled:
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.cfg.Logf("%s: the stop was not recorded within %s", req.Service, StopRecordTimeout)
-		}
+	if l != nil && l.h.PID == st.Handle.PID && !s.awaitRecorded(ctx.Done(), req.Service, l) {
+		return
 	}
 	s.reply(c, Response{ID: req.ID})
 }
