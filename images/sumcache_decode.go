@@ -1,6 +1,6 @@
 package images
 
-import "unicode/utf8"
+import "github.com/berthdev/berth/internal/jsonscan"
 
 // decodeSums reads a sum cache as berth writes it (compact JSON, every key
 // once, names and sums without escapes) without encoding/json's reflection,
@@ -14,7 +14,7 @@ func decodeSums(b []byte) (map[string]sumEntry, bool) {
 	out := map[string]sumEntry{}
 	b = b[1 : len(b)-1]
 	for len(b) > 0 {
-		name, rest, ok := plainString(b)
+		name, rest, ok := jsonscan.String(b)
 		if !ok || len(rest) == 0 || rest[0] != ':' {
 			return nil, false
 		}
@@ -47,13 +47,13 @@ func decodeSumEntry(b []byte, e *sumEntry) ([]byte, bool) {
 	b = b[1:]
 	var ints [7]uint64
 	for i, key := range sumKeys {
-		k, rest, ok := plainString(b)
+		k, rest, ok := jsonscan.String(b)
 		if !ok || string(k) != key || len(rest) == 0 || rest[0] != ':' {
 			return nil, false
 		}
 		b = rest[1:]
 		if key == "sum" {
-			s, rest, ok := plainString(b)
+			s, rest, ok := jsonscan.String(b)
 			if !ok {
 				return nil, false
 			}
@@ -88,21 +88,4 @@ func decodeSumEntry(b []byte, e *sumEntry) ([]byte, bool) {
 	e.Size, e.Mode, e.Mtime, e.Ctime = int64(ints[0]), uint32(ints[1]), int64(ints[2]), int64(ints[3])
 	e.Ino, e.Dev, e.At = ints[4], ints[5], int64(ints[6])
 	return b, true
-}
-
-// plainString reads a JSON string with no escapes or control characters,
-// in valid UTF-8.
-func plainString(b []byte) (s, rest []byte, ok bool) {
-	if len(b) == 0 || b[0] != '"' {
-		return nil, nil, false
-	}
-	for i := 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return b[1:i], b[i+1:], utf8.Valid(b[1:i])
-		case c == '\\' || c < 0x20:
-			return nil, nil, false
-		}
-	}
-	return nil, nil, false
 }

@@ -2,8 +2,8 @@ package process
 
 import (
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/berthdev/berth/internal/jsonscan"
 	"github.com/berthdev/berth/runtime"
 )
 
@@ -20,7 +20,7 @@ func decodeHandle(b []byte) (h runtime.Handle, ok bool) {
 	b = b[1 : len(b)-1]
 	var seen uint16
 	for len(b) > 0 {
-		key, rest, ok := jsonString(b)
+		key, rest, ok := jsonscan.String(b)
 		if !ok || len(rest) == 0 || rest[0] != ':' {
 			return h, false
 		}
@@ -71,7 +71,7 @@ func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
 		}
 		return rest, true
 	}
-	s, rest, ok := jsonString(b)
+	s, rest, ok := jsonscan.String(b)
 	if !ok {
 		return nil, false
 	}
@@ -95,24 +95,6 @@ func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
 		h.Token = string(s)
 	}
 	return rest, true
-}
-
-// jsonString reads a string without escapes or control characters, in
-// valid UTF-8, at the head of b.
-func jsonString(b []byte) (s, rest []byte, ok bool) {
-	if len(b) == 0 || b[0] != '"' {
-		return nil, nil, false
-	}
-	for i := 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			s = b[1:i]
-			return s, b[i+1:], utf8.Valid(s)
-		case c == '\\' || c < 0x20:
-			return nil, nil, false
-		}
-	}
-	return nil, nil, false
 }
 
 // jsonUint reads a non-negative decimal integer without leading zeros.

@@ -1,0 +1,24 @@
+// Package jsonscan reads the plain parts of JSON that berth writes itself
+// (PID files, the build's sum cache) without reflection. A value it cannot
+// read plainly is left to encoding/json by the caller.
+package jsonscan
+
+import "unicode/utf8"
+
+// String reads a JSON string with no escapes or control characters, in
+// valid UTF-8, at the head of b: its contents and what follows it. ok is
+// false for anything else (the caller falls back to encoding/json).
+func String(b []byte) (s, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return b[1:i], b[i+1:], utf8.Valid(b[1:i])
+		case c == '\\' || c < 0x20:
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
+}
