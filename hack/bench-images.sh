@@ -15,6 +15,10 @@ trap cleanup EXIT
 
 CGO_ENABLED=0 go build -o "$work/berth" ./cmd/berth
 CGO_ENABLED=0 go build -o "$work/sh" ./images/testdata/sh
+# A static Go hello world: any berth run's floor, printed beside the
+# up-to-date build (which does little more than start and stat the context).
+mkdir -p "$work/hello" && printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$work/hello/main.go"
+(cd "$work/hello" && go mod init hello >/dev/null 2>&1 && CGO_ENABLED=0 go build -o "$work/hello.bin" .)
 
 env="$work/env"
 ctx="$env/releases/engine-v1.0.0/sse_runtime"
@@ -82,7 +86,8 @@ for builder in classic buildkit; do
 	"$work/berth" build sse-runtime --env "$env" --builder "$builder" >/dev/null
 	bw=$(median "$work/berth" build sse-runtime --env "$env" --builder "$builder")
 	echo "$builder: berth build, cold:                   ${bc} ms"
-	echo "$builder: berth build, up to date (median/$runs):  ${bw} ms"
+	hw=$(median "$work/hello.bin")
+	echo "$builder: berth build, up to date (median/$runs):  ${bw} ms   (Go hello world, median/$runs: ${hw} ms; ratio $(awk -v a="$bw" -v b="$hw" 'BEGIN { printf "%.1f", a/b }'))"
 	if [ "$dockercli" = yes ]; then
 		dc=$(cold docker build -q -t "$dtag" --build-arg UID="$uid" --build-arg GID="$gid" $labels "$ctx")
 		dw=$(median docker build -q -t "$dtag" --build-arg UID="$uid" --build-arg GID="$gid" $labels "$ctx")
