@@ -62,6 +62,10 @@ func (r *Runner) Restart(ctx context.Context, svc *runtime.Service) (runtime.Han
 	return r.deploy(ctx, c, svc, existing)
 }
 
+// networkGoneWait bounds how long a create waits for the daemon to finish
+// removing the environment's network that a stop has just pruned.
+const networkGoneWait = 15 * time.Second
+
 // deploy creates the service, or updates existing with a forced update.
 func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existing *swarm.Service) (runtime.Handle, error) {
 	spec, err := r.serviceSpec(ctx, c, svc)
@@ -72,8 +76,13 @@ func (r *Runner) deploy(ctx context.Context, c API, svc *runtime.Service, existi
 	if existing == nil {
 		resp, err := c.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})
 		// The network the daemon still showed may have just been removed
-		// by the stop of the environment's last service: make it again.
-		for try := 0; try < 5 && err != nil && strings.Contains(err.Error(), "network") && (cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "not found")); try++ {
+		// by the stop of the environment's last service: make it again. The
+		// daemon goes on showing a network it is removing for as long as the
+		// removal takes (under load, longer than five polls: seen in CI as
+		// "network … not found" after five tries), so the retry is bounded
+		// by time.
+		gone := time.Now().Add(networkGoneWait)
+		for err != nil && strings.Contains(err.Error(), "network") && (cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "not found")) && time.Now().Before(gone) {
 			if perr := r.pause(ctx); perr != nil {
 				return runtime.Handle{}, perr
 			}
