@@ -347,3 +347,34 @@ func TestEngineLostWithTheEnvironmentRemoved(t *testing.T) {
 		t.Fatal("the watcher still retries after the environment was removed")
 	}
 }
+
+// The exit of the environment's last container is in the log before the
+// watcher says it is idle: the supervisor exits at once then, and CI saw
+// it go without the last exit of TestEngineEventsRestartByDocker (the
+// exit was recorded after the container was forgotten).
+func TestEngineLastExitRecordedBeforeIdle(t *testing.T) {
+	d := newFakeDaemon()
+	d.fake.ContainerInspectFunc = func(_ context.Context, id string) (container.InspectResponse, error) {
+		return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id,
+			State: &container.State{}, HostConfig: &container.HostConfig{}}}, nil
+	}
+	atIdle := make(chan string, 1)
+	var p Paths
+	_, p, stop := watchFor(t, d, func() { atIdle <- kinds(t, p) })
+	defer stop()
+	s := d.next(t)
+	at := time.Now().Add(time.Second)
+	task := with(map[string]string{labelEnv: "lab", labelSvc: "api"}, labelTask, "t1")
+	s.msgs <- msg("start", "c1", at, webLabels)
+	s.msgs <- msg("start", "s1", at.Add(time.Millisecond), task)
+	s.msgs <- msg("die", "s1", at.Add(2*time.Millisecond), with(task, "exitCode", "2"))
+	s.msgs <- msg("die", "c1", at.Add(3*time.Millisecond), with(webLabels, "exitCode", "3"))
+	select {
+	case got := <-atIdle:
+		if want := "started started exited exited"; got != want {
+			t.Errorf("events when the watcher went idle: %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the last container's exit did not make the watcher idle")
+	}
+}

@@ -69,7 +69,14 @@ func (e *engineWatch) container(ctx context.Context, api engine.API, m events.Me
 		}
 		code, _ := strconv.ParseInt(m.Actor.Attributes["exitCode"], 10, 64)
 		ev.Kind, ev.Exit = EventExited, exitInfo(runtime.ExitOfCode(code), at)
-		e.exited(ctx, api, &ev)
+		if e.exited(ctx, api, &ev) {
+			// Recorded before the container is forgotten: the last one
+			// gone lets the supervisor exit, and its exit must be in the
+			// log by then.
+			e.record(ev)
+			e.gone(ctx, api, id, at, false)
+			return true
+		}
 	case "kill":
 		if stoppedBy(e.paths, svc, at) != "" {
 			return true
@@ -126,15 +133,15 @@ func (e *engineWatch) started(ctx context.Context, api engine.API, ev *Event) {
 func restartPolicy(name string) bool { return name != "" && name != "no" }
 
 // exited fills the event of a container's exit not made by berth and
-// says whether the engine brings it back.
-func (e *engineWatch) exited(ctx context.Context, api engine.API, ev *Event) {
+// says whether the container is gone for good (the engine does not bring
+// it back).
+func (e *engineWatch) exited(ctx context.Context, api engine.API, ev *Event) (gone bool) {
 	if ev.Task != "" {
 		ev.Reason = "task " + shortID(ev.Task) + " failed"
 		e.mu.Lock()
 		e.failed[ev.Service] = ev.Task
 		e.mu.Unlock()
-		e.gone(ctx, api, ev.Container, ev.At, false)
-		return
+		return true
 	}
 	e.mu.Lock()
 	e.died[ev.Container] = true
@@ -142,7 +149,7 @@ func (e *engineWatch) exited(ctx context.Context, api engine.API, ev *Event) {
 	info, err := api.ContainerInspect(ctx, ev.Container)
 	if err == nil && info.State != nil && info.State.Restarting && info.HostConfig != nil {
 		ev.Reason = "docker restarts it (policy " + string(info.HostConfig.RestartPolicy.Name) + ")"
-		return
+		return false
 	}
 	if err == nil && info.State != nil && info.State.Running {
 		// Started again since this exit: the event was read late (a
@@ -152,9 +159,9 @@ func (e *engineWatch) exited(ctx context.Context, api engine.API, ev *Event) {
 			info.HostConfig != nil && restartPolicy(string(info.HostConfig.RestartPolicy.Name)) {
 			ev.Reason = "docker restarts it (policy " + string(info.HostConfig.RestartPolicy.Name) + ")"
 		}
-		return
+		return false
 	}
-	e.gone(ctx, api, ev.Container, ev.At, false)
+	return true
 }
 
 // gone forgets a container that no longer runs; the supervisor may exit
