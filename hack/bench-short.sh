@@ -3,7 +3,6 @@
 # alternating berth and floor (means of MEAN runs, default 200):
 #   berth --version       beside a Go hello world and hack/startfloor (hello
 #                         world linking the packages the design requires);
-#                         with BERTH_HUGEHEAP=0 too, to show what that pays;
 #   berth status          100 host services, the supervisor running (the
 #                         default), beside a Go hello world;
 #   berth versions app    a local bare repository with 500 tags, beside
@@ -47,11 +46,8 @@ pair() {
 hello() { "$work/hello.bin"; }
 startfloor() { "$work/startfloor"; }
 version() { "$B" --version; }
-version_nohuge() { BERTH_HUGEHEAP=0 "$B" --version; }
 pair "berth --version (floor Go hello world), mean of $MEAN" version hello
 pair "berth --version (floor hack/startfloor)" version startfloor
-pair "BERTH_HUGEHEAP=0 berth --version (floor hack/startfloor)" version_nohuge startfloor
-pair "BERTH_HUGEHEAP=0 berth --version (floor berth --version)" version_nohuge version
 
 # 100 services under the supervisor.
 e="$work/env100" p=$((20000 + RANDOM % 20000))
