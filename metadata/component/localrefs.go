@@ -25,8 +25,8 @@ import (
 // store, and no configuration, here or in git's user and system files, that
 // could hide refs or bring other files in. Anything else (reftable, a
 // gitfile, a bundle, alternates, a symbolic ref, a lock file, a ref to a
-// missing object, hideRefs, includes, GIT_NAMESPACE...) answers !ok, and the
-// caller asks git.
+// missing object, hideRefs, includes, url.insteadOf, GIT_NAMESPACE...)
+// answers !ok, and the caller asks git.
 
 // localTags lists the tags of the repository at path as ls-remote would,
 // sorted by name; ok is false where it cannot be sure of that answer.
@@ -94,6 +94,7 @@ func ownedByMe(fi fs.FileInfo) bool {
 // plainConfig says that no configuration git would read for upload-pack
 // can change which refs it shows: no hideRefs, no include, no extensions
 // (another object format or ref storage, a partial clone), no namespace, no
+// url.insteadOf (which sends the path to another repository), no
 // configuration from the environment. The files are searched as text, so a
 // mention in a comment also counts: that only costs a git run.
 func plainConfig(gitDir string) bool {
@@ -131,7 +132,7 @@ func plainConfig(gitDir string) bool {
 			return false
 		}
 		low := bytes.ToLower(b)
-		for _, word := range []string{"hiderefs", "include", "extensions", "namespace"} {
+		for _, word := range []string{"hiderefs", "include", "extensions", "namespace", "insteadof"} {
 			if bytes.Contains(low, []byte(word)) {
 				return false
 			}

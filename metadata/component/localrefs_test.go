@@ -92,6 +92,13 @@ func TestLocalTagsAgreeWithLsRemote(t *testing.T) {
 			t.Setenv("GIT_CONFIG_GLOBAL", cfg)
 			return r.Bare
 		}, false},
+		{"url.insteadOf in the user's config, sending the path to another repository", func(t *testing.T, r *testRepo) string {
+			other := newRepo(t, "v9.0.0")
+			cfg := filepath.Join(t.TempDir(), "gitconfig")
+			writeFile(t, cfg, "[url \""+other.Bare+"\"]\n\tinsteadOf = "+r.Bare+"\n")
+			t.Setenv("GIT_CONFIG_GLOBAL", cfg)
+			return r.Bare
+		}, false},
 		{"a gitfile", func(t *testing.T, r *testRepo) string {
 			dir := filepath.Join(t.TempDir(), "sep")
 			git(t, filepath.Dir(dir), "clone", "-q", "--separate-git-dir", dir+".git", r.Bare, dir)
