@@ -226,7 +226,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	}()
 	if err == nil {
 		h.StartTime, h.PGID = st.StartTime, st.PGID
-		err = writePIDFile(pidPath(svc), h)
+		err = completePIDFile(pidPath(svc), h)
 	}
 	if err != nil {
 		// The service cannot be recorded: it is ended, as the gate used
