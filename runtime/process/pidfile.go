@@ -187,8 +187,51 @@ func removePIDFile(path string, h runtime.Handle) error {
 	if err == nil && (r.PID != h.PID || (r.StartTime != 0 && h.StartTime != 0 && r.StartTime != h.StartTime)) {
 		return nil
 	}
+	// Kept as the spare of the next launch's pending record rather
+	// than freed: see writePendingPIDFile.
+	if err := os.Rename(path, sparePath(path)); err == nil || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale PID file: %w", err)
+	}
+	return nil
+}
+
+// sparePath is where a removed PID file is kept for the next launch.
+func sparePath(path string) string {
+	dir, base := filepath.Split(path)
+	return dir + "." + base + ".spare"
+}
+
+// writePendingPIDFile writes h, a launch's pending record, at path whole,
+// in the file the last removed record left as a spare: written, then
+// renamed into place, so a start and stop of a service neither allocates
+// nor frees an inode (see completePIDFile for what that costs here).
+// Without a spare, or when the spare is not what was just written once
+// renamed (a removal racing this launch put another file there), the
+// record is written anew as writePIDFile does; either way it is at path,
+// whole, before the service runs.
+func writePendingPIDFile(path string, h runtime.Handle) error {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	spare := sparePath(path)
+	fd, err := unix.Open(spare, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return writePIDFile(path, h)
+	}
+	defer unix.Close(fd)
+	var st, at unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 {
+		return writePIDFile(path, h)
+	}
+	if n, err := unix.Pwrite(fd, data, 0); err != nil || n < len(data) ||
+		unix.Ftruncate(fd, int64(len(data))) != nil || unix.Rename(spare, path) != nil ||
+		unix.Stat(path, &at) != nil || at.Ino != st.Ino || at.Dev != st.Dev {
+		return writePIDFile(path, h)
 	}
 	return nil
 }

@@ -111,3 +111,68 @@ func TestReadPIDFileWaitsForWriter(t *testing.T) {
 		t.Fatal("readPIDFile still waits after the lock was released")
 	}
 }
+
+// A start and stop of a service neither makes nor frees a file once it has
+// run once: the removed record is kept as the spare the next launch's
+// pending record is written in.
+func TestPIDFileReusedAcrossLaunches(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "svc.pid")
+	pending := runtime.Handle{Service: "svc", Runner: "process", Env: "/env", Token: "tok-1"}
+	if err := writePendingPIDFile(path, pending); err != nil {
+		t.Fatal(err)
+	}
+	first := inode(t, path)
+	done := pending
+	done.PID, done.PGID, done.StartTime = 4242, 4242, 123456
+	if err := completePIDFile(path, done); err != nil {
+		t.Fatal(err)
+	}
+	if err := removePIDFile(path, done); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("PID file after its removal: %v", err)
+	}
+	next := runtime.Handle{Service: "svc", Runner: "process", Env: "/env", Token: "tok-2"}
+	if err := writePendingPIDFile(path, next); err != nil {
+		t.Fatal(err)
+	}
+	if got := inode(t, path); got != first {
+		t.Errorf("second launch's record is a new file (inode %d): want the removed one (%d) reused", got, first)
+	}
+	// The complete record was longer: nothing of it is left.
+	if r, err := readPIDFile(path); err != nil || r.Handle != next {
+		t.Errorf("record = %+v, %v; want %+v", r.Handle, err, next)
+	}
+}
+
+// A spare that is not a plain file of its own (a symbolic link, a second
+// name of another file) is never written through.
+func TestPendingPIDFileSpareNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "svc.pid")
+	victim := filepath.Join(dir, "victim")
+	h := runtime.Handle{Service: "svc", Runner: "process", Env: "/env", Token: "tok"}
+	for _, mk := range []func() error{
+		func() error { return os.Symlink(victim, sparePath(path)) },
+		func() error { return os.Link(victim, sparePath(path)) },
+	} {
+		os.Remove(path)
+		os.Remove(sparePath(path))
+		if err := os.WriteFile(victim, []byte("keep me\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := mk(); err != nil {
+			t.Fatal(err)
+		}
+		if err := writePendingPIDFile(path, h); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "keep me\n" {
+			t.Errorf("victim = %q: written through the spare", b)
+		}
+		if r, err := readPIDFile(path); err != nil || r.Handle != h {
+			t.Errorf("record = %+v, %v; want %+v", r.Handle, err, h)
+		}
+	}
+}
