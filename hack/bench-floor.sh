@@ -55,7 +55,7 @@ mkenv() {
 	} >"$1/berth.yaml"
 }
 
-port0=$((20000 + RANDOM % 20000))
+port0=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
 ports() { seq "$1" "$(($1 + $2 - 1))"; } # first count
 n=100 e="$work/env100" p=$port0
 mkenv "$e" $n $p 0 0
