@@ -13,8 +13,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	_ "github.com/berthdev/berth/internal/hugeheap"
 )
 
 func main() {

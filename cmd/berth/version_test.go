@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	goruntime "runtime"
 	"runtime/debug"
 	"strings"
@@ -45,33 +43,5 @@ func TestVersionFlagOfTheBinary(t *testing.T) {
 	r := berth(t, t.TempDir(), nil, "--version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "berth version ") || strings.Contains(r.stdout, "version dev") || !strings.Contains(r.stdout, goruntime.Version()) {
 		t.Fatalf("--version: %+v", r)
-	}
-}
-
-// TestHugeHeapInitialisesFirst: internal/hugeheap advises the heap before
-// the packages that allocate most at start (the Docker client's
-// distribution/reference, semver) run their init. Go initialises packages
-// in import-path order as far as their imports allow, which puts it early.
-func TestHugeHeapInitialisesFirst(t *testing.T) {
-	cmd := exec.Command(berthBin, "--version")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	order := map[string]int{}
-	for i, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
-			order[f[1]] = i + 1
-		}
-	}
-	first := order["github.com/berthdev/berth/internal/hugeheap"]
-	if first == 0 {
-		t.Fatalf("internal/hugeheap did not initialise:\n%s", out)
-	}
-	for _, later := range []string{"github.com/distribution/reference", "github.com/Masterminds/semver/v3", "github.com/opencontainers/go-digest", "go.yaml.in/yaml/v3"} {
-		if n := order[later]; n == 0 || n < first {
-			t.Errorf("%s initialised at %d, internal/hugeheap at %d", later, n, first)
-		}
 	}
 }

@@ -24,8 +24,9 @@ func newVersionsCommand(g *globalOptions) *cobra.Command {
 		Long: `List the stable vX.Y.Z tags of a component's git remote, newest first.
 Inside an environment, '*' marks the version .metadata binds, "(installed)" a
 complete install, and a branch install comes first. Outside an environment the
-backend template's components are used. The remote is read with git;
-` + component.TimeoutEnv + ` bounds how long it may take.`,
+backend template's components are used. The remote is read with git
+(git ls-remote; a plain repository on this machine is read directly, with the
+same answer); ` + component.TimeoutEnv + ` bounds how long git may take.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVersions(cmd.Context(), g, args[0], opts)

@@ -109,7 +109,17 @@ func (g Git) run(ctx context.Context, def time.Duration, dir string, args ...str
 }
 
 // Tags lists the tag names of the remote repo (ls-remote, nothing fetched).
+// A repository on this machine is read without git where that gives
+// ls-remote's answer for certain (see localTags).
 func (g Git) Tags(ctx context.Context, repo string) ([]string, error) {
+	if tags, ok := localTags(repo); ok {
+		return tags, nil
+	}
+	return g.lsRemoteTags(ctx, repo)
+}
+
+// lsRemoteTags lists the tags of repo with git ls-remote.
+func (g Git) lsRemoteTags(ctx context.Context, repo string) ([]string, error) {
 	out, err := g.run(ctx, DefaultListTimeout, "", "ls-remote", "--tags", "--refs", "--", repo)
 	if err != nil {
 		return nil, err

@@ -9,43 +9,58 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berthdev/berth/runtime"
 )
 
 // A health check that reaches a port proves nothing unless the port is the
 // service's: another process may hold it. CheckListener finds the sockets
-// listening on the port (/proc/net/tcp and tcp6) and the processes holding
-// them (their /proc/<pid>/fd links), and accepts the port only when one of
-// the service's processes holds it.
+// listening on the port (sock_diag, else /proc/net/tcp and tcp6) and the
+// processes holding them (their /proc/<pid>/fd links), and accepts the
+// port only when one of the service's processes holds it.
 
-// listeners returns the inodes of the sockets listening on port.
+// listeners returns the inodes of the sockets listening on port, IPv4
+// and IPv6: asked of the kernel (sock_diag), or read from /proc/net where
+// it cannot answer (a kernel without sock_diag for the family).
 func listeners(port int) map[uint64]bool {
 	out := map[uint64]bool{}
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		file, err := os.Open(f)
-		if err != nil {
-			continue
+	for _, f := range []struct {
+		family uint8
+		proc   string
+	}{{unix.AF_INET, "/proc/net/tcp"}, {unix.AF_INET6, "/proc/net/tcp6"}} {
+		if diagListening(f.family, port, out) != nil {
+			procListening(f.proc, port, out)
 		}
-		sc := bufio.NewScanner(file)
-		sc.Scan() // header
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			// sl local_address rem_address st ... inode (field 9)
-			if len(fs) < 10 || fs[3] != "0A" {
-				continue
-			}
-			_, hexPort, ok := strings.Cut(fs[1], ":")
-			p, err := strconv.ParseUint(hexPort, 16, 32)
-			if !ok || err != nil || int(p) != port {
-				continue
-			}
-			if ino, err := strconv.ParseUint(fs[9], 10, 64); err == nil && ino != 0 {
-				out[ino] = true
-			}
-		}
-		file.Close()
 	}
 	return out
+}
+
+// procListening adds the inodes of the sockets listening on port that a
+// /proc/net/tcp-format file lists.
+func procListening(path string, port int, out map[uint64]bool) {
+	file, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	sc.Scan() // header
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		// sl local_address rem_address st ... inode (field 9)
+		if len(fs) < 10 || fs[3] != "0A" {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(fs[1], ":")
+		p, err := strconv.ParseUint(hexPort, 16, 32)
+		if !ok || err != nil || int(p) != port {
+			continue
+		}
+		if ino, err := strconv.ParseUint(fs[9], 10, 64); err == nil && ino != 0 {
+			out[ino] = true
+		}
+	}
 }
 
 // holds says whether pid has one of the socket inodes open.

@@ -56,8 +56,10 @@ type Runner struct {
 
 // child is a process this berth launched, so its exit status is known.
 type child struct {
-	done chan struct{}
-	exit runtime.Exit
+	// token is the launch token it was started with.
+	token string
+	done  chan struct{}
+	exit  runtime.Exit
 	// logDone, when the service logs through a log writer, is closed when
 	// the writer has written everything and ended.
 	logDone <-chan struct{}
@@ -214,7 +216,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	pending := h
 	h.PID, h.PGID = cmd.Process.Pid, cmd.Process.Pid
 	st, err := readStat(h.PID)
-	c := &child{done: make(chan struct{}), logDone: logDone}
+	c := &child{token: token, done: make(chan struct{}), logDone: logDone}
 	r.mu.Lock()
 	r.children[cmd.Process.Pid] = c
 	r.mu.Unlock()

@@ -31,9 +31,16 @@ func procUID(pid int) (int, bool) {
 // service's process group.
 const launchVar = "BERTH_LAUNCH"
 
+// environRead, when a test sets it, is told of each environment
+// launchToken reads.
+var environRead func(pid int)
+
 // launchToken reads BERTH_LAUNCH from the environment the process started
 // with; "" when it has none.
 func launchToken(pid int) (string, error) {
+	if environRead != nil {
+		environRead(pid)
+	}
 	var buf [4096]byte
 	data, err := readProcFile(procDir(pid)+"/environ", buf[:])
 	if err != nil {

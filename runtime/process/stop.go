@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"syscall"
 	"time"
@@ -23,26 +24,68 @@ const scanTTL = time.Second
 type scanned struct {
 	procs  []procStat
 	tokens map[int]string
+	// from: tokens hold the launch token of each of this user's processes
+	// that started at or after from (clock ticks since boot).
+	from uint64
 }
 
-// scan walks /proc, reading the launch token of each of this user's
-// processes. Stops within scanTTL share one walk.
-func (r *Runner) scan() scanned {
+// tokenCarriers lists the processes of one walk of /proc that carry token
+// and started at or after from, or that are in group pgid (0: none).
+// Stops within scanTTL share one walk; a process's environment is read
+// once per walk, and only for processes that started at or after the
+// earliest launch asked about: a launch token is new at each launch and
+// its leader is forked after it is made, so whatever inherited it started
+// later. Reading the environment of every process, as before, made each
+// stop cost as much as the machine's process count (two reads per
+// process, under this runner's lock).
+func (r *Runner) tokenCarriers(token string, from uint64, pgid int) []procStat {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.scanAt.IsZero() || time.Since(r.scanAt) > scanTTL {
-		s := scanned{procs: liveProcs(), tokens: map[int]string{}}
+		r.scanned = scanned{procs: liveProcs(), tokens: map[int]string{}, from: math.MaxUint64}
+		r.scanAt = time.Now()
+	}
+	s := &r.scanned
+	if from < s.from {
 		uid := os.Geteuid()
 		for _, p := range s.procs {
-			if u, ok := procUID(p.PID); ok && u == uid {
+			if p.StartTime < from || p.StartTime >= s.from {
+				continue
+			}
+			if tok, ok := r.childToken(p.PID); ok {
+				s.tokens[p.PID] = tok
+			} else if u, ok := procUID(p.PID); ok && u == uid {
 				if tok, _ := launchToken(p.PID); tok != "" {
 					s.tokens[p.PID] = tok
 				}
 			}
 		}
-		r.scanned, r.scanAt = s, time.Now()
+		s.from = from
 	}
-	return r.scanned
+	var out []procStat
+	for _, p := range s.procs {
+		if (p.StartTime >= from && s.tokens[p.PID] == token) || (pgid > 1 && p.PGID == pgid) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// childToken is the launch token of pid when it is a service this runner
+// launched and has not reaped (so the PID is still that process): the
+// supervisor knows what each of its services carries without reading its
+// environment. The caller holds r.mu.
+func (r *Runner) childToken(pid int) (string, bool) {
+	c := r.children[pid]
+	if c == nil || c.token == "" {
+		return "", false
+	}
+	select {
+	case <-c.done:
+		return "", false
+	default:
+		return c.token, true
+	}
 }
 
 // members lists the live processes of the service of v: its group while
@@ -75,11 +118,17 @@ func (r *Runner) members(v verdict) []procStat {
 	for _, p := range v.survivors {
 		add(p)
 	}
-	s := r.scan()
-	for _, p := range s.procs {
-		if s.tokens[p.PID] == h.Token || (v.leader && h.PGID == h.PID && p.PGID == h.PGID) {
-			add(p)
+	// A verified leader's start time bounds its descendants'; without
+	// one, every process is looked at.
+	from, pgid := uint64(0), 0
+	if v.leader {
+		from = h.StartTime
+		if h.PGID == h.PID {
+			pgid = h.PGID
 		}
+	}
+	for _, p := range r.tokenCarriers(h.Token, from, pgid) {
+		add(p)
 	}
 	return out
 }
