@@ -308,6 +308,15 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	return st, nil
 }
 
+// StillRecorded says whether svc's PID file still names the launch of h:
+// the same PID, start time and launch token. It reads the file only.
+func (r *Runner) StillRecorded(svc *runtime.Service, h runtime.Handle) bool {
+	rec, err := readPIDFile(pidPath(svc))
+	return err == nil && rec.Handle.PID == h.PID && rec.Handle.StartTime == h.StartTime && rec.Handle.Token == h.Token
+}
+
+var _ runtime.RecordChecker = (*Runner)(nil)
+
 // Forget removes the record of h once nothing of the service is left. The
 // record of a running service is kept (it is what lets berth stop it); a
 // process carrying its launch token outside its group (found by walking
