@@ -371,3 +371,27 @@ services:
 		t.Fatalf("status %s", got)
 	}
 }
+
+// A start in progress names its holder, read from its start lock whatever
+// an earlier holder left there.
+func TestStartLockNamesHolder(t *testing.T) {
+	ctx := context.Background()
+	m, _ := fakeEnv(t, "version: 1\nservices:\n  x: {command: [x]}\n")
+	path := m.Env.Path("pids", "x.lock")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("a longer record of an earlier holder\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.PlanStart(ctx, []string{"x"}, runtime.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Abandon()
+	mm := *m
+	var busy *runtime.BusyError
+	if _, err := mm.Start(ctx, []string{"x"}, runtime.StartRequest{}); !errors.As(err, &busy) || busy.Holder != os.Getpid() {
+		t.Fatalf("start while another holds the lock: %v (holder %+v), want held by %d", err, busy, os.Getpid())
+	}
+}
