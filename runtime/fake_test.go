@@ -395,3 +395,41 @@ func TestStartLockNamesHolder(t *testing.T) {
 		t.Fatalf("start while another holds the lock: %v (holder %+v), want held by %d", err, busy, os.Getpid())
 	}
 }
+
+// preparing is a fake runner that records PrepareStart among its events.
+type preparing struct {
+	*fakerunner.Runner
+	mu     sync.Mutex
+	events []string
+}
+
+func (p *preparing) PrepareStart() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, fmt.Sprintf("prepare after %d starts", strings.Count(strings.Join(p.Runner.Events(), ","), "start ")))
+}
+
+// A runner that can get ready for launches (the supervisor's spawn) is
+// told so while the start is planned, before any launch; a start that
+// launches nothing does not tell it.
+func TestStartPreparesRunner(t *testing.T) {
+	ctx := context.Background()
+	m, fr := fakeEnv(t, "version: 1\nservices:\n  x: {command: [x]}\n  y: {command: [y]}\n")
+	pr := &preparing{Runner: fr}
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return pr, nil })
+	m.Runners = reg
+	if _, err := m.Start(ctx, []string{runtime.All}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.events) == 0 || pr.events[0] != "prepare after 0 starts" {
+		t.Errorf("prepare calls %q, want the first before any start", pr.events)
+	}
+	pr.events = nil
+	if _, err := m.Start(ctx, []string{runtime.All}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.events) != 0 {
+		t.Errorf("a start of services that all run prepared the runner: %q", pr.events)
+	}
+}

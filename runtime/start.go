@@ -247,6 +247,9 @@ func (m *Manager) planOne(ctx context.Context, p *StartPlan, n string, named, al
 		p.unlock(n)
 		return false, nil
 	}
+	if sp, ok := run.(StartPreparer); ok {
+		sp.PrepareStart()
+	}
 	if !named {
 		p.Pulled = append(p.Pulled, n)
 	}
