@@ -7,11 +7,15 @@
 #   bash hack/bench-floor.sh            # RUNS=7 (medians), MEAN=200 (means)
 # The lifecycle rows run twice: with the supervisor (the default) and with
 # BERTH_SUPERVISOR=0.
+#   ROWS=start bash hack/bench-floor.sh # only the three start rows (and stop)
+#   SUPERVISOR=1 (or 0)                 # only with (without) the supervisor
 # Timings depend on load: the load average is printed first; below 2 is fair.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-7}
 MEAN=${MEAN:-200}
+ROWS=${ROWS:-all}
+SUPERVISOR=${SUPERVISOR:-"1 0"}
 work=$(mktemp -d)
 cleanup() {
 	for e in "$work"/env*; do [ -d "$e" ] && "$work/berth" --env "$e" stop all --force --timeout 1s >/dev/null 2>&1 || true; done
@@ -35,9 +39,6 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 report() { # name berth-us floor-us unit-label
 	awk -v n="$1" -v b="$2" -v f="$3" 'BEGIN {printf "%-58s berth %8.2f ms   floor %8.2f ms   ratio %5.2f\n", n, b/1000, f/1000, b/f}'
 }
-port0=$((20000 + RANDOM % 20000))
-ports() { seq "$1" "$(($1 + $2 - 1))"; } # first count
-
 # mkenv dir count first-port health(0|1) levels(0|1) [extra argv]: testsvc
 # services listening on consecutive ports; with levels, service i+count/2
 # needs service i healthy.
@@ -54,6 +55,11 @@ mkenv() {
 	} >"$1/berth.yaml"
 }
 
+port0=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
+ports() { seq "$1" "$(($1 + $2 - 1))"; } # first count
+n=100 e="$work/env100" p=$port0
+mkenv "$e" $n $p 0 0
+if [ "$ROWS" != start ]; then
 # Start-up: the mean of MEAN back-to-back runs each.
 mean() { local t0 t1; t0=$(now); for _ in $(seq "$MEAN"); do "$@" >/dev/null; done; t1=$(now); echo $(((t1 - t0) / MEAN)); }
 h=$(mean "$work/hello.bin"); v=$(mean "$B" --version)
@@ -63,12 +69,11 @@ h2=$(mean "$work/startfloor"); v=$(mean "$B" --version)
 report "berth --version beside hello world + required packages" "$v" "$h2"
 
 # 100 services: status, stop, start.
-n=100 e="$work/env100" p=$port0
-mkenv "$e" $n $p 0 0
 "$B" --env "$e" start all >/dev/null && "$work/portwait" $(ports $p $n)
 h=$(mean "$work/hello.bin"); st=$(mean "$B" --env "$e" status)
 report "status, $n host services (hello world as floor), mean" "$st" "$h"
 "$B" --env "$e" stop all >/dev/null
+fi
 
 floor_start() { # first count: launch and wait until every port accepts
 	for i in $(seq 0 $(($2 - 1))); do "$S" --tcp "127.0.0.1:$(($1 + i))" >/dev/null 2>&1 & done
@@ -120,7 +125,9 @@ for _ in $(seq "$RUNS"); do
 done
 report "start all, 20 in 2 levels, healthy 200 ms after start$mode" "$(printf '%s\n' "${sb[@]}" | median)" "$(printf '%s\n' "${sf[@]}" | median)"
 }
-export BERTH_SUPERVISOR=1; lifecycle ""
-export BERTH_SUPERVISOR=0; lifecycle " (no supervisor)"
+for mode in $SUPERVISOR; do
+	export BERTH_SUPERVISOR=$mode
+	if [ "$mode" = 1 ]; then lifecycle ""; else lifecycle " (no supervisor)"; fi
+done
 unset BERTH_SUPERVISOR
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -371,3 +371,65 @@ services:
 		t.Fatalf("status %s", got)
 	}
 }
+
+// A start in progress names its holder, read from its start lock whatever
+// an earlier holder left there.
+func TestStartLockNamesHolder(t *testing.T) {
+	ctx := context.Background()
+	m, _ := fakeEnv(t, "version: 1\nservices:\n  x: {command: [x]}\n")
+	path := m.Env.Path("pids", "x.lock")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("a longer record of an earlier holder\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.PlanStart(ctx, []string{"x"}, runtime.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Abandon()
+	mm := *m
+	var busy *runtime.BusyError
+	if _, err := mm.Start(ctx, []string{"x"}, runtime.StartRequest{}); !errors.As(err, &busy) || busy.Holder != os.Getpid() {
+		t.Fatalf("start while another holds the lock: %v (holder %+v), want held by %d", err, busy, os.Getpid())
+	}
+}
+
+// preparing is a fake runner that records PrepareStart among its events.
+type preparing struct {
+	*fakerunner.Runner
+	mu     sync.Mutex
+	events []string
+}
+
+func (p *preparing) PrepareStart() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, fmt.Sprintf("prepare after %d starts", strings.Count(strings.Join(p.Runner.Events(), ","), "start ")))
+}
+
+// A runner that can get ready for launches (the supervisor's spawn) is
+// told so while the start is planned, before any launch; a start that
+// launches nothing does not tell it.
+func TestStartPreparesRunner(t *testing.T) {
+	ctx := context.Background()
+	m, fr := fakeEnv(t, "version: 1\nservices:\n  x: {command: [x]}\n  y: {command: [y]}\n")
+	pr := &preparing{Runner: fr}
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return pr, nil })
+	m.Runners = reg
+	if _, err := m.Start(ctx, []string{runtime.All}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.events) == 0 || pr.events[0] != "prepare after 0 starts" {
+		t.Errorf("prepare calls %q, want the first before any start", pr.events)
+	}
+	pr.events = nil
+	if _, err := m.Start(ctx, []string{runtime.All}, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.events) != 0 {
+		t.Errorf("a start of services that all run prepared the runner: %q", pr.events)
+	}
+}

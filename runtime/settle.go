@@ -16,6 +16,15 @@ type Settler interface {
 	Settle(svc *Service, h Handle, ok bool)
 }
 
+// StartPreparer is implemented by runners that can get ready for launches
+// while a start is still being planned: the supervisor runner spawns its
+// supervisor then, which otherwise held up the first launch by a whole
+// process start. PlanStart calls it as soon as it finds a service the
+// runner is to launch; it must return at once and may be called again.
+type StartPreparer interface {
+	PrepareStart()
+}
+
 // BaseService is the service name as inspecting and stopping it needs,
 // without expansion (see base), and its runner.
 func (m *Manager) BaseService(name string) (*Service, Runner, error) { return m.base(name) }

@@ -114,12 +114,22 @@ func lockStart(svc *Service) (*metadata.FileLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start lock of %s: %w", svc.Name, err)
 	}
+	// The holder is written at a fixed width over what the last holder
+	// wrote, without truncating first: a truncate and the write after it
+	// free and allocate the file's block, the most of a lock's cost here.
 	f := l.File()
-	if err := f.Truncate(0); err == nil {
-		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	holder := fmt.Appendf(nil, "%-*d\n", holderWidth-1, os.Getpid())
+	if _, err := f.WriteAt(holder, 0); err == nil {
+		if fi, err := f.Stat(); err == nil && fi.Size() > int64(len(holder)) {
+			f.Truncate(int64(len(holder)))
+		}
 	}
 	return l, nil
 }
+
+// holderWidth is the size of a start lock's record of its holder: a PID
+// (at most 7 digits on Linux) padded with spaces, and a newline.
+const holderWidth = 11
 
 // PlanStart resolves and locks the selected services and their stopped
 // dependencies (unless req.NoDeps), finds which run already and refuses
@@ -236,6 +246,9 @@ func (m *Manager) planOne(ctx context.Context, p *StartPlan, n string, named, al
 		}
 		p.unlock(n)
 		return false, nil
+	}
+	if sp, ok := run.(StartPreparer); ok {
+		sp.PrepareStart()
 	}
 	if !named {
 		p.Pulled = append(p.Pulled, n)

@@ -84,3 +84,14 @@ func BenchmarkWaitAll20Ready200ms(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkCheckTCPRefused is one tcp check of a closed local port: what
+// a start's wait does until its service listens.
+func BenchmarkCheckTCPRefused(b *testing.B) {
+	hc := &metadata.HealthCheck{Type: "tcp", Address: closedAddr(b)}
+	for b.Loop() {
+		if r := Check(context.Background(), hc, Options{}); r.Healthy {
+			b.Fatal(r.Detail)
+		}
+	}
+}

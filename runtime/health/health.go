@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -195,6 +197,12 @@ func checkHTTP(ctx context.Context, hc *metadata.HealthCheck, timeout time.Durat
 }
 
 func checkTCP(ctx context.Context, hc *metadata.HealthCheck, timeout time.Duration) (bool, string) {
+	if open, known := connectNow(hc.Address); known && ctx.Err() == nil {
+		if open {
+			return true, "tcp " + hc.Address + " open"
+		}
+		return false, "tcp " + hc.Address + ": " + unix.ECONNREFUSED.Error()
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", hc.Address)
 	if err != nil {

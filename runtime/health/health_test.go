@@ -392,7 +392,7 @@ func TestStartPolls(t *testing.T) {
 		hc           metadata.HealthCheck
 		first, limit time.Duration
 	}{
-		{metadata.HealthCheck{Type: metadata.HealthTCP, Address: "127.0.0.1:1"}, 2 * time.Millisecond, 10 * time.Millisecond},
+		{metadata.HealthCheck{Type: metadata.HealthTCP, Address: "127.0.0.1:1"}, 1 * time.Millisecond, 5 * time.Millisecond},
 		{metadata.HealthCheck{Type: metadata.HealthHTTP, URL: "http://127.0.0.1:1/"}, 10 * time.Millisecond, DefaultStartInterval},
 	} {
 		first, limit := startPolls(&c.hc)

@@ -198,7 +198,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	}
 	h := runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess,
 		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Env: envRoot(svc), Token: token, LogFrom: logFrom}
-	if err := writePIDFile(pidPath(svc), h); err != nil {
+	if err := writePendingPIDFile(pidPath(svc), h); err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	cmd.Path = path
@@ -229,7 +229,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	}()
 	if err == nil {
 		h.StartTime, h.PGID = st.StartTime, st.PGID
-		err = writePIDFile(pidPath(svc), h)
+		err = completePIDFile(pidPath(svc), h)
 	}
 	if err != nil {
 		// The service cannot be recorded: it is ended, as the gate used

@@ -21,8 +21,9 @@ type Runner struct {
 	*process.Runner
 	Client *Client
 
-	mu     sync.Mutex
-	starts map[int]*ticket
+	mu      sync.Mutex
+	starts  map[int]*ticket
+	prepare sync.Once
 }
 
 // NewRunner wraps a process runner.
@@ -31,8 +32,9 @@ func NewRunner(p *process.Runner, c *Client) *Runner {
 }
 
 var (
-	_ runtime.Runner  = (*Runner)(nil)
-	_ runtime.Settler = (*Runner)(nil)
+	_ runtime.Runner        = (*Runner)(nil)
+	_ runtime.Settler       = (*Runner)(nil)
+	_ runtime.StartPreparer = (*Runner)(nil)
 )
 
 // Start launches svc through the supervisor, starting one if none runs.
@@ -45,6 +47,17 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 	r.starts[h.PID] = t
 	r.mu.Unlock()
 	return h, nil
+}
+
+// PrepareStart starts the session with the supervisor, spawning one if
+// none runs, in the background: the start goes on planning meanwhile, and
+// its first launch waits for the session only as long as is left of it.
+// Should no launch follow, a supervisor spawned for nothing exits once
+// idle (DefaultIdleExit).
+func (r *Runner) PrepareStart() {
+	r.prepare.Do(func() {
+		go r.Client.session(true)
+	})
 }
 
 // Settle tells the supervisor how the start of h ended.
