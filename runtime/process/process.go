@@ -51,7 +51,8 @@ type Runner struct {
 	mu       sync.Mutex
 	children map[int]*child
 	scanAt   time.Time
-	scanned  scanned
+	scanned  *scanned
+	scanning chan struct{} // closed when the walk or token reads under way end
 }
 
 // child is a process this berth launched, so its exit status is known.

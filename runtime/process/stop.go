@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"syscall"
@@ -21,6 +22,9 @@ const killGrace = 5 * time.Second
 // command; it bounds how stale the walk can be in a long-lived runner.
 const scanTTL = time.Second
 
+// scanned is one walk of /proc with the launch tokens read so far. It is
+// never changed once published: a caller that needs more tokens publishes
+// a copy with them.
 type scanned struct {
 	procs  []procStat
 	tokens map[int]string
@@ -39,29 +43,7 @@ type scanned struct {
 // stop cost as much as the machine's process count (two reads per
 // process, under this runner's lock).
 func (r *Runner) tokenCarriers(token string, from uint64, pgid int) []procStat {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.scanAt.IsZero() || time.Since(r.scanAt) > scanTTL {
-		r.scanned = scanned{procs: liveProcs(), tokens: map[int]string{}, from: math.MaxUint64}
-		r.scanAt = time.Now()
-	}
-	s := &r.scanned
-	if from < s.from {
-		uid := os.Geteuid()
-		for _, p := range s.procs {
-			if p.StartTime < from || p.StartTime >= s.from {
-				continue
-			}
-			if tok, ok := r.childToken(p.PID); ok {
-				s.tokens[p.PID] = tok
-			} else if u, ok := procUID(p.PID); ok && u == uid {
-				if tok, _ := launchToken(p.PID); tok != "" {
-					s.tokens[p.PID] = tok
-				}
-			}
-		}
-		s.from = from
-	}
+	s := r.scanFrom(from)
 	var out []procStat
 	for _, p := range s.procs {
 		if (p.StartTime >= from && s.tokens[p.PID] == token) || (pgid > 1 && p.PGID == pgid) {
@@ -69,6 +51,83 @@ func (r *Runner) tokenCarriers(token string, from uint64, pgid int) []procStat {
 		}
 	}
 	return out
+}
+
+// scanFrom returns a walk of /proc no older than scanTTL (and begun after
+// the last invalidation: CheckListener zeroes scanAt) with the tokens of
+// the processes that started at or after from. One caller walks or reads
+// tokens while the others wait for it on a channel, all woken at once:
+// the stops of 100 services used to take turns at the runner's lock, each
+// woken by the one before, for the walk and for a loop over its processes.
+func (r *Runner) scanFrom(from uint64) *scanned {
+	for {
+		r.mu.Lock()
+		s := r.scanned
+		fresh := s != nil && !r.scanAt.IsZero() && time.Since(r.scanAt) <= scanTTL
+		if fresh && s.from <= from {
+			r.mu.Unlock()
+			return s
+		}
+		if wait := r.scanning; wait != nil {
+			r.mu.Unlock()
+			<-wait
+			continue
+		}
+		done := make(chan struct{})
+		r.scanning = done
+		var ns *scanned
+		if fresh {
+			ns = &scanned{procs: s.procs, tokens: maps.Clone(s.tokens), from: s.from}
+		} else {
+			r.scanned, r.scanAt = nil, time.Now()
+			ns = &scanned{tokens: map[int]string{}, from: math.MaxUint64}
+		}
+		at := r.scanAt
+		r.mu.Unlock()
+		if !fresh {
+			ns.procs = liveProcs()
+		}
+		r.readTokens(ns, from)
+		r.mu.Lock()
+		if r.scanAt.Equal(at) { // not invalidated meanwhile
+			r.scanned = ns
+		}
+		r.scanning = nil
+		r.mu.Unlock()
+		close(done)
+		return ns
+	}
+}
+
+// readTokens adds to s the tokens of the processes that started at or
+// after from and before s.from: those of the services this runner
+// launched from what it knows, the others' from their environment.
+func (r *Runner) readTokens(s *scanned, from uint64) {
+	if from >= s.from {
+		return
+	}
+	var others []int
+	r.mu.Lock()
+	for _, p := range s.procs {
+		if p.StartTime < from || p.StartTime >= s.from {
+			continue
+		}
+		if tok, ok := r.childToken(p.PID); ok {
+			s.tokens[p.PID] = tok
+		} else {
+			others = append(others, p.PID)
+		}
+	}
+	r.mu.Unlock()
+	uid := os.Geteuid()
+	for _, pid := range others {
+		if u, ok := procUID(pid); ok && u == uid {
+			if tok, _ := launchToken(pid); tok != "" {
+				s.tokens[pid] = tok
+			}
+		}
+	}
+	s.from = from
 }
 
 // childToken is the launch token of pid when it is a service this runner

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,9 +118,15 @@ func shortID(id string) string { return id[:min(12, len(id))] }
 // events.jsonl.1 (one older file is kept).
 const maxEventLog = 1 << 20
 
-var eventMu sync.Mutex
+// rotateMu serialises rotations within this process.
+var rotateMu sync.Mutex
 
-// AppendEvent adds e to the event log, rotating it by size.
+// AppendEvent adds e to the event log, rotating it by size. The line is
+// one write to a file opened for appending, which the kernel places whole
+// at the end whoever else appends; no lock is held across the system
+// calls (one process-wide lock across the stat, open, write and close of
+// every event made the 100 exits of a stop all take turns). The log is
+// rotated once a write has taken it past maxEventLog.
 func AppendEvent(p Paths, e Event) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
@@ -129,21 +136,33 @@ func AppendEvent(p Paths, e Event) error {
 	if err != nil {
 		return err
 	}
-	eventMu.Lock()
-	defer eventMu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(p.Events), 0o755); err != nil {
-		return err
-	}
-	if fi, err := os.Stat(p.Events); err == nil && fi.Size()+int64(len(b)) > maxEventLog {
-		os.Rename(p.Events, p.Events+".1")
-	}
 	f, err := os.OpenFile(p.Events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(p.Events), 0o755); err != nil {
+			return err
+		}
+		f, err = os.OpenFile(p.Events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	}
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	_, err = f.Write(append(b, '\n'))
+	fi, serr := f.Stat()
+	f.Close()
+	if err == nil && serr == nil && fi.Size() > maxEventLog {
+		rotateEvents(p)
+	}
 	return err
+}
+
+// rotateEvents moves a log past maxEventLog to events.jsonl.1, unless
+// another rotation has just done it.
+func rotateEvents(p Paths) {
+	rotateMu.Lock()
+	defer rotateMu.Unlock()
+	if fi, err := os.Stat(p.Events); err == nil && fi.Size() > maxEventLog {
+		os.Rename(p.Events, p.Events+".1")
+	}
 }
 
 // ReadEvents returns the events of the log (the rotated file first) for
