@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -361,10 +362,10 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 	}
 	// INSTALL_ROOT is there when .metadata has it; a command that uses it
 	// without it fails naming the variable.
-	if r, err := e.InstallRoot(); err == nil {
+	if r, ok := e.Meta.Get(KeyInstallRoot); ok && r != "" { // as InstallRoot, without its error
 		own["INSTALL_ROOT"] = r
 	}
-	if exe, err := os.Executable(); err == nil {
+	if exe, err := executable(); err == nil {
 		own["BERTH"] = exe
 	}
 	if component != "" {
@@ -384,6 +385,10 @@ func (e *Env) Vars(component string) (func(string) (string, bool), error) {
 		return os.LookupEnv(k)
 	}, nil
 }
+
+// executable is os.Executable, read once: Vars runs for every service a
+// start resolves.
+var executable = sync.OnceValues(os.Executable)
 
 // OQTOPUSTemplate says whether template is one of the OQTOPUS CLI's.
 func OQTOPUSTemplate(template string) bool {

@@ -15,6 +15,9 @@ type launched struct {
 	svc *Service
 	run Runner
 	h   Handle
+	// exit, if set, is the one wait for the launch's end that its
+	// readiness wait and start check share (each releases it once).
+	exit *exitWatch
 }
 
 // execution is the state of one Execute, shared by its visits.
@@ -109,7 +112,7 @@ func (e *execution) visit(wctx context.Context, svc *Service, launchedFn func())
 	if err != nil {
 		return e.fail(n, fmt.Errorf("failed to start '%s': %w", n, err))
 	}
-	l := launched{svc, run, h}
+	l := launched{svc, run, h, watchExit(e.ctx, run, h, 2)}
 	e.mu.Lock()
 	e.done = append(e.done, l)
 	e.mu.Unlock()

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,5 +433,48 @@ func TestStartPreparesRunner(t *testing.T) {
 	}
 	if len(pr.events) != 0 {
 		t.Errorf("a start of services that all run prepared the runner: %q", pr.events)
+	}
+}
+
+// counting is a fake runner that counts Wait calls.
+type counting struct {
+	*fakerunner.Runner
+	waits atomic.Int32
+}
+
+func (c *counting) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
+	c.waits.Add(1)
+	return c.Runner.Wait(ctx, h)
+}
+
+// The readiness wait and the start check of a launch share one wait for
+// its end: through a supervisor each is a request to it.
+func TestStartWaitsOncePerLaunch(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	m, fr := fakeEnv(t, fmt.Sprintf("version: 1\nservices:\n  x: {command: [x], health: {type: tcp, address: %q}}\n", ln.Addr().String()))
+	m.StartCheck = time.Second
+	cr := &counting{Runner: fr}
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return cr, nil })
+	m.Runners = reg
+	states, err := m.Start(context.Background(), []string{"x"}, runtime.StartRequest{})
+	if err != nil || len(states) != 1 || states[0].Health != "healthy" {
+		t.Fatalf("start: %v, %+v", err, states)
+	}
+	if n := cr.waits.Load(); n != 1 {
+		t.Errorf("%d waits for the launch's end, want 1", n)
 	}
 }

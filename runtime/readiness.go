@@ -45,6 +45,9 @@ func (e *NotHealthyError) Unwrap() error { return e.Err }
 // service runs, and, where its runner can tell, only on a port it holds.
 func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error) {
 	svc, run, h := l.svc, l.run, l.h
+	if l.exit != nil {
+		defer l.exit.release()
+	}
 	if m.Ready != nil {
 		return nil, m.Ready(ctx, svc, h)
 	}
@@ -61,16 +64,12 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 	if err != nil {
 		return nil, err
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	exited := make(chan struct{})
-	var exit Exit
-	go func() {
-		var err error
-		if exit, err = run.Wait(wctx, h); err == nil {
-			close(exited)
-		}
-	}()
+	w := l.exit
+	if w == nil {
+		w = watchExit(ctx, run, h, 1)
+		defer w.release()
+	}
+	exited := w.exited
 	stopNotes := m.noteWhileWaiting(svc.Name, spec.StartWait())
 	r, err := health.WaitHealthy(ctx, hc, health.WaitOptions{
 		Options: health.Options{Dir: svc.Dir, Env: svc.Env, Exec: m.Exec},
@@ -92,7 +91,7 @@ func (m *Manager) ready(ctx context.Context, l launched) (*health.Result, error)
 		if errors.Is(err, health.ErrExited) {
 			<-exited
 			run.Forget(ctx, svc, h)
-			return nil, &StartFailedError{Service: svc.Name, Exit: exit, LastLines: m.lastLines(ctx, l, 10)}
+			return nil, &StartFailedError{Service: svc.Name, Exit: w.exit, LastLines: m.lastLines(ctx, l, 10)}
 		}
 		return nil, err
 	}
@@ -201,6 +200,9 @@ func (m *Manager) healthCheck(name string) (*metadata.HealthCheck, error) {
 // exit status and last log lines, and its record is removed. It returns
 // nil when the service still runs at the end of the window.
 func (m *Manager) startCheck(ctx context.Context, l launched, passed <-chan struct{}) error {
+	if l.exit != nil {
+		defer l.exit.release()
+	}
 	window := m.StartCheck
 	if window == 0 {
 		window = DefaultStartCheck
@@ -213,17 +215,24 @@ func (m *Manager) startCheck(ctx context.Context, l launched, passed <-chan stru
 	}
 	cctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
-	go func() {
-		select {
-		case <-passed:
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
-	exit, err := l.run.Wait(cctx, l.h)
-	if err != nil {
+	w := l.exit
+	if w == nil {
+		w = watchExit(cctx, l.run, l.h, 1)
+		defer w.release()
+	}
+	select {
+	case <-w.end:
+	case <-passed:
+		return nil // its health check passed: it is up
+	case <-cctx.Done():
 		return nil // still running when the window closed
 	}
+	select {
+	case <-w.exited:
+	default:
+		return nil // its wait failed: nothing says it ended
+	}
+	exit := w.exit
 	l.run.Forget(ctx, l.svc, l.h)
 	return fmt.Errorf("failed to start '%s': %w", l.svc.Name,
 		&StartFailedError{Service: l.svc.Name, Exit: exit, LastLines: m.lastLines(ctx, l, 10)})

@@ -327,3 +327,44 @@ func TestStartRetriesOnANewSessionAfterClosing(t *testing.T) {
 		t.Fatalf("handle %+v after %d sessions; want PID 4242 from the third session", h, sessions.Load())
 	}
 }
+
+// A spawned supervisor says it is ready as soon as it listens, before it
+// adopts what runs; a request sent then is answered once adoption is over.
+func TestReadyBeforeAdoption(t *testing.T) {
+	release := make(chan struct{})
+	adopting := make(chan struct{})
+	onAdopt = func() {
+		close(adopting)
+		<-release
+	}
+	t.Cleanup(func() { onAdopt = nil })
+	answered := make(chan error, 1)
+	go func() {
+		<-adopting
+		// serveForTest has read "ready" while adoption waits.
+		time.AfterFunc(100*time.Millisecond, func() { close(release) })
+	}()
+	_, c, _ := serveForTest(t, 1)
+	go func() {
+		_, err := c.Watched()
+		answered <- err
+	}()
+	select {
+	case <-release:
+		t.Fatal("ready came only after adoption")
+	default:
+	}
+	select {
+	case err := <-answered:
+		select {
+		case <-release:
+		default:
+			t.Fatalf("a request was answered (%v) before adoption was over", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer after adoption")
+	}
+}
