@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	goruntime "runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthdev/berth/metadata"
@@ -80,6 +82,53 @@ func (s *stopPlanner) state(n string) (State, error) {
 	return st, nil
 }
 
+// prefetch inspects the services of names whose runner reads local files
+// (the process runner), split between the processors: the plan of a stop
+// all inspects every service before the first is stopped, one after
+// another. Each part inspects in turn (a goroutine per service costs more
+// than its inspection); what cannot be inspected is left to state.
+func (s *stopPlanner) prefetch(names []string) {
+	var local []string
+	for _, n := range names {
+		if _, done := s.states[n]; done {
+			continue
+		}
+		if _, run, err := s.m.base(n); err == nil && run.Capabilities().LocalInspect {
+			local = append(local, n)
+		}
+	}
+	parts := min(goruntime.GOMAXPROCS(0), len(local)/prefetchShare)
+	if parts <= 1 {
+		return
+	}
+	states := make([]State, len(local))
+	ok := make([]bool, len(local))
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(local)/parts, (i+1)*len(local)/parts
+		wg.Go(func() {
+			for j := lo; j < hi; j++ {
+				svc, run, err := s.m.base(local[j])
+				if err != nil {
+					continue
+				}
+				if st, err := s.m.inspect(s.ctx, svc, run); err == nil {
+					states[j], ok[j] = st, true
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for j, n := range local {
+		if ok[j] {
+			s.states[n] = states[j]
+		}
+	}
+}
+
+// prefetchShare is the fewest services worth a part of a prefetch.
+const prefetchShare = 16
+
 // runningDependents is every running service that depends on n, directly
 // or not, in stop order.
 func (s *stopPlanner) runningDependents(n string) ([]string, error) {
@@ -124,6 +173,7 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 	}
 	p.Stop = sp.graph.InStopOrder(slices.Collect(maps.Keys(selected)))
 	p.Added = sp.graph.InStopOrder(p.Added)
+	sp.prefetch(p.Stop)
 	for _, n := range p.Stop {
 		st, err := sp.state(n)
 		if err != nil && all {

@@ -28,7 +28,7 @@ func (c *countingRunner) Inspect(ctx context.Context, svc *runtime.Service) (run
 }
 
 // countingEnv is an environment of n testsvc services on a countingRunner.
-func countingEnv(t *testing.T, n int) (*runtime.Manager, *countingRunner) {
+func countingEnv(t testing.TB, n int) (*runtime.Manager, *countingRunner) {
 	t.Helper()
 	root := t.TempDir()
 	var b strings.Builder
@@ -112,5 +112,34 @@ func TestStopOfALaunchNewerThanItsPlan(t *testing.T) {
 	}
 	if got := statusLine(t, m); got != "s0=stopped" {
 		t.Fatalf("after the stop: %s", got)
+	}
+}
+
+// The plan of a stop of many process services inspects them in parts side
+// by side, each service once, with the same result as one after another.
+func TestStopPlanInspectsInParts(t *testing.T) {
+	ctx := context.Background()
+	m, cr := countingEnv(t, 40)
+	if _, err := m.Start(ctx, []string{"all"}, runtime.StartRequest{Parallel: 8}); err != nil {
+		t.Fatal(err)
+	}
+	cr.inspects.Store(0)
+	p, err := m.PlanStop(ctx, []string{"all"}, runtime.StopRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cr.inspects.Load(); n != 40 || len(p.Running) != 40 {
+		t.Fatalf("the plan inspected %d times and found %d running, want 40 and 40", n, len(p.Running))
+	}
+	for n, st := range p.Running {
+		if st.Name != n || st.Handle == nil || st.PID == 0 {
+			t.Errorf("planned state of %s: %+v", n, st)
+		}
+	}
+	if _, err := m.ExecuteStop(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if n := cr.inspects.Load(); n != 40 {
+		t.Errorf("plan and stop inspected %d times, want 40", n)
 	}
 }
