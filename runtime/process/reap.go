@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,11 +109,21 @@ func ReapOrphans() []Reaped {
 }
 
 // children lists this process's children from /proc/self/task/*/children.
+// The task directory is read once and each thread's children file opened
+// by name: filepath.Glob read every thread's directory to match the name
+// "children", which makes the kernel build an entry for each of its ~50
+// files, thread by thread, at every reap.
 func children() []int {
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	d, err := os.Open("/proc/self/task")
+	if err != nil {
+		return nil
+	}
+	tids, _ := d.Readdirnames(-1)
+	d.Close()
 	var out []int
-	for _, t := range tasks {
-		data, err := os.ReadFile(t)
+	var buf [4096]byte
+	for _, tid := range tids {
+		data, err := readProcFile("/proc/self/task/"+tid+"/children", buf[:])
 		if err != nil {
 			continue
 		}

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Event kinds.
@@ -136,20 +139,32 @@ func AppendEvent(p Paths, e Event) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(p.Events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	const flags = unix.O_WRONLY | unix.O_APPEND | unix.O_CREAT
+	fd, err := openRaw(p.Events, flags, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(p.Events), 0o755); err != nil {
 			return err
 		}
-		f, err = os.OpenFile(p.Events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		fd, err = openRaw(p.Events, flags, 0o644)
 	}
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(append(b, '\n'))
-	fi, serr := f.Stat()
-	f.Close()
-	if err == nil && serr == nil && fi.Size() > maxEventLog {
+	line := append(b, '\n')
+	var n int
+	for {
+		n, err = unix.Write(fd, line)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == nil && n != len(line) {
+		err = io.ErrShortWrite
+	}
+	var st unix.Stat_t
+	serr := unix.Fstat(fd, &st)
+	unix.Close(fd)
+	if err == nil && serr == nil && st.Size > maxEventLog {
 		rotateEvents(p)
 	}
 	return err

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
@@ -49,27 +51,27 @@ func recordPath(p Paths, service string) string { return filepath.Join(p.Runs, s
 // It reads under a shared lock of the file, so never while a writer
 // rewrites it (see updateRecord).
 func ReadRecord(p Paths, service string) (Record, error) {
-	f, err := os.Open(recordPath(p, service))
+	fd, err := openRaw(recordPath(p, service), unix.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return Record{Service: service}, nil
 	}
 	if err != nil {
 		return Record{Service: service}, err
 	}
-	defer f.Close()
-	if err := flock(f, syscall.LOCK_SH); err != nil {
+	defer unix.Close(fd)
+	if err := flock(fd, unix.LOCK_SH); err != nil {
 		return Record{Service: service}, err
 	}
-	return readRecordFile(f, service)
-}
-
-// readRecordFile parses the record open in f; an empty file (created by a
-// writer that has not written yet, or that died first) is no record.
-func readRecordFile(f *os.File, service string) (Record, error) {
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<20))
+	data, err := readAllAt(fd)
 	if err != nil {
 		return Record{Service: service}, err
 	}
+	return parseRecord(data, service)
+}
+
+// parseRecord parses a record file; an empty one (created by a writer that
+// has not written yet, or that died first) is no record.
+func parseRecord(data []byte, service string) (Record, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Record{Service: service}, nil
 	}
@@ -112,21 +114,25 @@ func WriteRecord(p Paths, r Record) error {
 // outlive a crash of the machine either.
 func updateRecord(p Paths, service string, change func(*Record)) error {
 	path := recordPath(p, service)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	fd, err := openRaw(path, unix.O_RDWR|unix.O_CREAT, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(p.Runs, 0o755); err != nil {
 			return err
 		}
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		fd, err = openRaw(path, unix.O_RDWR|unix.O_CREAT, 0o644)
 	}
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := flock(f, syscall.LOCK_EX); err != nil {
+	defer unix.Close(fd)
+	if err := flock(fd, unix.LOCK_EX); err != nil {
 		return err
 	}
-	r, _ := readRecordFile(f, service)
+	old, err := readAllAt(fd)
+	if err != nil {
+		return err
+	}
+	r, _ := parseRecord(old, service)
 	change(&r)
 	r.Service = service
 	r.UpdatedAt = time.Now().UTC()
@@ -134,23 +140,69 @@ func updateRecord(p Paths, service string, change func(*Record)) error {
 	if err != nil {
 		return err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if pad := int(fi.Size()) - len(data) - 1; pad > 0 {
+	if pad := len(old) - len(data) - 1; pad > 0 {
 		data = append(data, bytes.Repeat([]byte{' '}, pad)...)
 	}
-	if _, err := f.WriteAt(append(data, '\n'), 0); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	data = append(data, '\n')
+	for {
+		n, err := unix.Pwrite(fd, data, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && n != len(data) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
 	}
-	return nil
 }
 
-func flock(f *os.File, how int) error {
+// The record files and the event log are opened, read and written with
+// plain system calls: os.OpenFile adds fcntl calls and offers each file to
+// the poller (an epoll_ctl that a regular file refuses), about ten system
+// calls more per record and per event, 2,000 in a stop of 100.
+
+func openRaw(path string, flags int, perm uint32) (int, error) {
 	for {
-		err := syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+// readAllAt reads the whole file from offset 0.
+func readAllAt(fd int) ([]byte, error) {
+	buf := make([]byte, 1024)
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf))...)
+		}
+		m, err := unix.Pread(fd, buf[n:], int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			return buf[:n], nil
+		}
+		n += m
+	}
+}
+
+func flock(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if err != unix.EINTR {
 			return err
 		}
 	}
