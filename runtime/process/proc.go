@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -215,23 +217,46 @@ func liveMembers(pgid int) []procStat {
 	return out
 }
 
-// allProcs reads the stat of every live (not zombie) process once.
+// allProcs reads the stat of every live (not zombie) process once. The
+// reads are split between the processors: a walk is one open, read and
+// close per process of the machine, and the first stop of a stop all waits
+// for it before anything is signalled.
 func allProcs() []procStat {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil
 	}
-	defer d.Close()
 	names, _ := d.Readdirnames(-1)
-	out := make([]procStat, 0, len(names))
+	d.Close()
+	pids := make([]int, 0, len(names))
 	for _, n := range names {
 		if n[0] < '0' || n[0] > '9' {
 			continue
 		}
-		pid, err := strconv.Atoi(n)
-		if err != nil {
-			continue
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
 		}
+	}
+	parts := min(runtime.GOMAXPROCS(0), len(pids)/walkShare)
+	if parts <= 1 {
+		return statAll(pids, make([]procStat, 0, len(pids)))
+	}
+	outs := make([][]procStat, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(pids)/parts, (i+1)*len(pids)/parts
+		wg.Go(func() { outs[i] = statAll(pids[lo:hi], make([]procStat, 0, hi-lo)) })
+	}
+	wg.Wait()
+	return slices.Concat(outs...)
+}
+
+// walkShare is the fewest processes worth a goroutine of a walk.
+var walkShare = 64
+
+// statAll appends the stat of each live (not zombie) process of pids.
+func statAll(pids []int, out []procStat) []procStat {
+	for _, pid := range pids {
 		st, err := readStat(pid)
 		if err != nil || st.State == 'Z' || st.State == 'X' {
 			continue

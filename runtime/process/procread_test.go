@@ -64,3 +64,36 @@ func TestReadProcFileGrowsItsBuffer(t *testing.T) {
 		t.Fatalf("reading a missing file: %v, want not-exist", err)
 	}
 }
+
+// BenchmarkWalk is one walk of /proc (allProcs), as the first stop of a
+// stop all waits for it.
+func BenchmarkWalk(b *testing.B) {
+	for b.Loop() {
+		allProcs()
+	}
+}
+
+// A walk split between goroutines lists the processes one reading in turn
+// lists: this one, a child, and no zombie.
+func TestSplitWalk(t *testing.T) {
+	c := exec.Command("sleep", "60")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	defer func(n int) { walkShare = n }(walkShare)
+	walkShare = 1
+	procs := allProcs()
+	for _, pid := range []int{os.Getpid(), c.Process.Pid} {
+		if !slices.ContainsFunc(procs, func(p procStat) bool { return p.PID == pid }) {
+			t.Errorf("the split walk lacks PID %d", pid)
+		}
+	}
+	seen := map[int]bool{}
+	for _, p := range procs {
+		if seen[p.PID] || p.State == 'Z' {
+			t.Errorf("PID %d listed twice or a zombie: %+v", p.PID, p)
+		}
+		seen[p.PID] = true
+	}
+}
