@@ -114,15 +114,17 @@ func lockStart(svc *Service) (*metadata.FileLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start lock of %s: %w", svc.Name, err)
 	}
-	// The holder is written at a fixed width over what the last holder
-	// wrote, without truncating first: a truncate and the write after it
-	// free and allocate the file's block, the most of a lock's cost here.
+	// The holder is written over what the last holder wrote, without
+	// truncating first (a truncate to nothing and the write after it free
+	// and allocate the file's block, most of a lock's cost here), as a
+	// whole page then cut to the record: a write of part of a page the
+	// kernel has dropped (a lock idle for a while) reads it from disk
+	// first, ~60 µs a service here against ~6 µs for the page and the cut.
 	f := l.File()
 	holder := fmt.Appendf(nil, "%-*d\n", holderWidth-1, os.Getpid())
-	if _, err := f.WriteAt(holder, 0); err == nil {
-		if fi, err := f.Stat(); err == nil && fi.Size() > int64(len(holder)) {
-			f.Truncate(int64(len(holder)))
-		}
+	page := append(holder, make([]byte, os.Getpagesize()-len(holder))...)
+	if _, err := f.WriteAt(page, 0); err == nil {
+		f.Truncate(int64(len(holder)))
 	}
 	return l, nil
 }

@@ -98,20 +98,12 @@ func Serve(cfg Config) error {
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go s.signals(sigs)
-	// Ready once the socket listens: the command that spawned it sends
-	// its first launch meanwhile, and the request waits in the socket's
-	// backlog until adoption is over and connections are accepted, so no
-	// request sees the services before they are adopted. (Ready after
-	// adopting held every start that spawned a supervisor up by it.)
+	s.adopt()
+	s.watchEngine()
 	if cfg.Ready != nil {
 		cfg.Ready.Write([]byte("ready\n"))
 		cfg.Ready.Close()
 	}
-	if onAdopt != nil {
-		onAdopt()
-	}
-	s.adopt()
-	s.watchEngine()
 	idle := cfg.IdleExit
 	if idle == 0 {
 		idle = DefaultIdleExit
@@ -225,9 +217,6 @@ func (s *Supervisor) event(e Event) {
 
 // onAccept, when set (by tests), is called for every connection accepted.
 var onAccept func()
-
-// onAdopt, when set (by tests), is called before the supervisor adopts.
-var onAdopt func()
 
 func (s *Supervisor) accept() {
 	for {
