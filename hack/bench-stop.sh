@@ -24,7 +24,7 @@ if [ -n "${BERTH:-}" ]; then cp "$BERTH" "$work/berth"; else go build -o "$work/
 go build -o "$work/testsvc" ./hack/testsvc
 go build -o "$work/portwait" ./hack/portwait
 B="$work/berth" S="$work/testsvc" e="$work/env"
-p=$((20000 + RANDOM % 20000))
+p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
 ports() { seq "$1" "$(($1 + $2 - 1))"; }
 now() { echo "${EPOCHREALTIME/./}"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
