@@ -7,8 +7,8 @@
 #                         default), beside a Go hello world;
 #   berth versions app    a local bare repository with 500 tags, beside
 #                         `git ls-remote --tags --refs`.
-# Wall-clock: run it under `flock /work/bench.lock`. Load is printed first.
-#   flock /work/bench.lock bash hack/bench-short.sh
+# Wall-clock: run it with nothing else running. Load is printed first.
+#   bash hack/bench-short.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEAN=${MEAN:-200}

@@ -3,7 +3,7 @@
 # services that exit on TERM, until the last is gone, beside the floor
 # (plain bash `kill` + `wait` of the same 100 processes), runs alternating,
 # with the supervisor (the default) and without (BERTH_SUPERVISOR=0).
-#   flock /work/bench.lock bash hack/bench-stop.sh     # RUNS=9 N=100
+#   bash hack/bench-stop.sh     # RUNS=9 N=100; run it with nothing else running
 #   MODES=1 bash hack/bench-stop.sh                    # supervisor only
 # BERTH=path uses a berth binary already built. Each figure is the median
 # of RUNS, and the mean beside it.
