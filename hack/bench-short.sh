@@ -50,7 +50,7 @@ pair "berth --version (floor Go hello world), mean of $MEAN" version hello
 pair "berth --version (floor hack/startfloor)" version startfloor
 
 # 100 services under the supervisor.
-e="$work/env100" p=$((20000 + RANDOM % 20000))
+e="$work/env100" p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
 mkdir -p "$e"
 printf 'template=bench\nenvironment_root=%s\n' "$e" >"$e/.metadata"
 { echo "version: 1"; echo "services:"
