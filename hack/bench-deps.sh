@@ -20,7 +20,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 B="$work/berth --env $work/env"
 mkdir -p "$work/env"
 printf 'template=bench\nenvironment_root=%s\n' "$work/env" >"$work/env/.metadata"
-port=$((30000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
 { echo "version: 1"; echo "services:"
   for i in $(seq 1 20); do
 	addr="127.0.0.1:$((port + i))"

@@ -67,7 +67,7 @@ now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 report() { # name berth-us floor-us
 	awk -v n="$1" -v b="$2" -v f="$3" 'BEGIN {printf "%-58s berth %8.2f ms   floor %8.2f ms   ratio %5.2f\n", n, b/1000, f/1000, b/f}'
 }
-p=$((20000 + RANDOM % 20000)) ports=$(seq "$p" $((p + 9)))
+p=$((20000 + RANDOM % 12000)) ports=$(seq "$p" $((p + 9)))
 e="$work/envstuck"; mkenv "$e" 10 ", --ignore-term" "$p"
 floor_stop() { # prints the microseconds; in a subshell, whose "Killed" notes go to /dev/null
 	local pids=() q t0 t1

@@ -34,7 +34,7 @@ load() { echo "load $(cut -d' ' -f1 /proc/loadavg)"; }
 echo "$(nproc) cores, $(load)"
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-port0=$((20000 + RANDOM % 20000))
+port0=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
 
 # mkenv dir count first-port supervisor(true|false) [extra service lines]
 mkenv() {

@@ -24,7 +24,7 @@ trap cleanup EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME=floor GIT_AUTHOR_EMAIL=floor@berth.invalid GIT_COMMITTER_NAME=floor GIT_COMMITTER_EMAIL=floor@berth.invalid
 export DEMO_GREETING=hello # config/.env gives it to the demo's services
-p=$((20000 + RANDOM % 20000)) api=$p web=$((p + 1)) boxp=$((p + 2))
+p=$((20000 + RANDOM % 12000)) api=$p web=$((p + 1)) boxp=$((p + 2))
 
 repo() { # component branch releases...: make $d/repos/<component>.git
 	local c=$1 br=$2 w=$d/work-$1
