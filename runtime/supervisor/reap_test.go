@@ -16,14 +16,14 @@ import (
 func TestReapsOfABurstOfExits(t *testing.T) {
 	var mu sync.Mutex
 	var reaps []time.Time
-	reapOrphans = func() []process.Reaped {
+	// The count is the supervisor's own: a package variable swapped here
+	// raced with the supervisors other tests leave running (-count=3).
+	s := &Supervisor{cfg: Config{Logf: func(string, ...any) {}}, reapOrphans: func() []process.Reaped {
 		mu.Lock()
 		reaps = append(reaps, time.Now())
 		mu.Unlock()
 		return nil
-	}
-	t.Cleanup(func() { reapOrphans = process.ReapOrphans })
-	s := &Supervisor{cfg: Config{Logf: func(string, ...any) {}}}
+	}}
 	sigs := make(chan os.Signal, 1)
 	done := make(chan struct{})
 	go func() { s.signals(sigs); close(done) }()

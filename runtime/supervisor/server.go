@@ -61,6 +61,8 @@ type Supervisor struct {
 	// the environment runs nothing there).
 	born time.Time
 	eng  *engineWatch
+	// reapOrphans is process.ReapOrphans when nil (tests count its calls).
+	reapOrphans func() []process.Reaped
 }
 
 // Serve runs the supervisor of cfg.Root until the last service it watches
@@ -143,12 +145,13 @@ func lockWithin(path string, d time.Duration) (*metadata.FileLock, error) {
 // longer.
 const reapGap = 20 * time.Millisecond
 
-// reapOrphans is process.ReapOrphans (tests count its calls).
-var reapOrphans = process.ReapOrphans
-
 func (s *Supervisor) signals(sigs <-chan os.Signal) {
 	var last time.Time
 	var later <-chan time.Time
+	reapOrphans := s.reapOrphans
+	if reapOrphans == nil {
+		reapOrphans = process.ReapOrphans
+	}
 	reap := func() {
 		last, later = time.Now(), nil
 		for _, r := range reapOrphans() {
