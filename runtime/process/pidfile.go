@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthdev/berth/internal/rawfile"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
@@ -116,18 +116,14 @@ func completePIDFile(path string, h runtime.Handle) error {
 		return writePIDFile(path, h)
 	}
 	defer unix.Close(fd)
-	if err := flock(fd, unix.LOCK_EX); err != nil {
+	if err := rawfile.Flock(fd, unix.LOCK_EX); err != nil {
 		return writePIDFile(path, h)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Size > int64(len(data)) {
 		return writePIDFile(path, h)
 	}
-	n, err := unix.Pwrite(fd, data, 0)
-	if err == nil && n < len(data) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
+	if err := rawfile.WriteAt(fd, data, 0); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -137,44 +133,21 @@ func completePIDFile(path string, h runtime.Handle) error {
 // shared flock, so that a record being completed in place
 // (completePIDFile) is read before or after, never halfway.
 func readLockedFile(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	for errors.Is(err, unix.EINTR) {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
+	fd, err := rawfile.Open(path, unix.O_RDONLY, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	defer unix.Close(fd)
-	if err := flock(fd, unix.LOCK_SH); err != nil {
+	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
 		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
 	}
-	n := 0
-	for {
-		if n == len(buf) {
-			buf = append(buf, make([]byte, max(len(buf), 512))...)
-		}
-		m, err := unix.Read(fd, buf[n:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		n += m
-		// A short read of a regular file is its end, and under the lock
-		// the file does not change.
-		if m == 0 || n < len(buf) {
-			return buf[:n], nil
-		}
+	// A short read of a regular file is its end, and under the lock the
+	// file does not change.
+	data, err := rawfile.Read(fd, buf, func(_ []byte, full bool) bool { return !full })
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
-}
-
-func flock(fd, how int) error {
-	err := unix.Flock(fd, how)
-	for errors.Is(err, unix.EINTR) {
-		err = unix.Flock(fd, how)
-	}
-	return err
+	return data, nil
 }
 
 // removePIDFile removes path only if it still names the process h, so that a

@@ -1,12 +1,13 @@
 package process
 
 import (
-	"errors"
 	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/internal/rawfile"
 )
 
 // Reads of /proc are most of what status and stop do, so they are made
@@ -18,31 +19,18 @@ import (
 // file that ends in a newline and did not fill buf is complete after one
 // read: /proc/<pid>/stat is produced whole.
 func readProcFile(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	for errors.Is(err, unix.EINTR) {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
+	fd, err := rawfile.Open(path, unix.O_RDONLY, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	defer unix.Close(fd)
-	n := 0
-	for {
-		if n == len(buf) {
-			buf = append(buf, make([]byte, max(len(buf), 512))...)
-		}
-		m, err := unix.Read(fd, buf[n:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		n += m
-		if m == 0 || (n < len(buf) && n > 0 && buf[n-1] == '\n') {
-			return buf[:n], nil
-		}
+	data, err := rawfile.Read(fd, buf, func(got []byte, full bool) bool {
+		return !full && got[len(got)-1] == '\n'
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
+	return data, nil
 }
 
 // procWalk is one walk of /proc: the live processes as found at or after

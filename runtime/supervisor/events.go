@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/internal/rawfile"
 )
 
 // Event kinds.
@@ -140,12 +142,12 @@ func AppendEvent(p Paths, e Event) error {
 		return err
 	}
 	const flags = unix.O_WRONLY | unix.O_APPEND | unix.O_CREAT
-	fd, err := openRaw(p.Events, flags, 0o644)
+	fd, err := rawfile.Open(p.Events, flags, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(p.Events), 0o755); err != nil {
 			return err
 		}
-		fd, err = openRaw(p.Events, flags, 0o644)
+		fd, err = rawfile.Open(p.Events, flags, 0o644)
 	}
 	if err != nil {
 		return err

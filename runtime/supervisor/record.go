@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthdev/berth/internal/rawfile"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
@@ -51,7 +51,7 @@ func recordPath(p Paths, service string) string { return filepath.Join(p.Runs, s
 // It reads under a shared lock of the file, so never while a writer
 // rewrites it (see updateRecord).
 func ReadRecord(p Paths, service string) (Record, error) {
-	fd, err := openRaw(recordPath(p, service), unix.O_RDONLY, 0)
+	fd, err := rawfile.Open(recordPath(p, service), unix.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return Record{Service: service}, nil
 	}
@@ -59,10 +59,10 @@ func ReadRecord(p Paths, service string) (Record, error) {
 		return Record{Service: service}, err
 	}
 	defer unix.Close(fd)
-	if err := flock(fd, unix.LOCK_SH); err != nil {
+	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
 		return Record{Service: service}, err
 	}
-	data, err := readAllAt(fd)
+	data, err := rawfile.Read(fd, make([]byte, 1024), nil)
 	if err != nil {
 		return Record{Service: service}, err
 	}
@@ -114,21 +114,21 @@ func WriteRecord(p Paths, r Record) error {
 // outlive a crash of the machine either.
 func updateRecord(p Paths, service string, change func(*Record)) error {
 	path := recordPath(p, service)
-	fd, err := openRaw(path, unix.O_RDWR|unix.O_CREAT, 0o644)
+	fd, err := rawfile.Open(path, unix.O_RDWR|unix.O_CREAT, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(p.Runs, 0o755); err != nil {
 			return err
 		}
-		fd, err = openRaw(path, unix.O_RDWR|unix.O_CREAT, 0o644)
+		fd, err = rawfile.Open(path, unix.O_RDWR|unix.O_CREAT, 0o644)
 	}
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := flock(fd, unix.LOCK_EX); err != nil {
+	if err := rawfile.Flock(fd, unix.LOCK_EX); err != nil {
 		return err
 	}
-	old, err := readAllAt(fd)
+	old, err := rawfile.Read(fd, make([]byte, 1024), nil)
 	if err != nil {
 		return err
 	}
@@ -144,69 +144,17 @@ func updateRecord(p Paths, service string, change func(*Record)) error {
 		data = append(data, bytes.Repeat([]byte{' '}, pad)...)
 	}
 	data = append(data, '\n')
-	for {
-		n, err := unix.Pwrite(fd, data, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err == nil && n != len(data) {
-			err = io.ErrShortWrite
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return nil
+	if err := rawfile.WriteAt(fd, data, 0); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
+	return nil
 }
 
 // The record files and the event log are opened, read and written with
-// plain system calls: os.OpenFile adds fcntl calls and offers each file to
-// the poller (an epoll_ctl that a regular file refuses), about ten system
-// calls more per record and per event, 2,000 in a stop of 100.
-
-func openRaw(path string, flags int, perm uint32) (int, error) {
-	for {
-		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return fd, nil
-	}
-}
-
-// readAllAt reads the whole file from offset 0.
-func readAllAt(fd int) ([]byte, error) {
-	buf := make([]byte, 1024)
-	n := 0
-	for {
-		if n == len(buf) {
-			buf = append(buf, make([]byte, len(buf))...)
-		}
-		m, err := unix.Pread(fd, buf[n:], int64(n))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return buf[:n], nil
-		}
-		n += m
-	}
-}
-
-func flock(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
+// plain system calls (internal/rawfile): os.OpenFile adds fcntl calls and
+// offers each file to the poller (an epoll_ctl that a regular file
+// refuses), about ten system calls more per record and per event, 2,000 in
+// a stop of 100.
 
 // Attach fills states' Run from the records on disk (no socket): how each
 // host service last ended, its restarts, and whether it is down.
