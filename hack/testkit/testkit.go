@@ -7,8 +7,12 @@ package testkit
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Interval is how often Poll tries again: short, so that a test waits little
@@ -62,4 +66,35 @@ func RequireDocker(t testing.TB, err error) {
 	if err != nil {
 		Missing(t, fmt.Sprintf("no Docker daemon reachable: %v", err), "set "+RequireEnv+"=1 to make this a failure")
 	}
+}
+
+// ReadBytes is what this process has read from storage (/proc/self/io);
+// the test skips where the kernel does not count it.
+func ReadBytes(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skip("no /proc/self/io here")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "read_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	t.Skip("no read_bytes in /proc/self/io")
+	return 0
+}
+
+// DropFromCache writes path's pages to disk and asks the kernel to drop
+// them from its page cache, as an idle file's are after a while here.
+func DropFromCache(t testing.TB, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Sync()
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }

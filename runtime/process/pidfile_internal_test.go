@@ -3,14 +3,13 @@ package process
 import (
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime"
 )
 
@@ -179,23 +178,6 @@ func TestPendingPIDFileSpareNotFollowed(t *testing.T) {
 	}
 }
 
-// readBytes is what this process has read from storage (/proc/self/io).
-func readBytes(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		t.Skip("no /proc/self/io here")
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "read_bytes: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	t.Skip("no read_bytes in /proc/self/io")
-	return 0
-}
-
 // A spare the kernel has dropped from its page cache (idle for a while)
 // is written without reading it from disk first.
 func TestPendingPIDFileReadsNoDroppedPage(t *testing.T) {
@@ -207,19 +189,13 @@ func TestPendingPIDFileReadsNoDroppedPage(t *testing.T) {
 	if err := removePIDFile(path, h); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(sparePath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Sync()
-	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-	f.Close()
-	before := readBytes(t)
+	testkit.DropFromCache(t, sparePath(path))
+	before := testkit.ReadBytes(t)
 	next := runtime.Handle{Service: "svc", Runner: "process", Env: "/env", Token: "tok-2"}
 	if err := writePendingPIDFile(path, next); err != nil {
 		t.Fatal(err)
 	}
-	if read := readBytes(t) - before; read != 0 {
+	if read := testkit.ReadBytes(t) - before; read != 0 {
 		t.Errorf("writing the pending record read %d bytes from disk", read)
 	}
 	if r, err := readPIDFile(path); err != nil || r.Handle != next {
