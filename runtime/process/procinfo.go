@@ -41,7 +41,8 @@ func launchToken(pid int) (string, error) {
 	if environRead != nil {
 		environRead(pid)
 	}
-	var buf [4096]byte
+	buf, done := readBuf()
+	defer done()
 	data, err := readProcFile(procDir(pid)+"/environ", buf[:])
 	if err != nil {
 		return "", err
@@ -79,8 +80,9 @@ const (
 // and is answered at once.
 func recordedToken(pid int, startTime uint64) (string, error) {
 	deadline := time.Now().Add(execSettle)
+	buf, done := readBuf()
+	defer done()
 	for {
-		var buf [4096]byte
 		data, err := readProcFile(procDir(pid)+"/environ", buf[:])
 		if err != nil {
 			return "", err
@@ -93,7 +95,8 @@ func recordedToken(pid int, startTime uint64) (string, error) {
 }
 
 func cmdline(pid int) []string {
-	var buf [1024]byte
+	buf, done := readBuf()
+	defer done()
 	data, err := readProcFile(procDir(pid)+"/cmdline", buf[:])
 	if err != nil || len(data) == 0 {
 		return nil
