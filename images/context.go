@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -41,24 +42,54 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\ndockerfile %q\n", inputsVersion, bc.dockerfile)
+	head := fmt.Appendf(nil, "%s\ndockerfile %q\n", inputsVersion, bc.dockerfile)
 	keys := make([]string, 0, len(args))
 	for k := range args {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(h, "arg %q=%q\n", k, args[k])
+		head = fmt.Appendf(head, "arg %q=%q\n", k, args[k])
 	}
 	cache := openSumCache(dir)
-	if err := hashContextFiles(h, dir, pm, cache); err != nil {
+	bc.digest, err = hashInputs(head, dir, pm, cache)
+	if errors.Is(err, errCacheFault) {
+		cache = &sumCache{path: cache.path} // read nothing, write it afresh
+		bc.digest, err = hashInputs(head, dir, pm, cache)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read build context %s: %w", dir, err)
 	}
-	cache.save()
-	bc.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	bc.hashed = cache.hashed
 	return bc, nil
+}
+
+// errCacheFault is a fault reading the mapped sum cache: the file was cut
+// short under berth (berth itself replaces it by rename, which a mapping
+// does not see).
+var errCacheFault = errors.New("the sum cache changed while it was read")
+
+// hashInputs is the digest of head and the context's lines, with sums
+// through cache, which it closes.
+func hashInputs(head []byte, dir string, pm *patternmatcher.PatternMatcher, cache *sumCache) (digest string, err error) {
+	defer cache.close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); fault && cache.mapped != nil {
+				err = errCacheFault
+				return
+			}
+			panic(r)
+		}
+	}()
+	h := sha256.New()
+	h.Write(head)
+	if err := hashContextFiles(h, dir, pm, cache); err != nil {
+		return "", err
+	}
+	cache.save()
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readContextRules checks the context directory, reads its Dockerfile and

@@ -60,7 +60,7 @@ func hashContextFiles(h io.Writer, dir string, pm *patternmatcher.PatternMatcher
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(fd)
-	w := &contextWalk{h: h, dir: dir, pm: pm, cache: cache, dents: make([]byte, 16<<10)}
+	w := &contextWalk{h: h, dir: dir, pm: pm, cache: cache, dents: make([]byte, 64<<10)}
 	return w.walk(fd, "")
 }
 
@@ -135,16 +135,16 @@ func (w *contextWalk) list(fd int, prefix string) ([]dirEnt, error) {
 	})
 	var text strings.Builder
 	text.Grow(size)
-	ends := make([]int, 0, count)
+	ends := make([]int32, 0, count)
 	ents := make([]dirEnt, 0, count)
 	eachDirent(w.dents[:n], func(name []byte, typ uint8) {
 		text.WriteString(prefix)
 		text.Write(name)
-		ends = append(ends, text.Len())
+		ends = append(ends, int32(text.Len()))
 		ents = append(ents, dirEnt{typ: typ})
 	})
 	all := text.String() // no copy: the names stay where they were written
-	start := 0
+	start := int32(0)
 	for i, end := range ends {
 		ents[i].rel, start = all[start:end], end
 	}

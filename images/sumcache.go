@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,6 +73,7 @@ type sumCache struct {
 	out   []byte         // the records of this scan, once out of order
 	// hashed counts the files read and hashed by this scan.
 	hashed int
+	mapped []byte // the cache file, mapped
 }
 
 func openSumCache(dir string) *sumCache {
@@ -83,10 +85,39 @@ func openSumCache(dir string) *sumCache {
 	}
 	key := sha256.Sum256([]byte(abs))
 	c.path = filepath.Join(base, "berth", "context-sums", hex.EncodeToString(key[:16])+".sums")
-	if data, err := os.ReadFile(c.path); err == nil && strings.HasPrefix(string(data), sumsMagic) {
+	if data := c.mapFile(); strings.HasPrefix(string(data), sumsMagic) {
 		c.old = data[len(sumsMagic):]
 	}
 	return c
+}
+
+// mapFile maps the cache file: its pages come from the page cache, 16 at a
+// fault, where reading it copied them into as many fresh heap pages, each a
+// fault of its own.
+func (c *sumCache) mapFile() []byte {
+	fd, err := unix.Open(c.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Size <= int64(len(sumsMagic)) || st.Size > 1<<30 {
+		return nil
+	}
+	data, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		return nil
+	}
+	c.mapped = data
+	return data
+}
+
+// close unmaps the cache file; nothing read from it may be used after.
+func (c *sumCache) close() {
+	if c.mapped != nil {
+		unix.Munmap(c.mapped)
+		c.mapped, c.old = nil, nil
+	}
 }
 
 // record reads the record at off of b: its name, entry and the offset after it.

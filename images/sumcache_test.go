@@ -1,12 +1,16 @@
 package images
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moby/patternmatcher"
 )
 
 // truth is the context's digest with no cache at all, as every scan
@@ -199,5 +203,34 @@ func TestUnchangedScanWritesNoCache(t *testing.T) {
 	}
 	if fi, err := os.Stat(files[0]); err != nil || !fi.ModTime().Equal(old) {
 		t.Fatalf("the cache of an unchanged context was written again (%v)", err)
+	}
+}
+
+// The sum cache is read through a mapping: a cache file cut short under a
+// scan (not berth's way: it replaces the file by rename) is a fault on
+// reading past its new end, which becomes errCacheFault and a scan without
+// the cache, not a crash.
+func TestSumCacheCutUnderTheScan(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	for i := range 2000 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", i)), []byte{byte(i)}, 0o644)
+	}
+	settle(t, dir)
+	want := cached(t, dir, cache).digest
+	t.Setenv("XDG_CACHE_HOME", cache)
+	c := openSumCache(dir)
+	if len(c.mapped) < 3*4096 {
+		t.Fatalf("cache mapped %d bytes, want a few pages", len(c.mapped))
+	}
+	if err := os.Truncate(c.path, 0); err != nil {
+		t.Fatal(err)
+	}
+	pm, _ := patternmatcher.New([]string{"!Dockerfile", "!.dockerignore"})
+	if _, err := hashInputs([]byte("x"), dir, pm, c); !errors.Is(err, errCacheFault) {
+		t.Fatalf("scan over a cache cut short: %v, want errCacheFault", err)
+	}
+	if got := cached(t, dir, cache).digest; got != want {
+		t.Fatalf("after the fault: digest %s, want %s", got, want)
 	}
 }
