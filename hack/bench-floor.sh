@@ -28,11 +28,13 @@ go build -o "$work/berth" ./cmd/berth
 go build -o "$work/testsvc" ./hack/testsvc
 go build -o "$work/portwait" ./hack/portwait
 go build -o "$work/startfloor" ./hack/startfloor
+go build -o "$work/faultcost" ./hack/faultcost
 mkdir -p "$work/hello" && printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$work/hello/main.go"
 (cd "$work/hello" && go mod init hello >/dev/null 2>&1 && go build -o "$work/hello.bin" .)
 B="$work/berth"
 S="$work/testsvc"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+"$work/faultcost" # what a start-up pays here: see hack/faultcost
 
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -260,7 +260,7 @@ func killSupervisor(t *testing.T, root string) {
 	t.Logf("%s: kill -9 of the supervisor %d", time.Now().Format("15:04:05.000"), pid)
 	syscall.Kill(pid, syscall.SIGKILL)
 	testkit.Eventually(t, 5*time.Second, func() error {
-		if syscall.Kill(pid, 0) == nil {
+		if testkit.Running(pid) {
 			return fmt.Errorf("supervisor %d still runs", pid)
 		}
 		return nil

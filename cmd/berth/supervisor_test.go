@@ -54,7 +54,7 @@ func supervisorPID(root string) int {
 func waitSupervisorGone(t *testing.T, root string) {
 	t.Helper()
 	testkit.Eventually(t, 10*time.Second, func() error {
-		if pid := supervisorPID(root); pid > 0 && syscall.Kill(pid, 0) == nil {
+		if pid := supervisorPID(root); pid > 0 && testkit.Running(pid) {
 			return fmt.Errorf("supervisor %d still runs", pid)
 		}
 		return nil
@@ -318,7 +318,7 @@ func TestSupervisorKilledThenAdopts(t *testing.T) {
 	old := supervisorPID(root)
 	syscall.Kill(old, syscall.SIGKILL)
 	testkit.Eventually(t, 5*time.Second, func() error {
-		if syscall.Kill(old, 0) == nil {
+		if testkit.Running(old) {
 			return fmt.Errorf("supervisor %d still runs", old)
 		}
 		return nil

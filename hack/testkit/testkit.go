@@ -98,3 +98,22 @@ func DropFromCache(t testing.TB, path string) {
 	f.Sync()
 	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
+
+// Running reports whether pid names a process that has not exited: one that
+// exists and is not a zombie. A process berth detached (its supervisor)
+// has init for parent once berth exits, and init reaps when it gets to it
+// (every 1-2 s on some machines): until then the exited process is a
+// zombie, which kill(pid, 0) still finds.
+func Running(pid int) bool {
+	if unix.Kill(pid, 0) != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which may hold ") ".
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
+}

@@ -35,15 +35,30 @@ func Flock(fd, how int) error {
 	}
 }
 
+// Until says when Read may stop before a read returns nothing.
+type Until int
+
+const (
+	// End reads until a read returns nothing.
+	End Until = iota
+	// Short stops at a read that did not fill the buffer: for a regular
+	// file that does not change while it is read (one under a lock).
+	Short
+	// ShortLine stops at a read that did not fill the buffer and ended in
+	// a newline: a /proc file produced whole by one read, as
+	// /proc/<pid>/stat is.
+	ShortLine
+)
+
 // Read reads fd from its offset into buf, grown as needed, until a read
-// returns nothing or whole(got, full) says what was read is the whole
-// content (full: the last read filled buf, so more may follow). A nil
-// whole reads to the end.
-func Read(fd int, buf []byte, whole func(got []byte, full bool) bool) ([]byte, error) {
+// returns nothing or, by until, what was read is the whole content. The
+// rule is a value, not a callback, so that buf does not escape: a caller's
+// array stays on its stack.
+func Read(fd int, buf []byte, until Until) ([]byte, error) {
 	n := 0
 	for {
 		if n == len(buf) {
-			buf = append(buf, make([]byte, max(len(buf), 512))...)
+			buf = grow(buf)
 		}
 		m, err := unix.Read(fd, buf[n:])
 		if err == unix.EINTR {
@@ -53,10 +68,30 @@ func Read(fd int, buf []byte, whole func(got []byte, full bool) bool) ([]byte, e
 			return nil, err
 		}
 		n += m
-		if m == 0 || (whole != nil && whole(buf[:n], n == len(buf))) {
+		if m == 0 || until.whole(buf[:n], n == len(buf)) {
 			return buf[:n], nil
 		}
 	}
+}
+
+func (u Until) whole(got []byte, full bool) bool {
+	switch u {
+	case Short:
+		return !full
+	case ShortLine:
+		return !full && got[len(got)-1] == '\n'
+	}
+	return false
+}
+
+// grow returns a buffer twice as large (at least 512 bytes) holding b.
+// Copying, not appending, keeps a caller's buffer on its stack: an append
+// there would make the compiler move every caller's array to the heap, a
+// fresh page of memory per read where page faults are dear.
+func grow(b []byte) []byte {
+	g := make([]byte, max(2*len(b), 512))
+	copy(g, b)
+	return g
 }
 
 // WriteAt writes data whole at offset off.

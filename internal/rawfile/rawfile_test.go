@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A file larger than the buffer is read whole; a whole that says the
+// A file larger than the buffer is read whole; a rule that says the
 // content is complete after a short read stops there; a missing file is an
 // *os.PathError naming it.
 func TestReadWriteAt(t *testing.T) {
@@ -27,19 +27,42 @@ func TestReadWriteAt(t *testing.T) {
 	if err := Flock(fd, unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Read(fd, make([]byte, 100), nil)
+	got, err := Read(fd, make([]byte, 100), End)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Read to the end: %d bytes, %v; want %d", len(got), err, len(data))
 	}
+	// Short and ShortLine stop at the first read that does not fill the
+	// buffer: read from a pipe whose writer stays open, a read past that
+	// point would block for ever.
+	for _, c := range []struct {
+		until Until
+		write string
+		want  string
+	}{{Short, "no newline", "no newline"}, {ShortLine, "a line\n", "a line\n"}} {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := unix.Write(p[1], []byte(c.write)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Read(p[0], make([]byte, 8192), c.until)
+		unix.Close(p[0])
+		unix.Close(p[1])
+		if err != nil || string(got) != c.want {
+			t.Fatalf("until %d: %q, %v", c.until, got, err)
+		}
+	}
+	// A buffer that fills is grown and read on, whatever the rule.
 	r, err := Open(path, unix.O_RDONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(r)
-	calls := 0
-	got, err = Read(r, make([]byte, 8192), func(b []byte, full bool) bool { calls++; return !full })
-	if err != nil || !bytes.Equal(got, data) || calls != 1 {
-		t.Fatalf("one short read: %d bytes, %v, %d calls", len(got), err, calls)
+	var small [64]byte
+	got, err = Read(r, small[:], Short)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Short from a 64-byte buffer: %d bytes, %v", len(got), err)
 	}
 	var pe *os.PathError
 	if _, err := Open(filepath.Join(t.TempDir(), "none"), unix.O_RDONLY, 0); !errors.As(err, &pe) || !errors.Is(err, os.ErrNotExist) {

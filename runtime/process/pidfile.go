@@ -68,7 +68,8 @@ func clip(b []byte) string {
 }
 
 func readPIDFile(path string) (pidRecord, error) {
-	var buf [1024]byte
+	buf, done := readBuf()
+	defer done()
 	data, err := readLockedFile(path, buf[:])
 	if err != nil {
 		return pidRecord{}, err
@@ -143,7 +144,7 @@ func readLockedFile(path string, buf []byte) ([]byte, error) {
 	}
 	// A short read of a regular file is its end, and under the lock the
 	// file does not change.
-	data, err := rawfile.Read(fd, buf, func(_ []byte, full bool) bool { return !full })
+	data, err := rawfile.Read(fd, buf, rawfile.Short)
 	if err != nil {
 		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}

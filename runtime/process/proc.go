@@ -29,7 +29,8 @@ type procStat struct {
 // readStat parses /proc/<pid>/stat. The command name (field 2) may hold
 // spaces and parentheses, so fields are counted after its last ')'.
 func readStat(pid int) (procStat, error) {
-	var buf [512]byte
+	buf, done := readBuf()
+	defer done()
 	data, err := readProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return procStat{}, err

@@ -41,7 +41,8 @@ func launchToken(pid int) (string, error) {
 	if environRead != nil {
 		environRead(pid)
 	}
-	var buf [4096]byte
+	buf, done := readBuf()
+	defer done()
 	data, err := readProcFile(procDir(pid)+"/environ", buf[:])
 	if err != nil {
 		return "", err
@@ -82,8 +83,9 @@ func recordedToken(pid int, startTime uint64) (string, error) {
 		environRead(pid)
 	}
 	deadline := time.Now().Add(execSettle)
+	buf, done := readBuf()
+	defer done()
 	for {
-		var buf [4096]byte
 		data, err := readProcFile(procDir(pid)+"/environ", buf[:])
 		if err != nil {
 			return "", err
@@ -96,7 +98,8 @@ func recordedToken(pid int, startTime uint64) (string, error) {
 }
 
 func cmdline(pid int) []string {
-	var buf [1024]byte
+	buf, done := readBuf()
+	defer done()
 	data, err := readProcFile(procDir(pid)+"/cmdline", buf[:])
 	if err != nil || len(data) == 0 {
 		return nil

@@ -121,7 +121,8 @@ func children() []int {
 	tids, _ := d.Readdirnames(-1)
 	d.Close()
 	var out []int
-	var buf [4096]byte
+	buf, done := readBuf()
+	defer done()
 	for _, tid := range tids {
 		data, err := readProcFile("/proc/self/task/"+tid+"/children", buf[:])
 		if err != nil {

@@ -62,7 +62,7 @@ func ReadRecord(p Paths, service string) (Record, error) {
 	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
 		return Record{Service: service}, err
 	}
-	data, err := rawfile.Read(fd, make([]byte, 1024), nil)
+	data, err := rawfile.Read(fd, make([]byte, 1024), rawfile.End)
 	if err != nil {
 		return Record{Service: service}, err
 	}
@@ -128,7 +128,7 @@ func updateRecord(p Paths, service string, change func(*Record)) error {
 	if err := rawfile.Flock(fd, unix.LOCK_EX); err != nil {
 		return err
 	}
-	old, err := rawfile.Read(fd, make([]byte, 1024), nil)
+	old, err := rawfile.Read(fd, make([]byte, 1024), rawfile.End)
 	if err != nil {
 		return err
 	}
