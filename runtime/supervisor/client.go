@@ -157,6 +157,7 @@ func (c *Client) spawn() error {
 	}
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
+	warmCodec()
 	pr.SetReadDeadline(time.Now().Add(SpawnTimeout))
 	line, _ := bufio.NewReader(pr).ReadString('\n')
 	if strings.TrimSpace(line) != "ready" {

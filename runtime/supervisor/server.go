@@ -69,7 +69,17 @@ type Supervisor struct {
 // has stopped, it is told to detach, or it receives TERM, INT or HUP
 // (which leave every service running, for a new supervisor to adopt).
 func Serve(cfg Config) error {
+	go warmCodec()
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
 	p := PathsOf(cfg.Root)
+	s := &Supervisor{cfg: cfg, paths: p, proc: cfg.Process, watches: map[string]*watch{},
+		done: make(chan struct{}), born: time.Now()}
+	// The first launch and the engine watch need the manifest: it is
+	// read while the supervisor takes its lock and listens, on the
+	// processor the spawning client leaves idle as it waits.
+	go s.env()
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return err
 	}
@@ -91,11 +101,7 @@ func Serve(cfg Config) error {
 	defer os.Remove(p.PID)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
-	s := &Supervisor{cfg: cfg, paths: p, proc: cfg.Process, ctx: ctx, watches: map[string]*watch{},
-		done: make(chan struct{}), ln: ln, born: time.Now()}
+	s.ctx, s.ln = ctx, ln
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
