@@ -31,13 +31,20 @@ import (
 // on a process it is not the parent of, then took a settle: two round
 // trips, a wait on each side, and a walk of /proc whenever the command
 // looked at the group before the supervisor had reaped the zombie.)
-const Protocol = 3
+//
+// Version 4: a start's request is answered again, with Exit, when its
+// launch ends before the start settles: the command's wait for an exit
+// during its start (its start check) is no request, acknowledgement and
+// cancel of its own for each service. And a session sends the command's
+// environment once: a start's Spec holds only what differs (envbase.go).
+const Protocol = 4
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
 	opHello = "hello" // who are you (its own connection)
-	opStart = "start" // launch Spec: answered with its Handle; then the
-	// client sends "settle" with the same ID once the start has ended
+	opStart = "start" // launch Spec: answered with its Handle, and again
+	// with Exit should the launch end before the client sends "settle"
+	// with the same ID once the start has ended
 	opSettle = "settle" // how the start or the stop of request ID ended (OK); no answer
 	// to a start's; a stop's is answered once the exit is recorded
 	opWait = "wait" // acknowledged at once; answered again, with Exit, when
@@ -77,6 +84,8 @@ type Request struct {
 	OK      bool   `json:"ok,omitempty"`
 	// Stop is a stop the supervisor makes itself (opStop).
 	Stop *StopSpec `json:"stop,omitempty"`
+	// EnvBase is the session's environment base (envbase.go).
+	EnvBase []string `json:"env_base,omitempty"`
 }
 
 // StopSpec is a user's stop of a service as the command planned it: the
@@ -120,6 +129,7 @@ type Spec struct {
 	Runner      string          `json:"runner"`
 	Argv        []string        `json:"argv"`
 	Env         []string        `json:"env"`
+	EnvFrom     int             `json:"env_from,omitempty"`
 	Dir         string          `json:"dir"`
 	StopSignal  int             `json:"stop_signal"`
 	StopGrace   time.Duration   `json:"stop_grace"`
@@ -194,6 +204,21 @@ func (c *conn) send(v any) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	_, err = c.c.Write(append(b, '\n'))
+	return err
+}
+
+// sendRequest sends a client's request, its environment cut against the
+// session's base (envbase.go): encoded and written under the write lock,
+// so that the request carrying the base goes out before any counting on it.
+func (c *conn) sendRequest(req Request, base *envBase) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	base.trim(&req)
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
 	_, err = c.c.Write(append(b, '\n'))
 	return err
 }

@@ -22,13 +22,57 @@ type Runner struct {
 	Client *Client
 
 	mu      sync.Mutex
-	starts  map[int]*ticket
+	starts  map[int]*started
 	prepare sync.Once
+}
+
+// started is a launch of this command's start, open until it settles: the
+// supervisor answers its request again with the exit should the launch
+// end first, so the start's wait for an exit needs no request of its own.
+type started struct {
+	t *ticket
+
+	mu   sync.Mutex
+	busy bool // a Wait reads t's answers
+	got  bool // exit is the launch's
+	exit runtime.Exit
+}
+
+// wait waits for the launch's exit on its start's request. used is false
+// when another Wait reads the request already: the caller asks apart.
+func (st *started) wait(ctx context.Context, name string) (ex runtime.Exit, used bool, err error) {
+	st.mu.Lock()
+	if st.got || st.busy {
+		st.mu.Unlock()
+		return st.exit, st.got, nil
+	}
+	st.busy = true
+	st.mu.Unlock()
+	defer func() {
+		st.mu.Lock()
+		st.busy = false
+		st.mu.Unlock()
+	}()
+	select {
+	case resp, ok := <-st.t.answers:
+		if !ok {
+			return runtime.Exit{}, true, fmt.Errorf("wait for %s: the supervisor went away", name)
+		}
+		if resp.Exit == nil {
+			return runtime.Exit{}, true, fmt.Errorf("wait for %s: the supervisor answered %q", name, resp.Error)
+		}
+		st.mu.Lock()
+		st.got, st.exit = true, resp.Exit.exit()
+		st.mu.Unlock()
+		return st.exit, true, nil
+	case <-ctx.Done():
+		return runtime.Exit{}, true, ctx.Err()
+	}
 }
 
 // NewRunner wraps a process runner.
 func NewRunner(p *process.Runner, c *Client) *Runner {
-	return &Runner{Runner: p, Client: c, starts: map[int]*ticket{}}
+	return &Runner{Runner: p, Client: c, starts: map[int]*started{}}
 }
 
 var (
@@ -44,7 +88,7 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 		return h, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	r.mu.Lock()
-	r.starts[h.PID] = t
+	r.starts[h.PID] = &started{t: t}
 	r.mu.Unlock()
 	return h, nil
 }
@@ -63,14 +107,26 @@ func (r *Runner) PrepareStart() {
 // Settle tells the supervisor how the start of h ended.
 func (r *Runner) Settle(_ *runtime.Service, h runtime.Handle, ok bool) {
 	r.mu.Lock()
-	t := r.starts[h.PID]
+	st := r.starts[h.PID]
 	delete(r.starts, h.PID)
 	r.mu.Unlock()
-	settle(t, ok)
+	if st != nil {
+		settle(st.t, ok)
+	}
 }
 
-// Wait asks the supervisor, which knows the exit status of its children.
+// Wait asks the supervisor, which knows the exit status of its children:
+// for a launch of this command's start still open, on that start's own
+// request.
 func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, error) {
+	r.mu.Lock()
+	st := r.starts[h.PID]
+	r.mu.Unlock()
+	if st != nil {
+		if ex, used, err := st.wait(ctx, h.Service); used {
+			return ex, err
+		}
+	}
 	ex, err := r.Client.Wait(ctx, h)
 	if err == nil || ctx.Err() != nil {
 		return ex, err

@@ -278,6 +278,10 @@ func (s *Supervisor) serve(c *conn) {
 			s.reply(c, Response{ID: req.ID, Code: codeVersion, Error: "another berth version"})
 			return
 		}
+		if !ss.rebuildEnv(&req) {
+			s.reply(c, Response{ID: req.ID, Error: "a start whose environment base never came"})
+			return
+		}
 		ss.dispatch(req)
 		req = Request{}
 		if err := c.recv(&req); err != nil {
@@ -295,11 +299,19 @@ type session struct {
 	mu      sync.Mutex
 	settles map[uint64]chan Request // starts and stops waiting for their settle
 	cancels map[uint64]context.CancelFunc
+	envBase []string // read by the serve loop only (envbase.go)
 	wg      sync.WaitGroup
 }
 
+// onRequest, when set (by tests), is told the op of every request served
+// in a session.
+var onRequest func(op string)
+
 func (ss *session) dispatch(req Request) {
 	s, c := ss.s, ss.c
+	if onRequest != nil {
+		onRequest(req.Op)
+	}
 	switch req.Op {
 	case opStop:
 		if req.Stop != nil {
@@ -437,8 +449,17 @@ func (s *Supervisor) handleStart(c *conn, req Request, settled <-chan Request) {
 		return
 	}
 	ok := true
-	if r, open := <-settled; open {
-		ok = r.OK
+	select {
+	case r, open := <-settled:
+		if open {
+			ok = r.OK
+		}
+	case <-l.done: // ended during its start: the command's wait learns how
+		if s.reply(c, Response{ID: req.ID, Exit: exitInfo(l.exit, l.endedAt)}) == nil {
+			if r, open := <-settled; open {
+				ok = r.OK
+			}
+		}
 	}
 	l.settle(ok)
 }

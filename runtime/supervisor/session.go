@@ -14,6 +14,9 @@ type clientSession struct {
 	cn      *conn
 	version string
 
+	// env is guarded by cn's write lock.
+	env envBase
+
 	mu   sync.Mutex
 	next uint64
 	open map[uint64]chan Response
@@ -30,7 +33,7 @@ type ticket struct {
 
 func (t *ticket) send(req Request) error {
 	req.ID, req.Protocol, req.Version = t.id, Protocol, t.ss.version
-	return t.ss.cn.send(req)
+	return t.ss.cn.sendRequest(req, &t.ss.env)
 }
 
 // end forgets the request: a later answer to it is dropped.

@@ -1,9 +1,16 @@
 package supervisor
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
 )
 
 // A new supervisor skips reading the manifest only when nothing can be
@@ -56,5 +63,41 @@ func TestNewSupervisorRecordsUnwatchedWithoutPIDFiles(t *testing.T) {
 	}
 	if r.Supervised || r.PID != 0 || r.LastExit == nil || !r.LastExit.Unknown {
 		t.Errorf("record after a new supervisor: %+v, want unwatched with an unknown exit", r)
+	}
+}
+
+// A launch that ends during its start is reported on the start's own
+// request: the command's wait for its exit sends no request of its own
+// (protocol 3 sent a wait, took its acknowledgement and sent a cancel for
+// every service of every start).
+func TestExitDuringStartComesOnTheStartsRequest(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 1, `[sh, -c, "exit 3"]`)
+	var mu sync.Mutex
+	var ops []string
+	onRequest = func(op string) { mu.Lock(); ops = append(ops, op); mu.Unlock() }
+	t.Cleanup(func() { onRequest = nil })
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, err := runtime.Resolve(env, "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ex, err := r.Wait(ctx, h)
+	if err != nil || ex.Code != 3 {
+		t.Fatalf("wait: %+v, %v; want exit code 3", ex, err)
+	}
+	if again, err := r.Wait(ctx, h); err != nil || again.Code != 3 {
+		t.Errorf("second wait: %+v, %v; want exit code 3", again, err)
+	}
+	r.Settle(svc, h, false)
+	mu.Lock()
+	defer mu.Unlock()
+	if slices.Contains(ops, opWait) || slices.Contains(ops, opCancel) {
+		t.Errorf("requests %v: the exit was asked for apart", ops)
 	}
 }
