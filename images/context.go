@@ -9,8 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/moby/patternmatcher"
@@ -42,25 +42,54 @@ func scanContext(dir, dockerfile string, args map[string]string) (*buildContext,
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\ndockerfile %q\n", inputsVersion, bc.dockerfile)
+	head := fmt.Appendf(nil, "%s\ndockerfile %q\n", inputsVersion, bc.dockerfile)
 	keys := make([]string, 0, len(args))
 	for k := range args {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(h, "arg %q=%q\n", k, args[k])
+		head = fmt.Appendf(head, "arg %q=%q\n", k, args[k])
 	}
 	cache := openSumCache(dir)
-	seen := map[string]bool{}
-	if err := hashContextFiles(h, dir, pm, cache, seen); err != nil {
+	bc.digest, err = hashInputs(head, dir, pm, cache)
+	if errors.Is(err, errCacheFault) {
+		cache = &sumCache{path: cache.path} // read nothing, write it afresh
+		bc.digest, err = hashInputs(head, dir, pm, cache)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read build context %s: %w", dir, err)
 	}
-	cache.save(seen)
-	bc.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	bc.hashed = cache.hashed
 	return bc, nil
+}
+
+// errCacheFault is a fault reading the mapped sum cache: the file was cut
+// short under berth (berth itself replaces it by rename, which a mapping
+// does not see).
+var errCacheFault = errors.New("the sum cache changed while it was read")
+
+// hashInputs is the digest of head and the context's lines, with sums
+// through cache, which it closes.
+func hashInputs(head []byte, dir string, pm *patternmatcher.PatternMatcher, cache *sumCache) (digest string, err error) {
+	defer cache.close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); fault && cache.mapped != nil {
+				err = errCacheFault
+				return
+			}
+			panic(r)
+		}
+	}()
+	h := sha256.New()
+	h.Write(head)
+	if err := hashContextFiles(h, dir, pm, cache); err != nil {
+		return "", err
+	}
+	cache.save()
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readContextRules checks the context directory, reads its Dockerfile and
@@ -98,93 +127,6 @@ func readContextRules(dir, dockerfile string) (*buildContext, *patternmatcher.Pa
 	}
 
 	return bc, pm, nil
-}
-
-// hashContextFiles writes to h each file, directory and link of the context
-// the daemon would receive, with its permissions and content (sums through
-// cache), and marks the regular files in seen.
-func hashContextFiles(h io.Writer, dir string, pm *patternmatcher.PatternMatcher, cache *sumCache, seen map[string]bool) error {
-	// WalkDir names what is below dir as filepath.Join(dir, name): with a
-	// clean dir that is dir, a separator, then the relative path, which is
-	// cut off rather than found again by filepath.Rel (cleaning both paths
-	// of every file was a tenth of an up-to-date build).
-	under := ""
-	if dir == filepath.Clean(dir) && !strings.HasSuffix(dir, string(filepath.Separator)) {
-		under = dir + string(filepath.Separator)
-	}
-	var line []byte
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, ok := "", false
-		if under != "" {
-			rel, ok = strings.CutPrefix(path, under)
-		}
-		if !ok {
-			if rel, err = filepath.Rel(dir, path); err != nil || rel == "." {
-				return err
-			}
-		}
-		rel = filepath.ToSlash(rel)
-		skip, err := pm.MatchesOrParentMatches(rel)
-		if err != nil {
-			return err
-		}
-		if skip {
-			if d.IsDir() && !pm.Exclusions() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		// The lines are those of fmt's %q and %o, built without fmt.
-		switch {
-		case d.IsDir():
-			line = inputLine(line, "dir ", rel)
-			line = strconv.AppendUint(append(line, ' '), uint64(info.Mode().Perm()), 8)
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			line = strconv.AppendQuote(append(inputLine(line, "link ", rel), ' '), target)
-		case info.Mode().IsRegular():
-			sum, err := cache.sum(path, rel, info)
-			if err != nil {
-				return err
-			}
-			seen[rel] = true
-			line = inputLine(line, "file ", rel)
-			line = strconv.AppendUint(append(line, ' '), uint64(info.Mode().Perm()), 8)
-			line = append(append(line, ' '), sum...)
-		default:
-			line = append(append(inputLine(line, "special ", rel), ' '), info.Mode().Type().String()...)
-		}
-		_, err = h.Write(append(line, '\n'))
-		return err
-	})
-}
-
-// inputLine starts a line of the inputs' hash: kind, then rel as %q.
-func inputLine(buf []byte, kind, rel string) []byte {
-	return strconv.AppendQuote(append(buf[:0], kind...), rel)
-}
-
-func fileSum(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // tar streams the context: the archive is written by a goroutine into a

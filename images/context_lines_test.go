@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +17,7 @@ import (
 // hashContextFilesFmt is hashContextFiles as it was, with fmt and
 // filepath.Rel: the lines of the inputs' hash must stay byte for byte the
 // same, or every image built before would read as stale.
-func hashContextFilesFmt(h io.Writer, dir string, pm *patternmatcher.PatternMatcher, cache *sumCache, seen map[string]bool) error {
+func hashContextFilesFmt(h io.Writer, dir string, pm *patternmatcher.PatternMatcher) error {
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -50,11 +51,11 @@ func hashContextFilesFmt(h io.Writer, dir string, pm *patternmatcher.PatternMatc
 			}
 			fmt.Fprintf(h, "link %q %q\n", rel, target)
 		case info.Mode().IsRegular():
-			sum, err := cache.sum(path, rel, info)
+			data, err := os.ReadFile(path)
 			if err != nil {
 				return err
 			}
-			seen[rel] = true
+			sum := fmt.Sprintf("%x", sha256.Sum256(data))
 			fmt.Fprintf(h, "file %q %o %s\n", rel, info.Mode().Perm(), sum)
 		default:
 			fmt.Fprintf(h, "special %q %s\n", rel, info.Mode().Type())
@@ -92,10 +93,10 @@ func TestContextLinesUnchanged(t *testing.T) {
 	}
 	for _, d := range []string{dir, dir + "/", dir + "/./sub/.."} {
 		var want, got bytes.Buffer
-		if err := hashContextFilesFmt(&want, d, pm, &sumCache{entries: map[string]sumEntry{}}, map[string]bool{}); err != nil {
+		if err := hashContextFilesFmt(&want, d, pm); err != nil {
 			t.Fatal(err)
 		}
-		if err := hashContextFiles(&got, d, pm, &sumCache{entries: map[string]sumEntry{}}, map[string]bool{}); err != nil {
+		if err := hashContextFiles(&got, d, pm, &sumCache{}); err != nil {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() {
@@ -104,5 +105,42 @@ func TestContextLinesUnchanged(t *testing.T) {
 		if bytes.Count(got.Bytes(), []byte("\n")) < len(names) {
 			t.Errorf("%s: only\n%s", d, got.String())
 		}
+	}
+}
+
+// inputLine's shortcut for plain names writes what %q writes, for every
+// byte alone and in a name.
+func TestInputLineQuotesAsFmt(t *testing.T) {
+	names := []string{"", "plain", "with space", "a~b", "x\x7f", "é", "\xff", "a\"b", `a\b`, "tab\t", "🚢"}
+	for c := 0; c < 256; c++ {
+		names = append(names, string([]byte{byte(c)}), "n"+string([]byte{byte(c)})+"m")
+	}
+	for _, n := range names {
+		if got, want := string(inputLine(nil, "file ", n)), fmt.Sprintf("file %q", n); got != want {
+			t.Errorf("%q: %s, fmt %s", n, got, want)
+		}
+	}
+}
+
+// With "!" patterns alone (no .dockerignore) the matcher is not asked: it
+// can match nothing, since an exclusion only undoes an earlier match.
+func TestOnlyExclusionsMatchNothing(t *testing.T) {
+	pm, err := patternmatcher.New([]string{"!Dockerfile", "!.dockerignore", "!sub/*", "!**"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"Dockerfile", "a", "sub", "sub/x", "deep/er/x", ".dockerignore"} {
+		if skip, err := pm.MatchesOrParentMatches(p); skip || err != nil {
+			t.Fatalf("%s: matched %v, %v", p, skip, err)
+		}
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "sub/x": "x", "a": "a"})
+	var lines bytes.Buffer
+	if err := hashContextFiles(&lines, dir, pm, &sumCache{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(lines.Bytes(), []byte("\n")); n != 4 {
+		t.Errorf("%d lines, want 4 (Dockerfile, a, sub, sub/x):\n%s", n, lines.String())
 	}
 }

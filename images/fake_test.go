@@ -10,6 +10,7 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/images/engine/enginetest"
 )
 
@@ -80,5 +81,34 @@ func TestChooseBuilderFake(t *testing.T) {
 				t.Errorf("got %s, %v; want %s (error %v)", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestBuildWithFake: the daemon is reached and the tag inspected while the
+// context is scanned; a connection error comes before a context error (as
+// when berth connected first), and a current image is not built.
+func TestBuildWithFake(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "a.txt": "a"})
+	spec := &Spec{Name: "img", Component: "c", Version: "v1", Tag: "img:v1", Context: dir, Dockerfile: "Dockerfile"}
+	down := errors.New("daemon down")
+	fail := func() (*engine.Client, error) { return nil, down }
+	if _, err := BuildWith(context.Background(), fail, &Spec{Name: "img", Context: t.TempDir(), Dockerfile: "Dockerfile"}, BuildOptions{}); !errors.Is(err, down) {
+		t.Fatalf("no daemon and no Dockerfile: %v, want the daemon's error", err)
+	}
+	bc, err := scanContext(dir, "Dockerfile", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspected := 0
+	c := (&enginetest.Fake{ImageInspectFunc: func(_ context.Context, ref string) (image.InspectResponse, error) {
+		inspected++
+		labels := map[string]string{LabelVersion: "v1", LabelInputs: bc.digest}
+		return image.InspectResponse{ID: "sha256:1", Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: labels}}}, nil
+	}}).Client()
+	res, err := BuildWith(context.Background(), func() (*engine.Client, error) { return c, nil }, spec, BuildOptions{})
+	if err != nil || !res.Skipped || res.ID != "sha256:1" || inspected != 1 {
+		t.Fatalf("current image: %+v, %v, inspected %d times", res, err, inspected)
 	}
 }

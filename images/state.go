@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"fmt"
+	"github.com/docker/docker/api/types/image"
 	"io"
 	"os"
 	"path/filepath"
@@ -41,8 +42,13 @@ type Status struct {
 // stateOf inspects the spec's tag and compares its labels with the version
 // and inputs digest.
 func stateOf(ctx context.Context, c *engine.Client, spec *Spec, digest string) (*Status, error) {
-	st := &Status{Image: spec.Name, Component: spec.Component, Tag: spec.Tag, Version: spec.Version}
 	inspect, err := c.ImageInspect(ctx, spec.Tag)
+	return stateFrom(c, spec, digest, inspect, err)
+}
+
+// stateFrom is stateOf with the tag inspected already (err is the inspection's).
+func stateFrom(c *engine.Client, spec *Spec, digest string, inspect image.InspectResponse, err error) (*Status, error) {
+	st := &Status{Image: spec.Name, Component: spec.Component, Tag: spec.Tag, Version: spec.Version}
 	if isNotFound(err) {
 		st.State, st.Reason = StateMissing, "no image tagged "+spec.Tag
 		return st, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -46,6 +47,17 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 	if err != nil {
 		return usageError{err}
 	}
+	// The daemon is reached while the manifest is read and the contexts
+	// scanned; an error of those still comes first.
+	connect := sync.OnceValues(func() (*engine.Client, error) { return engine.NewClient(ctx, engine.Endpoint{}) })
+	go connect()
+	defer func() {
+		go func() {
+			if cli, err := connect(); err == nil {
+				cli.Close()
+			}
+		}()
+	}()
 	env, err := g.openEnv()
 	if err != nil {
 		return err
@@ -64,12 +76,6 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		}
 		specs = append(specs, spec)
 	}
-	cli, err := engine.NewClient(ctx, engine.Endpoint{})
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-
 	// Build output goes with the human text; with -o json it goes to
 	// stderr so that stdout stays one JSON document.
 	progress := g.stdout
@@ -79,7 +85,7 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 	bopts := images.BuildOptions{Force: opts.force, NoCache: opts.noCache, Builder: builder, Out: progress, Terminal: progress.IsTerminal(), TerminalFd: progress.FD()}
 	var results []*images.Result
 	for _, spec := range specs {
-		res, err := images.Build(ctx, cli, spec, bopts)
+		res, err := images.BuildWith(ctx, connect, spec, bopts)
 		if err != nil {
 			return err
 		}
@@ -93,6 +99,10 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		}
 		// A registry on the manifest image is where a swarm's nodes pull it.
 		if reg := env.Manifest.Images[spec.Name].Registry; opts.push && reg != "" {
+			cli, err := connect()
+			if err != nil {
+				return err
+			}
 			if res.Pushed, err = images.Push(ctx, cli, res.Tag, reg, progress, progress.FD(), progress.IsTerminal()); err != nil {
 				return fmt.Errorf("image %s: %w", spec.Name, err)
 			}

@@ -32,7 +32,7 @@ func procUID(pid int) (int, bool) {
 const launchVar = "BERTH_LAUNCH"
 
 // environRead, when a test sets it, is told of each environment
-// launchToken reads.
+// launchToken and recordedToken read.
 var environRead func(pid int)
 
 // launchToken reads BERTH_LAUNCH from the environment the process started
@@ -79,6 +79,9 @@ const (
 // process without the token shows an environment, just not the token,
 // and is answered at once.
 func recordedToken(pid int, startTime uint64) (string, error) {
+	if environRead != nil {
+		environRead(pid)
+	}
 	deadline := time.Now().Add(execSettle)
 	buf, done := readBuf()
 	defer done()

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -266,7 +267,10 @@ func (r *Runner) waitAll(ctx context.Context, v verdict, ms []procStat) error {
 // cannot show is the service's is removed and nothing is signalled; while
 // processes of the service survive, the record stays.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	v := verify(svc, h)
+	v, ok := r.verifyChild(svc, h)
+	if !ok {
+		v = verify(svc, h)
+	}
 	if v.warning != "" {
 		return removePIDFile(pidPath(svc), h)
 	}
@@ -302,6 +306,28 @@ func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handl
 		}
 	}
 	return removePIDFile(pidPath(svc), h)
+}
+
+// verifyChild shows h is the service's from what this runner knows: the
+// record names a process it launched and has not reaped, so the PID is
+// still that process (an unreaped child's PID is never reused), and the
+// record's launch token is the one it gave that launch, made afresh for
+// each. The supervisor stops its own services so without reading their
+// stat and environment from /proc. ok is false for any other record.
+func (r *Runner) verifyChild(svc *runtime.Service, h runtime.Handle) (verdict, bool) {
+	if h.Token == "" || h.PID <= 1 {
+		return verdict{}, false
+	}
+	r.mu.Lock()
+	tok, live := r.childToken(h.PID)
+	r.mu.Unlock()
+	if !live || tok != h.Token {
+		return verdict{}, false
+	}
+	if prefix, err := tokenPrefix(svc); err != nil || !strings.HasPrefix(h.Token, prefix) {
+		return verdict{}, false
+	}
+	return verdict{h: h, leader: true}, true
 }
 
 // leftovers are the members still alive, with any new member of the group.

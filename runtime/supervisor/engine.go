@@ -304,6 +304,8 @@ func (s *Supervisor) watchEngine() {
 		}
 		s.event(ev)
 	}
+	s.mu.Lock()
 	s.eng = e
+	s.mu.Unlock()
 	go e.run(s.ctx)
 }

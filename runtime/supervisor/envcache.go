@@ -22,6 +22,10 @@ type envCache struct {
 	mu  sync.Mutex
 	key [3]fileKey
 	env *metadata.Env
+	// load is held while the files are read: callers that come meanwhile
+	// (the engine watch and the first launches of a new supervisor) wait
+	// for that read rather than parse the manifest once each.
+	load sync.Mutex
 }
 
 type fileKey struct {
@@ -60,6 +64,15 @@ func (c *envCache) keyOf(root string) [3]fileKey {
 // changed. The Env returned is shared: callers only read it.
 func (c *envCache) get(root string) (*metadata.Env, error) {
 	k := c.keyOf(root)
+	c.mu.Lock()
+	if c.env != nil && c.key == k {
+		env := c.env
+		c.mu.Unlock()
+		return env, nil
+	}
+	c.mu.Unlock()
+	c.load.Lock()
+	defer c.load.Unlock()
 	c.mu.Lock()
 	if c.env != nil && c.key == k {
 		env := c.env

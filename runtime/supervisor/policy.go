@@ -2,7 +2,11 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/berthdev/berth/metadata"
@@ -176,6 +180,13 @@ func (s *Supervisor) cascade(name, why string) {
 // or replaced), identity-checked through their PID files, and records
 // those that a supervisor watched and that ended meanwhile.
 func (s *Supervisor) adopt() {
+	recs := ReadRecords(s.paths)
+	if !anyPIDFile(filepath.Join(s.cfg.Root, "pids")) && !anyWatched(recs) {
+		// Nothing to adopt (a service runs only with its PID file) nor to
+		// record: the usual spawn, after a stop all, which need not parse
+		// the manifest and resolve every service before it serves.
+		return
+	}
 	env, err := s.env()
 	if err != nil {
 		s.cfg.Logf("adopt: %v", err)
@@ -183,7 +194,6 @@ func (s *Supervisor) adopt() {
 	}
 	m := s.manager(env)
 	defer m.Close()
-	recs := ReadRecords(s.paths)
 	for _, name := range env.Manifest.ServiceOrder {
 		spec := env.Manifest.Services[name]
 		if spec == nil || spec.Runner != metadata.RunnerProcess {
@@ -222,4 +232,40 @@ func (s *Supervisor) adoptOne(name string, svc *runtime.Service, h runtime.Handl
 	go w.liveness(l)
 	s.event(Event{Service: name, Kind: EventAdopted, PID: h.PID})
 	updateRecord(s.paths, name, func(r *Record) { r.Wanted, r.Supervised, r.PID = true, true, h.PID })
+}
+
+// anyPIDFile says whether dir may hold a service's PID file (NAME.pid):
+// only a service with one can be found running. Spares (.NAME.pid.spare)
+// and start locks are not; a directory that cannot be read may.
+func anyPIDFile(dir string) bool {
+	names, err := readDirNames(dir)
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".pid") {
+			return true
+		}
+	}
+	return false
+}
+
+// anyWatched says whether a record says a supervisor watched its service:
+// one that is no longer running is recorded as unwatched.
+func anyWatched(recs map[string]Record) bool {
+	for _, r := range recs {
+		if r.Supervised && r.Wanted {
+			return true
+		}
+	}
+	return false
+}
+
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }

@@ -101,7 +101,10 @@ func Serve(cfg Config) error {
 	defer signal.Stop(sigs)
 	go s.signals(sigs)
 	s.adopt()
-	s.watchEngine()
+	// The daemon's events since the supervisor was born are replayed to
+	// it whenever it connects: reading the manifest for the services it
+	// runs there need not hold up the first launch.
+	go s.watchEngine()
 	if cfg.Ready != nil {
 		cfg.Ready.Write([]byte("ready\n"))
 		cfg.Ready.Close()

@@ -30,7 +30,17 @@ func serveForTest(t *testing.T, n int) (*metadata.Env, *Client, *atomic.Int64) {
 // YAML list).
 func serveCommandForTest(t *testing.T, n int, command string) (*metadata.Env, *Client, *atomic.Int64) {
 	t.Helper()
-	root := t.TempDir()
+	return serveCommandForTestAt(t, t.TempDir(), n, command)
+}
+
+// serveForTestAt is serveForTest in the directory root.
+func serveForTestAt(t *testing.T, root string, n int) (*metadata.Env, *Client, *atomic.Int64) {
+	t.Helper()
+	return serveCommandForTestAt(t, root, n, `[sleep, "1000"]`)
+}
+
+func serveCommandForTestAt(t *testing.T, root string, n int, command string) (*metadata.Env, *Client, *atomic.Int64) {
+	t.Helper()
 	var y strings.Builder
 	y.WriteString("version: 1\nsupervisor: true\nservices:\n")
 	for i := range n {
