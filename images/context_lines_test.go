@@ -107,3 +107,40 @@ func TestContextLinesUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// inputLine's shortcut for plain names writes what %q writes, for every
+// byte alone and in a name.
+func TestInputLineQuotesAsFmt(t *testing.T) {
+	names := []string{"", "plain", "with space", "a~b", "x\x7f", "é", "\xff", "a\"b", `a\b`, "tab\t", "🚢"}
+	for c := 0; c < 256; c++ {
+		names = append(names, string([]byte{byte(c)}), "n"+string([]byte{byte(c)})+"m")
+	}
+	for _, n := range names {
+		if got, want := string(inputLine(nil, "file ", n)), fmt.Sprintf("file %q", n); got != want {
+			t.Errorf("%q: %s, fmt %s", n, got, want)
+		}
+	}
+}
+
+// With "!" patterns alone (no .dockerignore) the matcher is not asked: it
+// can match nothing, since an exclusion only undoes an earlier match.
+func TestOnlyExclusionsMatchNothing(t *testing.T) {
+	pm, err := patternmatcher.New([]string{"!Dockerfile", "!.dockerignore", "!sub/*", "!**"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"Dockerfile", "a", "sub", "sub/x", "deep/er/x", ".dockerignore"} {
+		if skip, err := pm.MatchesOrParentMatches(p); skip || err != nil {
+			t.Fatalf("%s: matched %v, %v", p, skip, err)
+		}
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "sub/x": "x", "a": "a"})
+	var lines bytes.Buffer
+	if err := hashContextFiles(&lines, dir, pm, &sumCache{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(lines.Bytes(), []byte("\n")); n != 4 {
+		t.Errorf("%d lines, want 4 (Dockerfile, a, sub, sub/x):\n%s", n, lines.String())
+	}
+}

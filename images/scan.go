@@ -47,6 +47,10 @@ type contextWalk struct {
 	cache *sumCache
 	line  []byte
 	dents []byte // getdents' buffer
+	// excludes says whether any pattern excludes: with "!" patterns alone
+	// (the Dockerfile's and .dockerignore's, when there is no
+	// .dockerignore) nothing can match, and the matcher is not asked.
+	excludes bool
 }
 
 // hashContextFiles writes to h each file, directory and link of the context
@@ -61,6 +65,7 @@ func hashContextFiles(h io.Writer, dir string, pm *patternmatcher.PatternMatcher
 	}
 	defer unix.Close(fd)
 	w := &contextWalk{h: h, dir: dir, pm: pm, cache: cache, dents: make([]byte, 64<<10)}
+	w.excludes = slices.ContainsFunc(pm.Patterns(), func(p *patternmatcher.Pattern) bool { return !p.Exclusion() })
 	return w.walk(fd, "")
 }
 
@@ -129,32 +134,41 @@ func (w *contextWalk) list(fd int, prefix string) ([]dirEnt, error) {
 		}
 		n += got
 	}
+	// Each name is written as prefix, name, NUL, d_type, and the strings
+	// sorted as they are: NUL is below any byte of a name, so they sort as
+	// the names do, and a sort of strings, inlined, took half the time of
+	// a sort of the entries through a comparison function.
 	count, size := 0, 0
 	eachDirent(w.dents[:n], func(name []byte, _ uint8) {
-		count, size = count+1, size+len(prefix)+len(name)
+		count, size = count+1, size+len(prefix)+len(name)+2
 	})
 	var text strings.Builder
 	text.Grow(size)
-	ends := make([]int32, 0, count)
-	ents := make([]dirEnt, 0, count)
+	keys := make([]string, 0, count)
 	eachDirent(w.dents[:n], func(name []byte, typ uint8) {
 		text.WriteString(prefix)
 		text.Write(name)
-		ends = append(ends, int32(text.Len()))
-		ents = append(ents, dirEnt{typ: typ})
+		text.WriteByte(0)
+		text.WriteByte(typ)
+		keys = append(keys, "") // set below, once text is whole
 	})
 	all := text.String() // no copy: the names stay where they were written
-	start := int32(0)
-	for i, end := range ends {
-		ents[i].rel, start = all[start:end], end
+	start := 0
+	for i := range keys {
+		end := start + strings.IndexByte(all[start:], 0) + 2
+		keys[i], start = all[start:end], end
 	}
-	slices.SortFunc(ents, func(a, b dirEnt) int { return strings.Compare(a.rel, b.rel) })
-	for i := range ents {
-		skip, err := w.pm.MatchesOrParentMatches(ents[i].rel)
-		if err != nil {
-			return nil, err
+	slices.Sort(keys)
+	ents := make([]dirEnt, len(keys))
+	for i, k := range keys {
+		ents[i].rel, ents[i].typ = k[:len(k)-2], k[len(k)-1]
+		if w.excludes {
+			skip, err := w.pm.MatchesOrParentMatches(ents[i].rel)
+			if err != nil {
+				return nil, err
+			}
+			ents[i].skip = skip
 		}
-		ents[i].skip = skip
 	}
 	return ents, nil
 }
@@ -210,7 +224,7 @@ func (w *contextWalk) statRange(fd, pl int, ents []dirEnt) error {
 		if e.skip && e.typ != unix.DT_UNKNOWN {
 			continue // no line; d_type says whether to walk into it
 		}
-		if err := unix.Fstatat(fd, e.rel[pl:], &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := fstatatNUL(fd, e.rel[pl:], &st); err != nil { // list ends each name with a NUL
 			return w.pathError("lstat", e.rel, err)
 		}
 		e.mode, e.size, e.mtime, e.ctime = st.Mode, st.Size, st.Mtim.Nano(), st.Ctim.Nano()
@@ -251,7 +265,14 @@ func (w *contextWalk) entryLine(fd, pl int, e *dirEnt) error {
 
 // inputLine starts a line of the inputs' hash: kind, then rel as %q.
 func inputLine(buf []byte, kind, rel string) []byte {
-	return strconv.AppendQuote(append(buf[:0], kind...), rel)
+	buf = append(buf[:0], kind...)
+	for i := 0; i < len(rel); i++ {
+		if c := rel[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(buf, rel)
+		}
+	}
+	// Printable ASCII with no quote or backslash: %q leaves it as it is.
+	return append(append(append(buf, '"'), rel...), '"')
 }
 
 // typeMode is the fs.FileMode type of a special file, as os.Lstat gives it.

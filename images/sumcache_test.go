@@ -234,3 +234,27 @@ func TestSumCacheCutUnderTheScan(t *testing.T) {
 		t.Fatalf("after the fault: digest %s, want %s", got, want)
 	}
 }
+
+// BenchmarkScanUnchanged: an up-to-date context of BERTH_BENCH_CONTEXT (or
+// 1,000 small files) scanned again, sums from the cache.
+func BenchmarkScanUnchanged(b *testing.B) {
+	dir := os.Getenv("BERTH_BENCH_CONTEXT")
+	if dir == "" {
+		dir = b.TempDir()
+		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+		for i := range 1000 {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%04d", i)), []byte{byte(i)}, 0o644)
+		}
+		time.Sleep(racyMargin + 10*time.Millisecond)
+	}
+	b.Setenv("XDG_CACHE_HOME", b.TempDir())
+	if _, err := scanContext(dir, "Dockerfile", nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if bc, err := scanContext(dir, "Dockerfile", nil); err != nil || bc.hashed != 0 {
+			b.Fatal(bc, err)
+		}
+	}
+}

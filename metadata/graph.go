@@ -37,7 +37,7 @@ func (m *Manifest) Graph() *Graph {
 // NewGraph builds the dependency graph of m: the edges, the start order and
 // a dependency cycle if there is one.
 func NewGraph(m *Manifest) *Graph {
-	g := &Graph{pos: map[string]int{}, needs: map[string][]Dependency{}, neededBy: map[string][]Dependency{}, ordered: setOf(m.StartOrder)}
+	g := &Graph{pos: make(map[string]int, len(m.ServiceOrder)), needs: map[string][]Dependency{}, neededBy: map[string][]Dependency{}, ordered: setOf(m.StartOrder)}
 	for _, n := range m.ServiceOrder {
 		s := m.Services[n]
 		if s == nil {
@@ -81,7 +81,7 @@ func (h *rankHeap) Pop() any {
 // (only in a manifest that failed validation) leaves services out: they
 // follow in manifest order rather than being lost.
 func (g *Graph) startOrder(m *Manifest) []string {
-	rank := map[string]int{}
+	rank := make(map[string]int, len(m.ServiceOrder))
 	for i, n := range m.StartOrder {
 		rank[n] = i
 	}
@@ -90,7 +90,7 @@ func (g *Graph) startOrder(m *Manifest) []string {
 			rank[n] = len(m.StartOrder) + i
 		}
 	}
-	indeg := map[string]int{}
+	indeg := make(map[string]int, len(m.ServiceOrder))
 	ready := &rankHeap{rank: rank}
 	for _, n := range m.ServiceOrder {
 		indeg[n] = len(g.needs[n])
@@ -131,7 +131,7 @@ func (g *Graph) findCycle(services []string) []string {
 		grey
 		black
 	)
-	color := map[string]int{}
+	color := make(map[string]int, len(services))
 	var stack, found []string
 	var visit func(string) bool
 	visit = func(n string) bool {
