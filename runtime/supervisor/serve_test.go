@@ -74,8 +74,9 @@ func TestExitDuringStartComesOnTheStartsRequest(t *testing.T) {
 	env, c, _ := serveCommandForTest(t, 1, `[sh, -c, "exit 3"]`)
 	var mu sync.Mutex
 	var ops []string
-	onRequest = func(op string) { mu.Lock(); ops = append(ops, op); mu.Unlock() }
-	t.Cleanup(func() { onRequest = nil })
+	record := func(op string) { mu.Lock(); ops = append(ops, op); mu.Unlock() }
+	onRequest.Store(&record)
+	t.Cleanup(func() { onRequest.Store(nil) })
 	r := NewRunner(process.New(process.Options{}), c)
 	svc, err := runtime.Resolve(env, "s0")
 	if err != nil {

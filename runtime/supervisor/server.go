@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -304,13 +305,13 @@ type session struct {
 }
 
 // onRequest, when set (by tests), is told the op of every request served
-// in a session.
-var onRequest func(op string)
+// in a session. Atomic: supervisors of earlier tests may still serve.
+var onRequest atomic.Pointer[func(op string)]
 
 func (ss *session) dispatch(req Request) {
 	s, c := ss.s, ss.c
-	if onRequest != nil {
-		onRequest(req.Op)
+	if f := onRequest.Load(); f != nil {
+		(*f)(req.Op)
 	}
 	switch req.Op {
 	case opStop:
