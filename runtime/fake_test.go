@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,6 +135,52 @@ services:
 	_, err = m.Start(ctx, []string{"bad"}, runtime.StartRequest{})
 	if err == nil || !strings.Contains(err.Error(), "second run") || strings.Contains(err.Error(), "config missing") {
 		t.Fatalf("second failed start: %v; want only its own lines", err)
+	}
+}
+
+// A status of many services whose runner inspects locally inspects them
+// in parts, on two goroutines: each gets its own state, in manifest
+// order, as the services stopped by a plan that prefetched them in parts.
+func TestStatusAndStopOfManyLocalServices(t *testing.T) {
+	ctx := context.Background()
+	var manifest strings.Builder
+	manifest.WriteString("version: 1\nservices:\n")
+	var want, stopped []string
+	for i := range 70 {
+		fmt.Fprintf(&manifest, "  s%02d: {command: [x]}\n", i)
+		state := "running"
+		if i%3 == 0 {
+			state = "stopped"
+		}
+		want = append(want, fmt.Sprintf("s%02d=%s", i, state))
+		stopped = append(stopped, fmt.Sprintf("s%02d=stopped", i))
+	}
+	m, fr := fakeEnv(t, manifest.String())
+	fr.LocalInspect = true
+	var names []string
+	for i := range 70 {
+		if i%3 != 0 {
+			names = append(names, fmt.Sprintf("s%02d", i))
+		}
+	}
+	if _, err := m.Start(ctx, names, runtime.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fakeStatus(t, m, fr); got != strings.Join(want, " ") {
+		t.Fatalf("status:\n%s\nwant\n%s", got, strings.Join(want, " "))
+	}
+	res, err := m.Stop(ctx, []string{"all"}, runtime.StopRequest{Grace: time.Second})
+	if err != nil || len(res) != 70 {
+		t.Fatalf("stop all: %d results, %v", len(res), err)
+	}
+	for _, r := range res {
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.Name, "s"))
+		if r.WasRunning != (n%3 != 0) {
+			t.Errorf("stop of %s: was running %v", r.Name, r.WasRunning)
+		}
+	}
+	if got := fakeStatus(t, m, fr); got != strings.Join(stopped, " ") {
+		t.Fatalf("status after stop all: %s", got)
 	}
 }
 

@@ -119,6 +119,7 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 	errs := make([]error, len(sel))
 	var g errgroup.Group
 	g.SetLimit(8)
+	var local []func() error // inspected in parts, each in turn
 	for i, n := range sel {
 		svc, run, err := m.base(n)
 		if err != nil {
@@ -133,11 +134,16 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 			return nil
 		}
 		if run.Capabilities().LocalInspect {
-			one()
+			local = append(local, one)
 			continue
 		}
 		g.Go(one)
 	}
+	inParts(len(local), localShare, func(lo, hi int) {
+		for _, one := range local[lo:hi] {
+			one()
+		}
+	})
 	g.Wait()
 	return out, errors.Join(errs...)
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	goruntime "runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/berthdev/berth/metadata"
@@ -97,37 +95,28 @@ func (s *stopPlanner) prefetch(names []string) {
 			local = append(local, n)
 		}
 	}
-	parts := min(goruntime.GOMAXPROCS(0), len(local)/prefetchShare)
-	if parts <= 1 {
+	if partsFor(len(local), localShare) <= 1 {
 		return
 	}
 	states := make([]State, len(local))
 	ok := make([]bool, len(local))
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := i*len(local)/parts, (i+1)*len(local)/parts
-		wg.Go(func() {
-			for j := lo; j < hi; j++ {
-				svc, run, err := s.m.base(local[j])
-				if err != nil {
-					continue
-				}
-				if st, err := s.m.inspect(s.ctx, svc, run); err == nil {
-					states[j], ok[j] = st, true
-				}
+	inParts(len(local), localShare, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			svc, run, err := s.m.base(local[j])
+			if err != nil {
+				continue
 			}
-		})
-	}
-	wg.Wait()
+			if st, err := s.m.inspect(s.ctx, svc, run); err == nil {
+				states[j], ok[j] = st, true
+			}
+		}
+	})
 	for j, n := range local {
 		if ok[j] {
 			s.states[n] = states[j]
 		}
 	}
 }
-
-// prefetchShare is the fewest services worth a part of a prefetch.
-const prefetchShare = 16
 
 // runningDependents is every running service that depends on n, directly
 // or not, in stop order.

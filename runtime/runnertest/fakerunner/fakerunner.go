@@ -33,6 +33,9 @@ type Runner struct {
 	Stubborn map[string]bool
 	// Output is what the services it names write at each launch.
 	Output map[string][]string
+	// LocalInspect says, as the process runner does, that an inspection
+	// only reads local files: status and stop plans inspect in parts.
+	LocalInspect bool
 
 	mu     sync.Mutex
 	live   map[string]*launch
@@ -253,7 +256,8 @@ func (r *Runner) Logs(_ context.Context, svc *runtime.Service, opts runtime.LogO
 	return io.NopCloser(strings.NewReader(text)), nil
 }
 
-// Capabilities: it runs services in the foreground; its lines have no times.
+// Capabilities: it runs services in the foreground; its lines have no
+// times; LocalInspect as set.
 func (r *Runner) Capabilities() runtime.Capabilities {
-	return runtime.Capabilities{Foreground: true}
+	return runtime.Capabilities{Foreground: true, LocalInspect: r.LocalInspect}
 }
