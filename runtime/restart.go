@@ -28,6 +28,35 @@ func (m *Manager) ExecuteRestart(ctx context.Context, p *StopPlan) ([]StopResult
 	return append(rolled, stopped...), append(rstates, started...), err
 }
 
+// Holder is a runner whose services are watched by a process that exits
+// once it watches none (the supervisor). Hold keeps it until release: the
+// stops of a restart would otherwise end it just before the start that
+// follows spawns another.
+type Holder interface {
+	Hold() (release func())
+}
+
+// hold holds, until the returned release, every Holder that runs one of
+// names.
+func (m *Manager) hold(names []string) (release func()) {
+	var held []Holder
+	var releases []func()
+	for _, n := range names {
+		_, run, err := m.base(n)
+		h, ok := run.(Holder)
+		if err != nil || !ok || slices.Contains(held, h) {
+			continue
+		}
+		held = append(held, h)
+		releases = append(releases, h.Hold())
+	}
+	return func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+}
+
 // RollingRestarter is a runner that restarts a running service in place,
 // task by task, without stopping it first (Swarm's forced update, which
 // keeps the service's update policy).
@@ -73,6 +102,7 @@ func (m *Manager) rollingRestarts(ctx context.Context, p *StopPlan) ([]StopResul
 }
 
 func (m *Manager) stopThenStart(ctx context.Context, p *StopPlan) ([]StopResult, []State, error) {
+	defer m.hold(p.Stop)()
 	stopped, err := m.ExecuteStop(ctx, p)
 	unreachable := 0
 	for _, r := range stopped {

@@ -206,6 +206,20 @@ func (c *Client) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 	}
 }
 
+// Hold keeps the supervisor that runs from exiting until release is
+// called or the command exits; with no supervisor running (or one of
+// another build, or exiting) nothing is held and release does nothing.
+func (c *Client) Hold() (release func()) {
+	t, _, err := c.request(Request{Op: opHold})
+	if err != nil {
+		return func() {}
+	}
+	return func() {
+		t.send(Request{Op: opCancel})
+		t.end()
+	}
+}
+
 // Stop tells the supervisor that a user stops name; the returned ticket
 // (nil when no supervisor watches it) takes the stop's outcome.
 func (c *Client) Stop(name string) (*ticket, error) {

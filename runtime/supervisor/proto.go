@@ -56,6 +56,9 @@ const (
 	// client stops it and sends "settle" with OK
 	opStatus = "status" // the watched services
 	opDetach = "detach" // exit, leaving every service running (its own connection)
+	opHold   = "hold"   // do not exit, even watching nothing, until the client
+	// cancels the request or its session ends: acknowledged at once (a
+	// restart holds the supervisor across its stops and the start after)
 )
 
 // A session that ends (the command exits) settles each of its starts as

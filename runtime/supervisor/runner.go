@@ -76,6 +76,7 @@ func NewRunner(p *process.Runner, c *Client) *Runner {
 }
 
 var (
+	_ runtime.Holder        = (*Runner)(nil)
 	_ runtime.Runner        = (*Runner)(nil)
 	_ runtime.Settler       = (*Runner)(nil)
 	_ runtime.StartPreparer = (*Runner)(nil)
@@ -92,6 +93,9 @@ func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle,
 	r.mu.Unlock()
 	return h, nil
 }
+
+// Hold keeps the environment's supervisor, if one runs, until release.
+func (r *Runner) Hold() (release func()) { return r.Client.Hold() }
 
 // PrepareStart starts the session with the supervisor, spawning one if
 // none runs, in the background: the start goes on planning meanwhile, and

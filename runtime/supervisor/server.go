@@ -344,6 +344,8 @@ func (ss *session) dispatch(req Request) {
 		ss.serve(req.ID, func(ctx context.Context) { s.handleWait(ctx, c, req) })
 	case opCancel:
 		ss.drop(req.ID)
+	case opHold:
+		ss.serve(req.ID, func(ctx context.Context) { s.handleHold(ctx, c, req) })
 	case opStatus:
 		s.reply(c, Response{ID: req.ID, Watched: s.watched()})
 	case opHello:
