@@ -60,26 +60,29 @@ func (c *envCache) keyOf(root string) [3]fileKey {
 	return k
 }
 
+// cached is the environment read with files as k says, or nil.
+func (c *envCache) cached(k [3]fileKey) *metadata.Env {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.env != nil && c.key == k {
+		return c.env
+	}
+	return nil
+}
+
 // get returns the environment at root, read again when one of its files
 // changed. The Env returned is shared: callers only read it.
 func (c *envCache) get(root string) (*metadata.Env, error) {
 	k := c.keyOf(root)
-	c.mu.Lock()
-	if c.env != nil && c.key == k {
-		env := c.env
-		c.mu.Unlock()
+	if env := c.cached(k); env != nil {
 		return env, nil
 	}
-	c.mu.Unlock()
 	c.load.Lock()
 	defer c.load.Unlock()
-	c.mu.Lock()
-	if c.env != nil && c.key == k {
-		env := c.env
-		c.mu.Unlock()
+	// Another caller may have read it while this one waited.
+	if env := c.cached(k); env != nil {
 		return env, nil
 	}
-	c.mu.Unlock()
 	readAt := time.Now()
 	env, err := metadata.OpenTolerant(root)
 	if err != nil {
