@@ -6,14 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/moby/patternmatcher"
 	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/internal/parts"
 )
 
 // The context is walked through directory file descriptors: names come
@@ -194,21 +194,10 @@ func eachDirent(b []byte, f func(name []byte, typ uint8)) {
 // statAll stats the entries that need it, split between the processors
 // when there are many.
 func (w *contextWalk) statAll(fd, pl int, ents []dirEnt) error {
-	parts := min(runtime.GOMAXPROCS(0), len(ents)/parallelStats)
-	if parts <= 1 {
-		return w.statRange(fd, pl, ents)
-	}
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for p := 1; p < parts; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[p] = w.statRange(fd, pl, ents[p*len(ents)/parts:(p+1)*len(ents)/parts])
-		}()
-	}
-	errs[0] = w.statRange(fd, pl, ents[:len(ents)/parts])
-	wg.Wait()
+	errs := make([]error, parts.Count(len(ents), parallelStats))
+	parts.Run(len(ents), parallelStats, func(i, lo, hi int) {
+		errs[i] = w.statRange(fd, pl, ents[lo:hi])
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthdev/berth/internal/parts"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -95,12 +96,12 @@ func (s *stopPlanner) prefetch(names []string) {
 			local = append(local, n)
 		}
 	}
-	if partsFor(len(local), localShare) <= 1 {
+	if parts.Count(len(local), localShare) <= 1 {
 		return
 	}
 	states := make([]State, len(local))
 	ok := make([]bool, len(local))
-	inParts(len(local), localShare, func(lo, hi int) {
+	parts.Run(len(local), localShare, func(_, lo, hi int) {
 		for j := lo; j < hi; j++ {
 			svc, run, err := s.m.base(local[j])
 			if err != nil {

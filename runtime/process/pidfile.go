@@ -112,7 +112,7 @@ func completePIDFile(path string, h runtime.Handle) error {
 		return err
 	}
 	data = append(data, '\n')
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	fd, err := rawfile.Open(path, unix.O_WRONLY, 0)
 	if err != nil {
 		return writePIDFile(path, h)
 	}
@@ -199,7 +199,7 @@ func writePendingPIDFile(path string, h runtime.Handle) error {
 	}
 	data = append(data, '\n')
 	spare := sparePath(path)
-	fd, err := unix.Open(spare, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := rawfile.Open(spare, unix.O_WRONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return writePIDFile(path, h)
 	}
@@ -212,8 +212,7 @@ func writePendingPIDFile(path string, h runtime.Handle) error {
 	// a page the kernel has dropped (an idle spare) reads the page from
 	// disk first, one synchronous read per service.
 	page := wholePage(data)
-	if n, err := unix.Pwrite(fd, page, 0); err != nil || n < len(page) ||
-		unix.Ftruncate(fd, int64(len(data))) != nil || unix.Rename(spare, path) != nil ||
+	if rawfile.WriteAt(fd, page, 0) != nil || unix.Ftruncate(fd, int64(len(data))) != nil || unix.Rename(spare, path) != nil ||
 		unix.Stat(path, &at) != nil || at.Ino != st.Ino || at.Dev != st.Dev {
 		return writePIDFile(path, h)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/internal/parts"
 )
 
 // procStat is what berth needs from /proc/<pid>/stat.
@@ -238,17 +239,10 @@ func allProcs() []procStat {
 			pids = append(pids, pid)
 		}
 	}
-	parts := min(runtime.GOMAXPROCS(0), len(pids)/walkShare)
-	if parts <= 1 {
-		return statAll(pids, make([]procStat, 0, len(pids)))
-	}
-	outs := make([][]procStat, parts)
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := i*len(pids)/parts, (i+1)*len(pids)/parts
-		wg.Go(func() { outs[i] = statAll(pids[lo:hi], make([]procStat, 0, hi-lo)) })
-	}
-	wg.Wait()
+	outs := make([][]procStat, parts.Count(len(pids), walkShare))
+	parts.Run(len(pids), walkShare, func(i, lo, hi int) {
+		outs[i] = statAll(pids[lo:hi], make([]procStat, 0, hi-lo))
+	})
 	return slices.Concat(outs...)
 }
 
