@@ -86,6 +86,65 @@ func localGitDir(path string) (string, bool) {
 	return path, true
 }
 
+// discoveredConfig lists the config files of the repository git would
+// find from the working directory (none when there is none); ok is false
+// where it cannot tell (no working directory, a gitfile it cannot read).
+func discoveredConfig() (files []string, ok bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil, false
+	}
+	for {
+		fi, err := os.Lstat(filepath.Join(dir, ".git"))
+		switch {
+		case err == nil && fi.IsDir():
+			return []string{filepath.Join(dir, ".git", "config")}, true
+		case err == nil:
+			return gitfileConfig(dir)
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, false
+		}
+		if isDir(filepath.Join(dir, "objects")) && isDir(filepath.Join(dir, "refs")) {
+			if _, err := os.Lstat(filepath.Join(dir, "HEAD")); err == nil {
+				return []string{filepath.Join(dir, "config")}, true // a bare repository
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, true
+		}
+		dir = parent
+	}
+}
+
+// gitfileConfig lists the config files of the repository that dir's .git
+// file names (a linked work tree, a submodule): its own, its common
+// directory's and its work tree's.
+func gitfileConfig(dir string) ([]string, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, ".git"))
+	gitDir, found := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
+	if err != nil || !found {
+		return nil, false
+	}
+	if !filepath.IsAbs(gitDir) {
+		gitDir = filepath.Join(dir, gitDir)
+	}
+	files := []string{filepath.Join(gitDir, "config"), filepath.Join(gitDir, "config.worktree")}
+	if c, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(c))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		files = append(files, filepath.Join(common, "config"))
+	}
+	return files, true
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
 func ownedByMe(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
@@ -98,12 +157,19 @@ func ownedByMe(fi fs.FileInfo) bool {
 // configuration from the environment. The files are searched as text, so a
 // mention in a comment also counts: that only costs a git run.
 func plainConfig(gitDir string) bool {
-	for _, v := range []string{"GIT_NAMESPACE", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CONFIG"} {
+	for _, v := range []string{"GIT_NAMESPACE", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CONFIG", "GIT_DIR"} {
 		if _, set := os.LookupEnv(v); set {
 			return false
 		}
 	}
 	files := []string{filepath.Join(gitDir, "config")}
+	// git ls-remote runs in berth's working directory, and so reads the
+	// configuration of the repository that holds it too.
+	cwdConfig, ok := discoveredConfig()
+	if !ok {
+		return false
+	}
+	files = append(files, cwdConfig...)
 	if _, set := os.LookupEnv("GIT_CONFIG_NOSYSTEM"); !set || !gitBool(os.Getenv("GIT_CONFIG_NOSYSTEM")) {
 		files = append(files, envOr("GIT_CONFIG_SYSTEM", "/etc/gitconfig"))
 	}
@@ -243,9 +309,15 @@ func readPackedTags(path string, refs map[string][]byte) bool {
 	if err != nil {
 		return false
 	}
-	for i, line := range bytes.Split(b, []byte("\n")) {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, line := range lines {
 		switch {
-		case len(line) == 0 && i > 0:
+		case len(line) == 0:
+			// Only the end of the file, after its last newline (or an
+			// empty file); any other blank line is git's to judge.
+			if i != len(lines)-1 {
+				return false
+			}
 		case i == 0 && bytes.HasPrefix(line, []byte("# pack-refs with:")):
 		case line[0] == '^':
 			if !isHexID(line[1:]) {

@@ -115,6 +115,20 @@ func TestLocalTagsAgreeWithLsRemote(t *testing.T) {
 			return b
 		}, false},
 		{"a file:// URL", func(t *testing.T, r *testRepo) string { return "file://" + r.Bare }, false},
+		{"url.insteadOf in the config of the repository berth runs in", func(t *testing.T, r *testRepo) string {
+			other := newRepo(t, "v9.0.0")
+			cwd := filepath.Join(t.TempDir(), "work")
+			git(t, filepath.Dir(cwd), "init", "-q", cwd)
+			git(t, cwd, "config", "url."+other.Bare+".insteadOf", r.Bare)
+			sub := filepath.Join(cwd, "deep")
+			os.Mkdir(sub, 0o755)
+			t.Chdir(sub)
+			return r.Bare
+		}, false},
+		{"an empty packed-refs", func(t *testing.T, r *testRepo) string {
+			writeFile(t, filepath.Join(r.Bare, "packed-refs"), "")
+			return r.Bare
+		}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +150,31 @@ func TestLocalTagsAgreeWithLsRemote(t *testing.T) {
 				t.Fatalf("Tags = %q, %v; ls-remote = %q", all, err, want)
 			}
 		})
+	}
+}
+
+// A packed-refs file that is empty, or whose first or a middle line is
+// blank, is read without a panic: empty is no tags, a blank line is left
+// to git.
+func TestReadPackedTagsBlankLines(t *testing.T) {
+	id := strings.Repeat("ab", 20)
+	for _, c := range []struct {
+		content string
+		ok      bool
+		tags    int
+	}{
+		{"", true, 0},
+		{"\n", false, 0},
+		{"\n" + id + " refs/tags/v1.0.0\n", false, 0},
+		{id + " refs/tags/v1.0.0\n\n" + id + " refs/tags/v2.0.0\n", false, 0},
+		{id + " refs/tags/v1.0.0\n" + id + " refs/tags/v2.0.0\n", true, 2},
+	} {
+		p := filepath.Join(t.TempDir(), "packed-refs")
+		writeFile(t, p, c.content)
+		refs := map[string][]byte{}
+		if ok := readPackedTags(p, refs); ok != c.ok || (ok && len(refs) != c.tags) {
+			t.Errorf("%q: ok %v with %d tags, want %v with %d", c.content, ok, len(refs), c.ok, c.tags)
+		}
 	}
 }
 
