@@ -49,7 +49,11 @@ func recordPath(p Paths, service string) string { return filepath.Join(p.Runs, s
 
 // ReadRecord reads a service's record; a missing one is the zero Record.
 // It reads under a shared lock of the file, so never while a writer
-// rewrites it (see updateRecord).
+// rewrites it (see updateRecord). Records and the event log are opened,
+// read and written with plain system calls (internal/rawfile): os.OpenFile
+// adds fcntl calls and offers each file to the poller (an epoll_ctl that a
+// regular file refuses), about ten system calls more per record and per
+// event, 2,000 in a stop of 100.
 func ReadRecord(p Paths, service string) (Record, error) {
 	fd, err := rawfile.Open(recordPath(p, service), unix.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -62,7 +66,7 @@ func ReadRecord(p Paths, service string) (Record, error) {
 	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
 		return Record{Service: service}, err
 	}
-	data, err := rawfile.Read(fd, make([]byte, 1024), rawfile.End)
+	data, err := rawfile.Read(fd, make([]byte, 1024), rawfile.Short)
 	if err != nil {
 		return Record{Service: service}, err
 	}
@@ -128,7 +132,7 @@ func updateRecord(p Paths, service string, change func(*Record)) error {
 	if err := rawfile.Flock(fd, unix.LOCK_EX); err != nil {
 		return err
 	}
-	old, err := rawfile.Read(fd, make([]byte, 1024), rawfile.End)
+	old, err := rawfile.Read(fd, make([]byte, 1024), rawfile.Short)
 	if err != nil {
 		return err
 	}
@@ -149,12 +153,6 @@ func updateRecord(p Paths, service string, change func(*Record)) error {
 	}
 	return nil
 }
-
-// The record files and the event log are opened, read and written with
-// plain system calls (internal/rawfile): os.OpenFile adds fcntl calls and
-// offers each file to the poller (an epoll_ctl that a regular file
-// refuses), about ten system calls more per record and per event, 2,000 in
-// a stop of 100.
 
 // Attach fills states' Run from the records on disk (no socket): how each
 // host service last ended, its restarts, and whether it is down.

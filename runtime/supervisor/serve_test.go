@@ -2,13 +2,16 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
 )
@@ -55,8 +58,7 @@ func TestNewSupervisorRecordsUnwatchedWithoutPIDFiles(t *testing.T) {
 	if err := WriteRecord(p, Record{Service: "s0", Wanted: true, Supervised: true, PID: 99999}); err != nil {
 		t.Fatal(err)
 	}
-	_, c, _ := serveForTestAt(t, root, 1)
-	_ = c
+	serveForTestAt(t, root, 1)
 	r, err := ReadRecord(p, "s0")
 	if err != nil {
 		t.Fatal(err)
@@ -101,4 +103,36 @@ func TestExitDuringStartComesOnTheStartsRequest(t *testing.T) {
 	if slices.Contains(ops, opWait) || slices.Contains(ops, opCancel) {
 		t.Errorf("requests %v: the exit was asked for apart", ops)
 	}
+}
+
+// A hold keeps a supervisor that watches nothing more until it is
+// released, with the command's session still open (a restart between its
+// stops and its start); released, the supervisor exits as any idle one.
+func TestHoldKeepsTheSupervisorUntilReleased(t *testing.T) {
+	env, c, _ := serveForTest(t, 1)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, err := runtime.Resolve(env, "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(svc, h, true)
+	release := r.Hold()
+	if err := r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second, Kill: true}); err != nil {
+		t.Fatal(err)
+	}
+	other := &Client{Paths: c.Paths, Version: "test"}
+	if _, err := other.Hello(); err != nil {
+		t.Fatalf("a held supervisor after its last service stopped: %v", err)
+	}
+	release()
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if _, err := other.Hello(); err == nil {
+			return errors.New("the supervisor still serves after the hold was released")
+		}
+		return nil
+	})
 }

@@ -51,8 +51,8 @@ type Supervisor struct {
 
 	mu      sync.Mutex
 	watches map[string]*watch
-	// pending counts starts being handled: the supervisor does not exit
-	// under them.
+	// pending counts the starts and stops being handled and the holds
+	// (a restart's): the supervisor does not exit under them.
 	pending int
 	closing bool
 	done    chan struct{}
@@ -197,6 +197,10 @@ func (s *Supervisor) signals(sigs <-chan os.Signal) {
 func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.shutdownLocked()
+}
+
+func (s *Supervisor) shutdownLocked() {
 	if s.closing {
 		return
 	}
@@ -205,12 +209,15 @@ func (s *Supervisor) shutdown() {
 	close(s.done)
 }
 
+// exitIfIdle shuts down when nothing is watched or pending. The check and
+// the shutdown are one step under s.mu: a start or hold that counts itself
+// pending after the check would otherwise be acknowledged by a supervisor
+// already on its way out.
 func (s *Supervisor) exitIfIdle() {
 	s.mu.Lock()
-	idle := len(s.watches) == 0 && s.pending == 0 && !s.eng.busy()
-	s.mu.Unlock()
-	if idle {
-		s.shutdown()
+	defer s.mu.Unlock()
+	if len(s.watches) == 0 && s.pending == 0 && !s.eng.busy() {
+		s.shutdownLocked()
 	}
 }
 

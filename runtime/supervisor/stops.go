@@ -41,27 +41,6 @@ func (s *Supervisor) handleStop(c *conn, req Request, settled <-chan Request) {
 }
 
 // awaitRecorded returns once the exit of l is recorded (within
-// handleHold keeps the supervisor from exiting while the hold lasts: the
-// client cancels it, or its session ends (the command exited). A restart
-// holds it across its stops, which leave it watching nothing, and the
-// start that follows, which would otherwise spawn another.
-func (s *Supervisor) handleHold(ctx context.Context, c *conn, req Request) {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
-		return
-	}
-	s.pending++
-	s.mu.Unlock()
-	s.reply(c, Response{ID: req.ID})
-	<-ctx.Done()
-	s.mu.Lock()
-	s.pending--
-	s.mu.Unlock()
-	s.exitIfIdle()
-}
-
 // StopRecordTimeout), so that a stop is answered with the environment's
 // files as they will stay; false if done ended the wait first.
 func (s *Supervisor) awaitRecorded(done <-chan struct{}, name string, l *launch) bool {
@@ -136,3 +115,24 @@ func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
 // StopRecordTimeout bounds how long a user's stop waits for the
 // supervisor to record it.
 const StopRecordTimeout = 10 * time.Second
+
+// handleHold keeps the supervisor from exiting while the hold lasts: the
+// client cancels it, or its session ends (the command exited). A restart
+// holds it across its stops, which leave it watching nothing, and the
+// start that follows, which would otherwise spawn another.
+func (s *Supervisor) handleHold(ctx context.Context, c *conn, req Request) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
+		return
+	}
+	s.pending++
+	s.mu.Unlock()
+	s.reply(c, Response{ID: req.ID})
+	<-ctx.Done()
+	s.mu.Lock()
+	s.pending--
+	s.mu.Unlock()
+	s.exitIfIdle()
+}
