@@ -87,13 +87,18 @@ func (s *stopPlanner) state(n string) (State, error) {
 // another. Each part inspects in turn (a goroutine per service costs more
 // than its inspection); what cannot be inspected is left to state.
 func (s *stopPlanner) prefetch(names []string) {
-	var local []string
+	type one struct {
+		name string
+		svc  *Service
+		run  Runner
+	}
+	var local []one
 	for _, n := range names {
 		if _, done := s.states[n]; done {
 			continue
 		}
-		if _, run, err := s.m.base(n); err == nil && run.Capabilities().LocalInspect {
-			local = append(local, n)
+		if svc, run, err := s.m.base(n); err == nil && run.Capabilities().LocalInspect {
+			local = append(local, one{n, svc, run})
 		}
 	}
 	if parts.Count(len(local), localShare) <= 1 {
@@ -103,18 +108,14 @@ func (s *stopPlanner) prefetch(names []string) {
 	ok := make([]bool, len(local))
 	parts.Run(len(local), localShare, func(_, lo, hi int) {
 		for j := lo; j < hi; j++ {
-			svc, run, err := s.m.base(local[j])
-			if err != nil {
-				continue
-			}
-			if st, err := s.m.inspect(s.ctx, svc, run); err == nil {
+			if st, err := s.m.inspect(s.ctx, local[j].svc, local[j].run); err == nil {
 				states[j], ok[j] = st, true
 			}
 		}
 	})
-	for j, n := range local {
+	for j, l := range local {
 		if ok[j] {
-			s.states[n] = states[j]
+			s.states[l.name] = states[j]
 		}
 	}
 }
