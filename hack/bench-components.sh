@@ -3,7 +3,8 @@
 #   1. `berth versions` against a local bare repository with 500 tags;
 #   2. `berth install` of a version that is already installed (target < 50 ms).
 # Each is printed beside its floor, runs alternating (means):
-#   1. `git ls-remote --tags --refs`, which berth runs;
+#   1. `git ls-remote --tags --refs`, what berth answers (it reads a repository on
+#      this machine without git where the answer is certainly the same);
 #   2. a static Go hello world: the check's own work is reading one marker file
 #      and rewriting .metadata (microseconds), so what a process that does it
 #      costs is its start, and berth is a Go program. `/usr/bin/test -d` of the
