@@ -3,11 +3,12 @@ package images
 import (
 	"context"
 	"fmt"
-	"github.com/docker/docker/api/types/image"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/docker/docker/api/types/image"
 
 	"github.com/berthdev/berth/images/engine"
 	"github.com/berthdev/berth/metadata"

@@ -4,13 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/internal/rawfile"
 	"github.com/berthdev/berth/metadata"
 )
 
@@ -95,7 +97,7 @@ func openSumCache(dir string) *sumCache {
 // fault, where reading it copied them into as many fresh heap pages, each a
 // fault of its own.
 func (c *sumCache) mapFile() []byte {
-	fd, err := unix.Open(c.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := rawfile.Open(c.path, unix.O_RDONLY, 0)
 	if err != nil {
 		return nil
 	}

@@ -84,6 +84,30 @@ func (u Until) whole(got []byte, full bool) bool {
 	return false
 }
 
+// Write writes data whole at fd's offset (at the end for a file opened
+// with O_APPEND, where one write is placed whole).
+func Write(fd int, data []byte) error {
+	for {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && n != len(data) {
+			err = io.ErrShortWrite
+		}
+		return err
+	}
+}
+
+// WholePage is data followed by zeros up to a multiple of the page size.
+// Writing a whole page of a file, then cutting the file to data, spares
+// the kernel the read from disk that a write of part of a page it has
+// dropped from its cache costs first.
+func WholePage(data []byte) []byte {
+	ps := os.Getpagesize()
+	return append(data, make([]byte, (ps-len(data)%ps)%ps)...)
+}
+
 // grow returns a buffer twice as large (at least 512 bytes) holding b.
 // Copying, not appending, keeps a caller's buffer on its stack: an append
 // there would make the compiler move every caller's array to the heap, a

@@ -69,3 +69,30 @@ func TestReadWriteAt(t *testing.T) {
 		t.Fatalf("Open of a missing file: %v", err)
 	}
 }
+
+// Write appends whole to a file opened for appending; WholePage keeps the
+// data and pads it with zeros to a page.
+func TestWriteAndWholePage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	fd, err := Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"one\n", "two\n"} {
+		if err := Write(fd, []byte(l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unix.Close(fd)
+	if b, _ := os.ReadFile(path); string(b) != "one\ntwo\n" {
+		t.Fatalf("appended %q", b)
+	}
+	ps := os.Getpagesize()
+	for _, n := range []int{0, 1, ps - 1, ps, ps + 1} {
+		data := bytes.Repeat([]byte("x"), n)
+		p := WholePage(bytes.Clone(data))
+		if len(p)%ps != 0 || !bytes.Equal(p[:n], data) || bytes.ContainsRune(p[n:], 'x') || len(p)-n >= ps {
+			t.Errorf("WholePage of %d bytes: %d bytes", n, len(p))
+		}
+	}
+}

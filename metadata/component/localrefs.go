@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthdev/berth/internal/rawfile"
 )
 
 // For a repository on this machine, `git ls-remote --tags --refs` starts
@@ -289,15 +291,12 @@ func readLooseRef(dfd int, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 42)
-	n, err := unix.Read(fd, buf)
-	for err == unix.EINTR {
-		n, err = unix.Read(fd, buf)
-	}
-	if err != nil || n < 0 {
+	// A ref is written whole and renamed into place: a short read is its end.
+	b, err := rawfile.Read(fd, make([]byte, 42), rawfile.Short)
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf[:n], []byte("\n")), nil
+	return bytes.TrimSuffix(b, []byte("\n")), nil
 }
 
 // readPackedTags adds the tags of a packed-refs file to refs.

@@ -172,12 +172,6 @@ func removePIDFile(path string, h runtime.Handle) error {
 	return nil
 }
 
-// wholePage is data followed by zeros up to a multiple of the page size.
-func wholePage(data []byte) []byte {
-	ps := os.Getpagesize()
-	return append(data, make([]byte, (ps-len(data)%ps)%ps)...)
-}
-
 // sparePath is where a removed PID file is kept for the next launch.
 func sparePath(path string) string {
 	dir, base := filepath.Split(path)
@@ -211,7 +205,7 @@ func writePendingPIDFile(path string, h runtime.Handle) error {
 	// A whole page is written, then cut to the record: a write of part of
 	// a page the kernel has dropped (an idle spare) reads the page from
 	// disk first, one synchronous read per service.
-	page := wholePage(data)
+	page := rawfile.WholePage(data)
 	if rawfile.WriteAt(fd, page, 0) != nil || unix.Ftruncate(fd, int64(len(data))) != nil || unix.Rename(spare, path) != nil ||
 		unix.Stat(path, &at) != nil || at.Ino != st.Ino || at.Dev != st.Dev {
 		return writePIDFile(path, h)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,17 +151,7 @@ func AppendEvent(p Paths, e Event) error {
 	if err != nil {
 		return err
 	}
-	line := append(b, '\n')
-	var n int
-	for {
-		n, err = unix.Write(fd, line)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err == nil && n != len(line) {
-		err = io.ErrShortWrite
-	}
+	err = rawfile.Write(fd, append(b, '\n'))
 	var st unix.Stat_t
 	serr := unix.Fstat(fd, &st)
 	unix.Close(fd)
