@@ -47,17 +47,6 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 	if err != nil {
 		return usageError{err}
 	}
-	// The daemon is reached while the manifest is read and the contexts
-	// scanned; an error of those still comes first.
-	connect := sync.OnceValues(func() (*engine.Client, error) { return engine.NewClient(ctx, engine.Endpoint{}) })
-	go connect()
-	defer func() {
-		go func() {
-			if cli, err := connect(); err == nil {
-				cli.Close()
-			}
-		}()
-	}()
 	env, err := g.openEnv()
 	if err != nil {
 		return err
@@ -76,6 +65,16 @@ func runBuild(ctx context.Context, g *globalOptions, names []string, opts *build
 		}
 		specs = append(specs, spec)
 	}
+	// The daemon is reached while the contexts are scanned (a scan's error
+	// still comes first); a manifest or image name that is wrong reaches
+	// no daemon.
+	connect := sync.OnceValues(func() (*engine.Client, error) { return engine.NewClient(ctx, engine.Endpoint{}) })
+	go connect()
+	defer func() {
+		if cli, err := connect(); err == nil {
+			cli.Close()
+		}
+	}()
 	// Build output goes with the human text; with -o json it goes to
 	// stderr so that stdout stays one JSON document.
 	progress := g.stdout
