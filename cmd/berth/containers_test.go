@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"sync"
 	"testing"
 	"time"
@@ -226,6 +227,14 @@ services:
 func TestCLIContainerForegroundAndMissingImage(t *testing.T) {
 	_, tag := testImage(t)
 	root := t.TempDir()
+	// The failed detached start spawns a supervisor, which would write the
+	// engine's state under root while the test's directory is removed.
+	t.Cleanup(func() {
+		if pid := supervisorPID(root); pid > 0 {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+		waitSupervisorGone(t, root)
+	})
 	name := uniqueEnvName("bfg")
 	manifest := fmt.Sprintf(`version: 1
 images:
