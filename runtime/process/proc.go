@@ -266,6 +266,9 @@ func procPIDs() []int {
 // close per process of the machine, and the first stop of a stop all waits
 // for it before anything is signalled.
 func allProcs() []procStat {
+	if walkSeen != nil {
+		walkSeen()
+	}
 	pids := procPIDs()
 	outs := make([][]procStat, parts.Count(len(pids), walkShare))
 	parts.Run(len(pids), walkShare, func(i, lo, hi int) {
@@ -273,6 +276,10 @@ func allProcs() []procStat {
 	})
 	return slices.Concat(outs...)
 }
+
+// walkSeen, when a test sets it, is told of each walk of every process's
+// stat (allProcs).
+var walkSeen func()
 
 // walkShare is the fewest processes worth a goroutine of a walk.
 var walkShare = 64

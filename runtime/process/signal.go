@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,10 +26,12 @@ func (e *RefusedError) Error() string {
 
 type self struct{ pid, pgrp, sid, uid int }
 
-func me() self {
+// me is read once: berth never changes its own process, group, session
+// or user, and each signal asked for all four (four system calls).
+var me = sync.OnceValue(func() self {
 	sid, _ := unix.Getsid(0)
 	return self{os.Getpid(), unix.Getpgrp(), sid, os.Geteuid()}
-}
+})
 
 // checkProcess says why pid may not be signalled, or nil.
 func checkProcess(pid int) error {
