@@ -53,6 +53,7 @@ type Runner struct {
 	scanAt   time.Time
 	scanned  *scanned
 	scanning chan struct{} // closed when the walk or token reads under way end
+	known    map[int]knownLeader
 }
 
 // child is a process this berth launched, so its exit status is known.

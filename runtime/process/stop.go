@@ -115,6 +115,8 @@ func (r *Runner) readTokens(s *scanned, from uint64) {
 		}
 		if tok, ok := r.childToken(p.PID); ok {
 			s.tokens[p.PID] = tok
+		} else if tok, ok := r.knownToken(p.PID, p.StartTime); ok {
+			s.tokens[p.PID] = tok
 		} else {
 			others = append(others, p.PID)
 		}
@@ -302,10 +304,7 @@ func (r *Runner) waitAll(ctx context.Context, v verdict, ms []procStat) error {
 // cannot show is the service's is removed and nothing is signalled; while
 // processes of the service survive, the record stays.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	v, ok := r.verifyChild(svc, h)
-	if !ok {
-		v = verify(svc, h)
-	}
+	v := r.verifyRecord(svc, h)
 	if v.warning != "" {
 		return removePIDFile(pidPath(svc), h)
 	}
@@ -417,6 +416,9 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 		return st, nil
 	}
 	v := verify(svc, rec.Handle)
+	if v.leader {
+		r.remember(v.h)
+	}
 	h := v.h
 	h.Service, h.Runner = svc.Name, metadata.RunnerProcess
 	st.Handle = &h
