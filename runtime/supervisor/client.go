@@ -30,7 +30,7 @@ type Client struct {
 	mu   sync.Mutex
 	sess *clientSession
 	// prefetched is the Live a status asked for at its start (live.go).
-	prefetched *liveFuture
+	prefetched *livePending
 }
 
 // ErrNotRunning means no supervisor serves the environment.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthdev/berth/runtime"
@@ -90,17 +91,31 @@ func parseLive(text string) (map[string]runtime.Handle, error) {
 // Live returns, by service, the launches the supervisor watches that have
 // not ended, each as the PID, start time and token of its handle.
 func (c *Client) Live() (map[string]runtime.Handle, error) {
+	cn, err := c.askLive()
+	if err != nil {
+		return nil, err
+	}
+	return c.readLive(cn)
+}
+
+// askLive sends the request of Live; readLive reads its answer.
+func (c *Client) askLive() (*conn, error) {
 	cn, err := c.dialOwn()
 	if err != nil {
 		return nil, err
 	}
-	defer cn.Close()
 	cn.c.SetDeadline(time.Now().Add(liveTimeout))
-	var a liveAnswer
-	if err := cn.send(liveRequest{Protocol: Protocol, Version: c.Version, Op: opLive}); err == nil {
-		err = cn.recv(&a)
+	if err := cn.send(liveRequest{Protocol: Protocol, Version: c.Version, Op: opLive}); err != nil {
+		cn.Close()
+		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
-	if err != nil {
+	return cn, nil
+}
+
+func (c *Client) readLive(cn *conn) (map[string]runtime.Handle, error) {
+	defer cn.Close()
+	var a liveAnswer
+	if err := cn.recv(&a); err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
 	if err := c.answerError(Response{Protocol: a.Protocol, Version: a.Version, PID: a.PID, Error: a.Error, Code: a.Code}); err != nil {
@@ -109,23 +124,33 @@ func (c *Client) Live() (map[string]runtime.Handle, error) {
 	return parseLive(a.Live)
 }
 
-// liveFuture is a Live asked for in the background.
-type liveFuture struct {
-	done chan struct{}
+// livePending is a Live asked for and read later, once.
+type livePending struct {
+	cn   *conn
+	once sync.Once
 	live map[string]runtime.Handle
 	err  error
 }
 
-// PrefetchLive asks for Live now, in the background, for the survey of
-// this command's status: the answer comes while the manifest is read.
+func (p *livePending) result(c *Client) (map[string]runtime.Handle, error) {
+	p.once.Do(func() {
+		if p.err == nil {
+			p.live, p.err = c.readLive(p.cn)
+		}
+	})
+	return p.live, p.err
+}
+
+// PrefetchLive asks for Live now, for the survey of this command's
+// status, and leaves the answer to be read once the manifest is: the
+// supervisor answers meanwhile on the other core. (Asked from a goroutine,
+// the request went out most of a millisecond later, and the answer then
+// made the command wait.)
 func (c *Client) PrefetchLive() {
-	f := &liveFuture{done: make(chan struct{})}
-	go func() {
-		f.live, f.err = c.Live()
-		close(f.done)
-	}()
+	p := &livePending{}
+	p.cn, p.err = c.askLive()
 	c.mu.Lock()
-	c.prefetched = f
+	c.prefetched = p
 	c.mu.Unlock()
 }
 
@@ -133,13 +158,13 @@ func (c *Client) PrefetchLive() {
 // this build or another): one runs, and Revive has nothing to do.
 func (c *Client) prefetchAnswered() bool {
 	c.mu.Lock()
-	f := c.prefetched
+	p := c.prefetched
 	c.mu.Unlock()
-	if f == nil {
+	if p == nil {
 		return false
 	}
-	<-f.done
-	return !errors.Is(f.err, ErrNotRunning)
+	_, err := p.result(c)
+	return !errors.Is(err, ErrNotRunning)
 }
 
 // takeLive is the prefetched Live, once, or a fresh one. A prefetch that
@@ -147,13 +172,12 @@ func (c *Client) prefetchAnswered() bool {
 // since (Revive) for the services a killed one watched.
 func (c *Client) takeLive() (map[string]runtime.Handle, error) {
 	c.mu.Lock()
-	f := c.prefetched
+	p := c.prefetched
 	c.prefetched = nil
 	c.mu.Unlock()
-	if f != nil {
-		<-f.done
-		if !errors.Is(f.err, ErrNotRunning) {
-			return f.live, f.err
+	if p != nil {
+		if live, err := p.result(c); !errors.Is(err, ErrNotRunning) {
+			return live, err
 		}
 	}
 	return c.Live()

@@ -144,3 +144,44 @@ func TestParseLive(t *testing.T) {
 		}
 	}
 }
+
+// A status's survey is asked for before its manifest is read and read
+// after: the answer tells revive that a supervisor runs; a prefetch that
+// found none is asked again (revive may have started one since).
+func TestPrefetchedSurvey(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 1, `[sleep, "1000"]`)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, err := runtime.Resolve(env, "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(svc, h, true)
+	t.Cleanup(func() { syscall.Kill(h.PID, syscall.SIGKILL) })
+
+	pc := &Client{Paths: c.Paths, Version: c.Version}
+	pc.PrefetchLive()
+	if !pc.prefetchAnswered() {
+		t.Error("prefetchAnswered false with a supervisor serving")
+	}
+	if err := pc.Revive(); err != nil {
+		t.Errorf("Revive after an answered prefetch: %v", err)
+	}
+	live, err := pc.takeLive()
+	if err != nil || live["s0"].PID != h.PID {
+		t.Errorf("takeLive: %v, %v; want s0 as PID %d", live, err, h.PID)
+	}
+
+	none := &Client{Paths: PathsOf(t.TempDir()), Version: c.Version}
+	none.PrefetchLive()
+	if none.prefetchAnswered() {
+		t.Error("prefetchAnswered true with no supervisor")
+	}
+	none.Paths = c.Paths // as if revive had started one meanwhile
+	if live, err := none.takeLive(); err != nil || live["s0"].PID != h.PID {
+		t.Errorf("takeLive after a prefetch that found none: %v, %v; want it asked again", live, err)
+	}
+}
