@@ -327,6 +327,8 @@ func (ss *session) dispatch(req Request) {
 		ss.serve(req.ID, func(ctx context.Context) { s.handleHold(ctx, c, req) })
 	case opStatus:
 		s.reply(c, Response{ID: req.ID, Watched: s.watched()})
+	case opLive:
+		s.reply(c, Response{ID: req.ID, Live: s.live()})
 	case opHello:
 		s.reply(c, Response{ID: req.ID})
 	default:
