@@ -162,9 +162,11 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 
 // Surveyor is implemented by a runner that learns in one request what
 // its inspections would each find out (the supervisor vouches for the
-// launches it watches). Status surveys each such runner once, before its
-// inspections, and hands them the survey in ctx: no other inspection sees
-// it, so nothing acts on a survey older than the status that made it.
+// launches it watches). A status, and a stop's plan, survey each such
+// runner once, before their inspections, and hand them the survey in ctx:
+// no other inspection sees it, so nothing acts on a survey older than the
+// status or plan that made it (and a stop signals nothing on its word:
+// see surveyFor).
 type Surveyor interface {
 	Survey(ctx context.Context) context.Context
 }

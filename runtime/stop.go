@@ -152,6 +152,7 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 	if sel, err = m.onHost(sel, all, req.Host); err != nil {
 		return nil, err
 	}
+	sp.ctx = m.surveyFor(ctx, sel)
 	p := &StopPlan{All: all, Running: map[string]State{}, Affected: map[string][]string{}, req: req}
 	selected := map[string]bool{}
 	for _, n := range sel {
@@ -186,6 +187,22 @@ func (m *Manager) PlanStop(ctx context.Context, names []string, req StopRequest)
 		p.Affected[n] = deps
 	}
 	return p, nil
+}
+
+// surveyFor hands the plan's inspections the survey of each runner of
+// names that makes one (Surveyor), as a status does: a supervisor vouches
+// in one request for the launches it watches, and the plan of a stop of
+// 100 supervised services reads no /proc file of theirs (it read 200).
+// Nothing is signalled on the survey's word: the supervisor verifies each
+// process it stops, and a stop it does not take verifies it from /proc.
+func (m *Manager) surveyFor(ctx context.Context, names []string) context.Context {
+	var runs []Runner
+	for _, n := range names {
+		if _, run, err := m.base(n); err == nil {
+			runs = append(runs, run)
+		}
+	}
+	return survey(ctx, runs)
 }
 
 // addDependents finds, for each running service of sel, its running

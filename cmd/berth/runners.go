@@ -162,9 +162,9 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	return g.newInspectManagerOf(nil)
 }
 
-// newStatusManager is newInspectManager for a status: the supervisor, if
-// one runs, is asked which launches run while the manifest is read (the
-// survey of supervisor.Runner.Survey).
+// newStatusManager is newInspectManager for a status or a stop: the
+// supervisor, if one runs, is asked which launches run while the manifest
+// is read (the survey of supervisor.Runner.Survey).
 func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
 	var cl *supervisor.Client
 	if root, err := g.findRoot(); err == nil {

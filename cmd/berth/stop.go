@@ -70,7 +70,7 @@ type stopReport struct {
 }
 
 func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, g.newInspectManager, names, opts)
+	m, p, err := planStops(ctx, g, g.newStatusManager, names, opts)
 	if err != nil {
 		return err
 	}
@@ -89,8 +89,9 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 
 // planStops plans the stops of stop and restart and asks before stopping a
 // critical service.
-// newManager is g.newManager, or g.newInspectManager for a plain stop,
-// which reads past a bad line in .metadata or config/.env.
+// newManager is g.newManager, or g.newStatusManager for a plain stop,
+// which reads past a bad line in .metadata or config/.env and asks a
+// supervisor for its live launches while the manifest is read.
 func planStops(ctx context.Context, g *globalOptions, newManager func() (*runtime.Manager, error), names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
 	if opts.timeout < 0 {
 		return nil, nil, usagef("--timeout cannot be negative")

@@ -20,7 +20,8 @@ import (
 // record: a launch is taken as running only when its record still names
 // the same PID, start time and launch token (process.InspectVouched).
 // Nothing is signalled on this word alone: a stop verifies the process
-// itself, and only a status's inspections see the survey (Survey).
+// itself, and only the inspections of a status or of a stop's plan see
+// the survey (Survey).
 
 // liveTimeout bounds a status's wait for a busy supervisor; past it the
 // status inspects each service as it would without one.

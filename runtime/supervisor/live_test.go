@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -183,5 +185,63 @@ func TestPrefetchedSurvey(t *testing.T) {
 	none.Paths = c.Paths // as if revive had started one meanwhile
 	if live, err := none.takeLive(); err != nil || live["s0"].PID != h.PID {
 		t.Errorf("takeLive after a prefetch that found none: %v, %v; want it asked again", live, err)
+	}
+}
+
+// A stop's plan takes the supervisor's survey, once, as a status does, and
+// plans what inspecting each process plans; the stop that follows, through
+// the supervisor, ends what it planned to.
+func TestStopPlanSurveys(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 3, `[sleep, "1000"]`)
+	proc := process.New(process.Options{})
+	r := NewRunner(proc, c)
+	ctx := context.Background()
+	pids := map[string]int{}
+	for _, name := range []string{"s0", "s1"} {
+		svc, err := runtime.Resolve(env, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := r.Start(ctx, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Settle(svc, h, true)
+		pids[name] = h.PID
+		t.Cleanup(func() { syscall.Kill(h.PID, syscall.SIGKILL) })
+	}
+	cr := &countingRunner{Runner: r}
+	m := managerOf(env, cr)
+	p, err := m.PlanStop(ctx, []string{"all"}, runtime.StopRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.surveys != 1 {
+		t.Errorf("%d surveys in a stop's plan, want 1", cr.surveys)
+	}
+	inspected, err := managerOf(env, proc).PlanStop(ctx, []string{"all"}, runtime.StopRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(p.Running)
+	b, _ := json.Marshal(inspected.Running)
+	if string(a) != string(b) || len(p.Running) != 2 {
+		t.Errorf("the plan through the survey runs\n%s\nwhile inspecting each\n%s", a, b)
+	}
+	results, err := m.ExecuteStop(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range results {
+		if pid, ok := pids[res.Name]; ok && (!res.WasRunning || res.PID != pid) {
+			t.Errorf("%s: %+v, want it stopped as running with PID %d", res.Name, res, pid)
+		}
+	}
+	for name, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			if st, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); !strings.Contains(string(st), ") Z ") {
+				t.Errorf("%s (PID %d) still runs after the stop", name, pid)
+			}
+		}
 	}
 }
