@@ -226,9 +226,9 @@ func (s *Supervisor) adoptOne(name string, svc *runtime.Service, h runtime.Handl
 	w := &watch{s: s, name: name, svc: svc, cur: l, looping: true, wake: make(chan struct{}, 1), total: rec.Restarts}
 	s.mu.Lock()
 	s.watches[name] = w
+	s.goLoopLocked(w)
 	s.mu.Unlock()
 	go s.waitLaunch(l, false)
-	go w.loop()
 	go w.liveness(l)
 	s.event(Event{Service: name, Kind: EventAdopted, PID: h.PID})
 	updateRecord(s.paths, name, func(r *Record) { r.Wanted, r.Supervised, r.PID = true, true, h.PID })
