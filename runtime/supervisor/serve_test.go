@@ -55,7 +55,7 @@ func TestNewSupervisorRecordsUnwatchedWithoutPIDFiles(t *testing.T) {
 	root := t.TempDir()
 	p := PathsOf(root)
 	os.MkdirAll(p.Runs, 0o755)
-	if err := WriteRecord(p, Record{Service: "s0", Wanted: true, Supervised: true, PID: 99999}); err != nil {
+	if err := writeRecord(p, Record{Service: "s0", Wanted: true, Supervised: true, PID: 99999}); err != nil {
 		t.Fatal(err)
 	}
 	serveForTestAt(t, root, 1)

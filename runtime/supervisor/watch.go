@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -335,7 +334,7 @@ func (w *watch) stoppedWaiting(stop string) {
 // relaunch starts the service again under its start lock.
 func (w *watch) relaunch(env *metadata.Env, old *launch) bool {
 	s := w.s
-	lock, err := metadata.Lock(filepath.Join(env.Path("pids"), w.name+".lock"))
+	lock, err := metadata.Lock(runtime.StartLockPath(env.Path(metadata.PIDDirName), w.name))
 	if err != nil {
 		return w.failedLaunch(old, err)
 	}
