@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
@@ -43,22 +45,10 @@ func TestStatusSurveyAgreesWithInspection(t *testing.T) {
 	ctx := context.Background()
 	handles := map[string]runtime.Handle{}
 	for _, name := range []string{"s0", "s1"} {
-		svc, err := runtime.Resolve(env, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := r.Start(ctx, svc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Settle(svc, h, true)
-		handles[name] = h
+		var svc *runtime.Service
+		svc, handles[name] = startSettled(t, env, r, name)
+		stopAtCleanup(t, r, svc, handles[name])
 	}
-	t.Cleanup(func() {
-		for _, h := range handles {
-			syscall.Kill(h.PID, syscall.SIGKILL)
-		}
-	})
 	live, err := c.Live()
 	if err != nil {
 		t.Fatal(err)
@@ -113,21 +103,29 @@ func TestStatusSurveyAgreesWithInspection(t *testing.T) {
 
 	// Killed, s1 is not vouched for once the supervisor has seen it end.
 	syscall.Kill(handles["s1"].PID, syscall.SIGKILL)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		live, err := c.Live()
-		if err != nil {
-			t.Fatal(err)
+		if _, ok := live["s1"]; ok || err != nil {
+			return fmt.Errorf("the supervisor lists s1 after it was killed (%v)", err)
 		}
-		if _, ok := live["s1"]; !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the supervisor still lists s1 10 s after it was killed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	same("s1 killed")
+	// Its exit recorded, the supervisor writes nothing more of s1.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if rec, _ := ReadRecord(c.Paths, "s1"); rec.Supervised || rec.LastExit == nil {
+			return fmt.Errorf("s1's record %+v", rec)
+		}
+		return nil
+	})
+}
+
+// stopAtCleanup stops svc at the test's end, through the supervisor, so
+// that nothing writes in the test's directory as it is removed.
+func stopAtCleanup(t *testing.T, r *Runner, svc *runtime.Service, h runtime.Handle) {
+	t.Cleanup(func() {
+		r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second, Kill: true})
+	})
 }
 
 // A survey's lines are read back exactly; anything else is an error, and
@@ -153,16 +151,8 @@ func TestParseLive(t *testing.T) {
 func TestPrefetchedSurvey(t *testing.T) {
 	env, c, _ := serveCommandForTest(t, 1, `[sleep, "1000"]`)
 	r := NewRunner(process.New(process.Options{}), c)
-	svc, err := runtime.Resolve(env, "s0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := r.Start(context.Background(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Settle(svc, h, true)
-	t.Cleanup(func() { syscall.Kill(h.PID, syscall.SIGKILL) })
+	svc, h := startSettled(t, env, r, "s0")
+	stopAtCleanup(t, r, svc, h)
 
 	pc := &Client{Paths: c.Paths, Version: c.Version}
 	pc.PrefetchLive()

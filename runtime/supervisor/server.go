@@ -64,6 +64,8 @@ type Supervisor struct {
 	eng  *engineWatch
 	// reapOrphans is process.ReapOrphans when nil (tests count its calls).
 	reapOrphans func() []process.Reaped
+	// loops counts the watches' loops (goLoopLocked).
+	loops sync.WaitGroup
 }
 
 // Serve runs the supervisor of cfg.Root until the last service it watches
@@ -124,6 +126,9 @@ func Serve(cfg Config) error {
 	defer t.Stop()
 	go s.accept()
 	<-s.done
+	// What a loop was recording as the supervisor was told to exit is
+	// written before it exits; each returns at its next wait.
+	s.loops.Wait()
 	cfg.Logf("supervisor %d exits", os.Getpid())
 	return nil
 }
