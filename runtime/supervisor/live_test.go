@@ -188,17 +188,9 @@ func TestStopPlanSurveys(t *testing.T) {
 	ctx := context.Background()
 	pids := map[string]int{}
 	for _, name := range []string{"s0", "s1"} {
-		svc, err := runtime.Resolve(env, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := r.Start(ctx, svc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Settle(svc, h, true)
+		svc, h := startSettled(t, env, r, name)
 		pids[name] = h.PID
-		t.Cleanup(func() { syscall.Kill(h.PID, syscall.SIGKILL) })
+		stopAtCleanup(t, r, svc, h)
 	}
 	cr := &countingRunner{Runner: r}
 	m := managerOf(env, cr)
