@@ -29,6 +29,8 @@ type Client struct {
 
 	mu   sync.Mutex
 	sess *clientSession
+	// preparing counts the sessions being opened in the background (prepare).
+	preparing sync.WaitGroup
 }
 
 // ErrNotRunning means no supervisor serves the environment.

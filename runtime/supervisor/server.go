@@ -54,10 +54,14 @@ type Supervisor struct {
 	// pending counts the starts and stops being handled and the holds
 	// (a restart's): the supervisor does not exit under them.
 	pending int
-	closing bool
-	done    chan struct{}
-	ln      *net.UnixListener
-	envs    envCache
+	// sessions counts the clients' sessions open (endSession).
+	sessions int
+	// hadSession: a session has ended (endSession).
+	hadSession bool
+	closing    bool
+	done       chan struct{}
+	ln         *net.UnixListener
+	envs       envCache
 	// born is when it started; eng follows the Docker daemon (nil when
 	// the environment runs nothing there).
 	born time.Time
@@ -216,6 +220,12 @@ func (s *Supervisor) accept() {
 		if err != nil {
 			return
 		}
+		// Every connection counts as a session until its first request
+		// says otherwise: a start's session opens before its first
+		// launch, and may end without one (endSession).
+		s.mu.Lock()
+		s.sessions++
+		s.mu.Unlock()
 		if onAccept != nil {
 			onAccept()
 		}
@@ -232,26 +242,31 @@ func (s *Supervisor) serve(c *conn) {
 	defer c.Close()
 	uid, _, err := peerUID(c.c)
 	if err != nil || uid != os.Geteuid() {
+		s.endSession(false)
 		s.cfg.Logf("refused a client of uid %d", uid)
 		s.reply(c, Response{Code: codeRefused, Error: fmt.Sprintf("the supervisor serves only uid %d", os.Geteuid())})
 		return
 	}
 	var req Request
 	if err := c.recv(&req); err != nil {
+		s.endSession(true)
 		return
 	}
 	// hello and detach work across builds: a client learns whom it talks
 	// to, and can hand the services to a supervisor of its own build.
 	switch {
 	case req.Op == opHello:
+		s.endSession(false)
 		s.reply(c, Response{})
 		return
 	case req.Op == opDetach && req.Protocol == Protocol:
+		s.endSession(false)
 		s.reply(c, Response{})
 		s.shutdown()
 		return
 	}
 	ss := &session{s: s, c: c, settles: map[uint64]chan Request{}, cancels: map[uint64]context.CancelFunc{}}
+	defer s.endSession(true)
 	defer ss.end()
 	for {
 		if req.Protocol != Protocol || req.Version != s.cfg.Version {
