@@ -75,6 +75,7 @@ type Supervisor struct {
 // (which leave every service running, for a new supervisor to adopt).
 func Serve(cfg Config) error {
 	go warmCodec()
+	go warmPidfd()
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
