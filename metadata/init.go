@@ -105,7 +105,7 @@ func Init(opts InitOptions) (_ *InitResult, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", src.where, err)
 	}
-	for _, dir := range []string{"pids", "logs"} {
+	for _, dir := range []string{PIDDirName, "logs"} {
 		if err := w.mkdir(filepath.Join(w.root, dir)); err != nil {
 			return nil, err
 		}

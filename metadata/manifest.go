@@ -11,7 +11,7 @@ const ManifestFile = "berth.yaml"
 // reservedNames are the entries of an environment's root that berth and the
 // OQTOPUS CLI make: a component or service may not be named like one.
 var reservedNames = map[string]bool{
-	"config": true, "logs": true, "pids": true, "sse_work": true, StateDirName: true,
+	"config": true, "logs": true, PIDDirName: true, "sse_work": true, StateDirName: true,
 	ManifestFile: true, MetadataFile: true, ".metadata.lock": true, ".locks": true,
 }
 

@@ -11,6 +11,10 @@ import (
 // log, the run records and the event log.
 const StateDirName = ".berth"
 
+// PIDDirName is the environment's directory of host services' PID files
+// and start locks, as the OQTOPUS CLI keeps them.
+const PIDDirName = "pids"
+
 // Restart policies of a host service, compose's words. A service a user
 // stopped is never restarted, whatever its policy; unless-stopped is
 // therefore always, accepted so that compose files' words carry over.

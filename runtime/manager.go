@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -124,14 +125,18 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 	// names each of those.
 	out := make([]State, len(sel))
 	errs := make([]error, len(sel))
+	svcs, runs := make([]*Service, len(sel)), make([]Runner, len(sel))
+	for i, n := range sel {
+		if svcs[i], runs[i], err = m.base(n); err != nil {
+			return nil, err
+		}
+	}
+	ctx = survey(ctx, runs)
 	var g errgroup.Group
 	g.SetLimit(8)
 	var local []func() error // inspected in parts, each in turn
 	for i, n := range sel {
-		svc, run, err := m.base(n)
-		if err != nil {
-			return nil, err
-		}
+		svc, run := svcs[i], runs[i]
 		one := func() error {
 			st, err := m.inspect(ctx, svc, run)
 			if err != nil {
@@ -153,4 +158,24 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 	})
 	g.Wait()
 	return out, errors.Join(errs...)
+}
+
+// Surveyor is implemented by a runner that learns in one request what
+// its inspections would each find out (the supervisor vouches for the
+// launches it watches). Status surveys each such runner once, before its
+// inspections, and hands them the survey in ctx: no other inspection sees
+// it, so nothing acts on a survey older than the status that made it.
+type Surveyor interface {
+	Survey(ctx context.Context) context.Context
+}
+
+func survey(ctx context.Context, runs []Runner) context.Context {
+	var done []Runner
+	for _, run := range runs {
+		if sv, ok := run.(Surveyor); ok && !slices.Contains(done, run) {
+			ctx = sv.Survey(ctx)
+			done = append(done, run)
+		}
+	}
+	return ctx
 }

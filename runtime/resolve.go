@@ -21,7 +21,7 @@ func newService(env *metadata.Env, name string, spec *metadata.Service) *Service
 		Dir:         env.Root,
 		StopSignal:  spec.StopSignalOf(),
 		StopGrace:   spec.StopGrace(),
-		StateDir:    env.Path("pids"),
+		StateDir:    env.Path(metadata.PIDDirName),
 		Root:        env.Root,
 		CommandOf:   commandOf(env, name, spec),
 		Log:         logSpec(env, name, spec),

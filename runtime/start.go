@@ -103,9 +103,13 @@ func (p *StartPlan) hold(name string, l *metadata.FileLock) {
 // Abandon releases a plan's locks without starting anything.
 func (p *StartPlan) Abandon() { p.release() }
 
+// StartLockPath is the start lock of the service name whose PID file is in
+// stateDir: a start, and a supervisor's relaunch, hold it.
+func StartLockPath(stateDir, name string) string { return filepath.Join(stateDir, name+".lock") }
+
 // lockStart takes the service's start lock and records this process as holder.
 func lockStart(svc *Service) (*metadata.FileLock, error) {
-	path := filepath.Join(svc.StateDir, svc.Name+".lock")
+	path := StartLockPath(svc.StateDir, svc.Name)
 	l, err := metadata.TryLock(path)
 	if errors.Is(err, metadata.ErrLocked) {
 		holder, _ := os.ReadFile(path)

@@ -24,10 +24,19 @@ import (
 // newRegistry lists the runners this build of berth has. A new runner kind
 // is one Register line here; factories run only when a service needs them.
 func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
-	var cl *supervisor.Client
+	return newRegistryOf(env, progress, nil)
+}
+
+// newRegistryOf is newRegistry with the supervisor client cl, if the
+// environment is supervised (nil: a new one).
+func newRegistryOf(env *metadata.Env, progress io.Writer, cl *supervisor.Client) *runtime.Registry {
 	var hooks *supervisor.EngineHooks
-	if env.Manifest.Supervised() {
-		cl = supervisorClient(env.Root)
+	if !env.Manifest.Supervised() {
+		cl = nil
+	} else {
+		if cl == nil {
+			cl = supervisorClient(env.Root)
+		}
 		hooks = &supervisor.EngineHooks{Paths: cl.Paths, Ensure: cl.Ensure, Reason: "by user", Record: true,
 			Warn: func(err error) { fmt.Fprintf(progress, "Warning: %v\n", err) }}
 	}
@@ -132,11 +141,17 @@ func execIn(env *metadata.Env, reg *runtime.Registry) health.InExec {
 
 // revive starts a new supervisor when the last one was killed while it
 // watched services: it adopts them (see supervisor.Client.Revive).
-func (g *globalOptions) revive(env *metadata.Env) {
+func (g *globalOptions) revive(env *metadata.Env) { g.reviveWith(env, nil) }
+
+// reviveWith is revive through the client cl (nil: a new one).
+func (g *globalOptions) reviveWith(env *metadata.Env, cl *supervisor.Client) {
 	if !env.Manifest.Supervised() {
 		return
 	}
-	if err := supervisorClient(env.Root).Revive(); err != nil {
+	if cl == nil {
+		cl = supervisorClient(env.Root)
+	}
+	if err := cl.Revive(); err != nil {
 		fmt.Fprintf(g.stderr, "Warning: %v\n", err)
 	}
 }
@@ -144,12 +159,28 @@ func (g *globalOptions) revive(env *metadata.Env) {
 // newInspectManager is newManager for status and stop, which read past a bad
 // line in .metadata or config/.env with a warning.
 func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
+	return g.newInspectManagerOf(nil)
+}
+
+// newStatusManager is newInspectManager for a status: the supervisor, if
+// one runs, is asked which launches run while the manifest is read (the
+// survey of supervisor.Runner.Survey).
+func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
+	var cl *supervisor.Client
+	if root, err := g.findRoot(); err == nil {
+		cl = supervisorClient(root)
+		cl.PrefetchLive()
+	}
+	return g.newInspectManagerOf(cl)
+}
+
+func (g *globalOptions) newInspectManagerOf(cl *supervisor.Client) (*runtime.Manager, error) {
 	env, err := g.openEnvTolerant()
 	if err != nil {
 		return nil, err
 	}
-	g.revive(env)
-	reg := newRegistry(env, g.stderr)
+	g.reviveWith(env, cl)
+	reg := newRegistryOf(env, g.stderr, cl)
 	return &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}, nil
 }
 

@@ -70,7 +70,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if opts.services && outputFormat(opts.output) != outputText {
 		return usagef("--services prints names only: it takes no -o")
 	}
-	m, err := g.newInspectManager()
+	m, err := g.newStatusManager()
 	if err != nil {
 		return err
 	}

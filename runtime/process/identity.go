@@ -198,7 +198,7 @@ func tokenCarriers(token string) []procStat {
 }
 
 func pidRel(svc *runtime.Service) string {
-	return filepath.Join(filepath.Base(svc.StateDir), svc.Name+".pid")
+	return filepath.Join(filepath.Base(svc.StateDir), svc.Name+pidSuffix)
 }
 
 // verifyPlain checks a record without a launch token: the OQTOPUS CLI's

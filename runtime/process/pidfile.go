@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -22,8 +23,14 @@ import (
 // only when its process is shown to be the service (see identity.go).
 
 func pidPath(svc *runtime.Service) string {
-	return filepath.Join(svc.StateDir, svc.Name+".pid")
+	return filepath.Join(svc.StateDir, svc.Name+pidSuffix)
 }
+
+const pidSuffix = ".pid"
+
+// IsPIDFileName says whether a file of the PID directory is a service's
+// PID file (not a spare kept for the next launch, nor a start lock).
+func IsPIDFileName(name string) bool { return strings.HasSuffix(name, pidSuffix) }
 
 // pidRecord is a PID file as read.
 type pidRecord struct {

@@ -393,6 +393,27 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	return st, nil
 }
 
+// InspectVouched is Inspect of a launch that its supervisor vouches for:
+// the supervisor launched (or adopted) h and has not seen it end, so the
+// PID is still the process it verified. The service runs when its record
+// still names h (the same PID, start time and this environment's launch
+// token), and /proc is not read; ok is false otherwise, and the caller
+// inspects as usual.
+func (r *Runner) InspectVouched(svc *runtime.Service, h runtime.Handle) (st runtime.State, ok bool) {
+	rec, err := readPIDFile(pidPath(svc))
+	if err != nil || h.PID <= 1 || h.Token == "" || rec.Handle.PID != h.PID ||
+		rec.Handle.StartTime != h.StartTime || rec.Handle.Token != h.Token || rec.Handle.StartedAt.IsZero() {
+		return st, false
+	}
+	if prefix, err := tokenPrefix(svc); err != nil || !strings.HasPrefix(h.Token, prefix) {
+		return st, false
+	}
+	rh := rec.Handle
+	rh.Service, rh.Runner = svc.Name, metadata.RunnerProcess
+	at := rh.StartedAt
+	return runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Running, PID: rh.PID, Handle: &rh, StartedAt: &at}, true
+}
+
 // StillRecorded says whether svc's PID file still names the launch of h:
 // the same PID, start time and launch token. It reads the file only.
 func (r *Runner) StillRecorded(svc *runtime.Service, h runtime.Handle) bool {

@@ -31,6 +31,8 @@ type Client struct {
 	sess *clientSession
 	// preparing counts the sessions being opened in the background (prepare).
 	preparing sync.WaitGroup
+	// prefetched is the Live a status asked for at its start (live.go).
+	prefetched *livePending
 }
 
 // ErrNotRunning means no supervisor serves the environment.
@@ -63,14 +65,9 @@ func versionError(resp Response, ours string) *VersionError {
 // call sends a request on a connection of its own (hello, status,
 // detach) and reads its answer; the caller closes the connection.
 func (c *Client) call(req Request) (*conn, Response, error) {
-	uc, err := dial(c.Paths.Socket)
+	cn, err := c.dialOwn()
 	if err != nil {
-		return nil, Response{}, fmt.Errorf("%w (%v)", ErrNotRunning, err)
-	}
-	cn := newConn(uc)
-	if uid, _, err := peerUID(uc); err != nil || uid != os.Geteuid() {
-		cn.Close()
-		return nil, Response{}, fmt.Errorf("%s is served by uid %d, not this user: refusing it", c.Paths.Socket, uid)
+		return nil, Response{}, err
 	}
 	req.Protocol, req.Version = Protocol, c.Version
 	var resp Response
@@ -86,6 +83,21 @@ func (c *Client) call(req Request) (*conn, Response, error) {
 		return nil, resp, err
 	}
 	return cn, resp, nil
+}
+
+// dialOwn connects to the supervisor's socket, refusing one served by
+// another user.
+func (c *Client) dialOwn() (*conn, error) {
+	uc, err := dial(c.Paths.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	cn := newConn(uc)
+	if uid, _, err := peerUID(uc); err != nil || uid != os.Geteuid() {
+		cn.Close()
+		return nil, fmt.Errorf("%s is served by uid %d, not this user: refusing it", c.Paths.Socket, uid)
+	}
+	return cn, nil
 }
 
 // Hello returns the running supervisor's PID, or an error (ErrNotRunning,
@@ -297,9 +309,13 @@ func (c *Client) Detach() error {
 // Revive starts a supervisor when one was killed while it watched
 // services (its PID file is left behind): the new one adopts them. It
 // costs a stat when none was running.
-// A supervisor that runs is seen from its PID file and /proc, without a
-// round trip on its socket, so that status stays as fast as without one.
+// A supervisor that runs is seen from its answer to a status's prefetch
+// (live.go), else from its PID file and /proc, without a round trip on
+// its socket, so that a stop stays as fast as without one.
 func (c *Client) Revive() error {
+	if c.prefetchAnswered() {
+		return nil
+	}
 	data, err := os.ReadFile(c.Paths.PID)
 	if err != nil {
 		return nil

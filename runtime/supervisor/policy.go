@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/health"
+	"github.com/berthdev/berth/runtime/process"
 )
 
 // liveness runs the service's health check every interval while l runs;
@@ -181,7 +181,7 @@ func (s *Supervisor) cascade(name, why string) {
 // those that a supervisor watched and that ended meanwhile.
 func (s *Supervisor) adopt() {
 	recs := ReadRecords(s.paths)
-	if !anyPIDFile(filepath.Join(s.cfg.Root, "pids")) && !anyWatched(recs) {
+	if !anyPIDFile(filepath.Join(s.cfg.Root, metadata.PIDDirName)) && !anyWatched(recs) {
 		// Nothing to adopt (a service runs only with its PID file) nor to
 		// record: the usual spawn, after a stop all, which need not parse
 		// the manifest and resolve every service before it serves.
@@ -226,9 +226,9 @@ func (s *Supervisor) adoptOne(name string, svc *runtime.Service, h runtime.Handl
 	w := &watch{s: s, name: name, svc: svc, cur: l, looping: true, wake: make(chan struct{}, 1), total: rec.Restarts}
 	s.mu.Lock()
 	s.watches[name] = w
+	s.goLoopLocked(w)
 	s.mu.Unlock()
 	go s.waitLaunch(l, false)
-	go w.loop()
 	go w.liveness(l)
 	s.event(Event{Service: name, Kind: EventAdopted, PID: h.PID})
 	updateRecord(s.paths, name, func(r *Record) { r.Wanted, r.Supervised, r.PID = true, true, h.PID })
@@ -243,7 +243,7 @@ func anyPIDFile(dir string) bool {
 		return !errors.Is(err, os.ErrNotExist)
 	}
 	for _, n := range names {
-		if strings.HasSuffix(n, ".pid") {
+		if process.IsPIDFileName(n) {
 			return true
 		}
 	}

@@ -38,7 +38,11 @@ import (
 // during its start (its start check) is no request, acknowledgement and
 // cancel of its own for each service. And a session sends the command's
 // environment once: a start's Spec holds only what differs (envbase.go).
-const Protocol = 4
+//
+// Version 5: "live" lists the launches the supervisor watches that have
+// not ended, with their handles: a status reads them instead of two /proc
+// files of each service (live.go).
+const Protocol = 5
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
@@ -56,6 +60,8 @@ const (
 	// cancel ends the wait); without, it is answered at once, then the
 	// client stops it and sends "settle" with OK
 	opStatus = "status" // the watched services
+	opLive   = "live"   // the handles of the watched launches that have not
+	// ended (a status's survey: live.go)
 	opDetach = "detach" // exit, leaving every service running (its own connection)
 	opHold   = "hold"   // do not exit, even watching nothing, until the client
 	// cancels the request or its session ends: acknowledged at once (a
@@ -115,6 +121,7 @@ type Response struct {
 	Handle  *runtime.Handle `json:"handle,omitempty"`
 	Exit    *ExitInfo       `json:"exit,omitempty"`
 	Watched []Record        `json:"watched,omitempty"`
+	Live    string          `json:"live,omitempty"`
 	// Timeout is a stop's StopTimeoutError (Code codeTimeout).
 	Timeout *stopTimeout `json:"timeout,omitempty"`
 }

@@ -100,11 +100,6 @@ func ReadRecords(p Paths) map[string]Record {
 	return out
 }
 
-// WriteRecord writes r whole (see updateRecord).
-func WriteRecord(p Paths, r Record) error {
-	return updateRecord(p, r.Service, func(old *Record) { *old = r })
-}
-
 // updateRecord reads, changes and writes a record under an exclusive lock
 // of its file, so two writers never lose each other's change. The record
 // is rewritten in place by one write at offset 0, padded with spaces to

@@ -55,7 +55,7 @@ func TestNewSupervisorRecordsUnwatchedWithoutPIDFiles(t *testing.T) {
 	root := t.TempDir()
 	p := PathsOf(root)
 	os.MkdirAll(p.Runs, 0o755)
-	if err := WriteRecord(p, Record{Service: "s0", Wanted: true, Supervised: true, PID: 99999}); err != nil {
+	if err := writeRecord(p, Record{Service: "s0", Wanted: true, Supervised: true, PID: 99999}); err != nil {
 		t.Fatal(err)
 	}
 	serveForTestAt(t, root, 1)
@@ -111,15 +111,7 @@ func TestExitDuringStartComesOnTheStartsRequest(t *testing.T) {
 func TestHoldKeepsTheSupervisorUntilReleased(t *testing.T) {
 	env, c, _ := serveForTest(t, 1)
 	r := NewRunner(process.New(process.Options{}), c)
-	svc, err := runtime.Resolve(env, "s0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := r.Start(context.Background(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Settle(svc, h, true)
+	svc, h := startSettled(t, env, r, "s0")
 	release := r.Hold()
 	if err := r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second, Kill: true}); err != nil {
 		t.Fatal(err)
@@ -135,4 +127,48 @@ func TestHoldKeepsTheSupervisorUntilReleased(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A supervisor told to exit while it records how a launch ended writes the
+// record before it exits: it used to return at once, and a test's
+// directory was removed while it still wrote there ("directory not empty",
+// one run in ten of this package).
+func TestExitRecordedBeforeTheSupervisorExits(t *testing.T) {
+	root := t.TempDir()
+	t.Cleanup(func() { // after the supervisor has exited (cleanups run last first)
+		rec, _ := ReadRecord(PathsOf(root), "s0")
+		if rec.LastExit == nil || rec.LastExit.Code != 3 {
+			t.Errorf("record once the supervisor has exited: %+v; want the exit (code 3) recorded", rec)
+		}
+	})
+	// The exit is recorded only once the supervisor is told to exit.
+	entered := make(chan struct{})
+	hold := func(s *Supervisor) {
+		close(entered)
+		<-s.done
+		time.Sleep(50 * time.Millisecond)
+	}
+	beforeAfterExit.Store(&hold)
+	t.Cleanup(func() { beforeAfterExit.Store(nil) })
+	env, c, _ := serveCommandForTestAt(t, root, 1, `[sh, -c, "exit 3"]`)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, err := runtime.Resolve(env, "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ex, err := r.Wait(ctx, h); err != nil || ex.Code != 3 {
+		t.Fatalf("wait: %+v, %v; want exit code 3", ex, err)
+	}
+	r.Settle(svc, h, false)
+	select {
+	case <-entered: // the cleanup detaches the supervisor
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor did not begin recording the exit")
+	}
 }

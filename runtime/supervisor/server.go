@@ -68,6 +68,8 @@ type Supervisor struct {
 	eng  *engineWatch
 	// reapOrphans is process.ReapOrphans when nil (tests count its calls).
 	reapOrphans func() []process.Reaped
+	// loops counts the watches' loops (goLoopLocked).
+	loops sync.WaitGroup
 }
 
 // Serve runs the supervisor of cfg.Root until the last service it watches
@@ -129,6 +131,9 @@ func Serve(cfg Config) error {
 	defer t.Stop()
 	go s.accept()
 	<-s.done
+	// What a loop was recording as the supervisor was told to exit is
+	// written before it exits; each returns at its next wait.
+	s.loops.Wait()
 	cfg.Logf("supervisor %d exits", os.Getpid())
 	return nil
 }
@@ -343,6 +348,8 @@ func (ss *session) dispatch(req Request) {
 		ss.serve(req.ID, func(ctx context.Context) { s.handleHold(ctx, c, req) })
 	case opStatus:
 		s.reply(c, Response{ID: req.ID, Watched: s.watched()})
+	case opLive:
+		s.reply(c, Response{ID: req.ID, Live: s.live()})
 	case opHello:
 		s.reply(c, Response{ID: req.ID})
 	default:

@@ -33,6 +33,22 @@ func serveCommandForTest(t *testing.T, n int, command string) (*metadata.Env, *C
 	return serveCommandForTestAt(t, t.TempDir(), n, command)
 }
 
+// startSettled starts the service name through r and settles the start
+// as a success, as a command's start does.
+func startSettled(t *testing.T, env *metadata.Env, r *Runner, name string) (*runtime.Service, runtime.Handle) {
+	t.Helper()
+	svc, err := runtime.Resolve(env, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(svc, h, true)
+	return svc, h
+}
+
 // serveForTestAt is serveForTest in the directory root.
 func serveForTestAt(t *testing.T, root string, n int) (*metadata.Env, *Client, *atomic.Int64) {
 	t.Helper()
@@ -226,19 +242,11 @@ func TestOnlyStartSpawns(t *testing.T) {
 func TestSupervisorMakesTheStop(t *testing.T) {
 	env, c, _ := serveCommandForTest(t, 1, `[sh, -c, "trap '' TERM; while :; do sleep 0.05; done"]`)
 	r := NewRunner(process.New(process.Options{}), c)
-	svc, err := runtime.Resolve(env, "s0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := r.Start(context.Background(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Settle(svc, h, true)
+	svc, h := startSettled(t, env, r, "s0")
 	// The shell must have set its trap before the TERM comes.
 	time.Sleep(200 * time.Millisecond)
 
-	err = r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 150 * time.Millisecond})
+	err := r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 150 * time.Millisecond})
 	var te *runtime.StopTimeoutError
 	if !errors.As(err, &te) || te.Service != "s0" || te.Grace != 150*time.Millisecond || te.Signal != syscall.SIGTERM || len(te.Survivors) == 0 {
 		t.Fatalf("stop of a TERM-ignoring service: %v (%#v); want a StopTimeoutError naming s0, 150ms, TERM and its survivors", err, te)

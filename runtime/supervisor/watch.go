@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthdev/berth/metadata"
@@ -94,17 +94,37 @@ func (w *watch) launchFor(svc *runtime.Service) (*launch, error) {
 	s.mu.Lock()
 	w.svc, w.cur, w.stop, w.bounce, w.restarts, w.total = svc, l, "", "", 0, 0
 	s.watches[w.name] = w
-	start := !w.looping
-	w.looping = true
+	poke := w.looping
+	if !poke {
+		w.looping = true
+		s.goLoopLocked(w)
+	}
 	s.mu.Unlock()
-	if start {
-		go w.loop()
-	} else {
+	if poke {
 		w.poke()
 	}
 	s.started(w.name, l, 0)
 	go w.liveness(l)
 	return l, nil
+}
+
+// beforeAfterExit, when set (by tests), runs as afterExit begins.
+var beforeAfterExit atomic.Pointer[func(*Supervisor)]
+
+// goLoopLocked starts w's loop, counted in s.loops, unless the supervisor
+// is exiting (the launch is then left for the next one to adopt). Counted
+// only under s.mu and before closing, so that no loop is added once Serve
+// waits for them. The caller holds s.mu.
+func (s *Supervisor) goLoopLocked(w *watch) {
+	if s.closing {
+		w.looping = false
+		return
+	}
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		w.loop()
+	}()
 }
 
 func (s *Supervisor) started(name string, l *launch, restarts int) {
@@ -179,6 +199,9 @@ func (w *watch) loop() {
 // says so; it returns true when the watch goes on with a new launch.
 func (w *watch) afterExit(l *launch) bool {
 	s := w.s
+	if f := beforeAfterExit.Load(); f != nil {
+		(*f)(s)
+	}
 	s.mu.Lock()
 	if w.cur != l {
 		s.mu.Unlock()
@@ -311,7 +334,7 @@ func (w *watch) stoppedWaiting(stop string) {
 // relaunch starts the service again under its start lock.
 func (w *watch) relaunch(env *metadata.Env, old *launch) bool {
 	s := w.s
-	lock, err := metadata.Lock(filepath.Join(env.Path("pids"), w.name+".lock"))
+	lock, err := metadata.Lock(runtime.StartLockPath(env.Path(metadata.PIDDirName), w.name))
 	if err != nil {
 		return w.failedLaunch(old, err)
 	}

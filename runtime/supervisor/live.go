@@ -1,0 +1,212 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthdev/berth/runtime"
+)
+
+// A status asks the supervisor, in one request, which launches it watches
+// have not ended, instead of reading two /proc files of each service: the
+// supervisor is the parent of what it launched (and holds a pidfd of what
+// it adopted), so a launch it has not seen end is still the process it
+// verified, and its PID cannot have been reused. The PID file stays the
+// record: a launch is taken as running only when its record still names
+// the same PID, start time and launch token (process.InspectVouched).
+// Nothing is signalled on this word alone: a stop verifies the process
+// itself, and only a status's inspections see the survey (Survey).
+
+// liveTimeout bounds a status's wait for a busy supervisor; past it the
+// status inspects each service as it would without one.
+const liveTimeout = 2 * time.Second
+
+// liveRequest and liveAnswer are Request and Response cut to what a
+// survey carries, and the launches are lines of text ("service pid
+// start-time token"), not objects: encoding/json builds a codec for each
+// type on its first use and decodes an object per launch, which cost a
+// status of 100 services more than the inspections the survey saves.
+type liveRequest struct {
+	Protocol int    `json:"protocol"`
+	Version  string `json:"version"`
+	Op       string `json:"op"`
+}
+
+type liveAnswer struct {
+	Protocol int    `json:"protocol"`
+	Version  string `json:"version"`
+	PID      int    `json:"pid,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Live     string `json:"live,omitempty"`
+}
+
+// live lists the launches the supervisor watches that have not ended, a
+// line each.
+func (s *Supervisor) live() string {
+	var b strings.Builder
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, w := range s.watches {
+		l := w.cur
+		if l == nil {
+			continue
+		}
+		select {
+		case <-l.done:
+			continue
+		default:
+		}
+		fmt.Fprintf(&b, "%s %d %d %s\n", name, l.h.PID, l.h.StartTime, l.h.Token)
+	}
+	return b.String()
+}
+
+// parseLive reads live's lines back into handles, by service.
+func parseLive(text string) (map[string]runtime.Handle, error) {
+	out := map[string]runtime.Handle{}
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) != 4 {
+			return nil, fmt.Errorf("a live launch line with %d fields: %q", len(f), line)
+		}
+		pid, err := strconv.Atoi(f[1])
+		if err != nil {
+			return nil, err
+		}
+		st, err := strconv.ParseUint(f[2], 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out[f[0]] = runtime.Handle{Service: f[0], PID: pid, StartTime: st, Token: f[3]}
+	}
+	return out, nil
+}
+
+// Live returns, by service, the launches the supervisor watches that have
+// not ended, each as the PID, start time and token of its handle.
+func (c *Client) Live() (map[string]runtime.Handle, error) {
+	cn, err := c.askLive()
+	if err != nil {
+		return nil, err
+	}
+	return c.readLive(cn)
+}
+
+// askLive sends the request of Live; readLive reads its answer.
+func (c *Client) askLive() (*conn, error) {
+	cn, err := c.dialOwn()
+	if err != nil {
+		return nil, err
+	}
+	cn.c.SetDeadline(time.Now().Add(liveTimeout))
+	if err := cn.send(liveRequest{Protocol: Protocol, Version: c.Version, Op: opLive}); err != nil {
+		cn.Close()
+		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	return cn, nil
+}
+
+func (c *Client) readLive(cn *conn) (map[string]runtime.Handle, error) {
+	defer cn.Close()
+	var a liveAnswer
+	if err := cn.recv(&a); err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	if err := c.answerError(Response{Protocol: a.Protocol, Version: a.Version, PID: a.PID, Error: a.Error, Code: a.Code}); err != nil {
+		return nil, err
+	}
+	return parseLive(a.Live)
+}
+
+// livePending is a Live asked for and read later, once.
+type livePending struct {
+	cn   *conn
+	once sync.Once
+	live map[string]runtime.Handle
+	err  error
+}
+
+func (p *livePending) result(c *Client) (map[string]runtime.Handle, error) {
+	p.once.Do(func() {
+		if p.err == nil {
+			p.live, p.err = c.readLive(p.cn)
+		}
+	})
+	return p.live, p.err
+}
+
+// PrefetchLive asks for Live now, for the survey of this command's
+// status, and leaves the answer to be read once the manifest is: the
+// supervisor answers meanwhile on the other core. (Asked from a goroutine,
+// the request went out most of a millisecond later, and the answer then
+// made the command wait.)
+func (c *Client) PrefetchLive() {
+	p := &livePending{}
+	p.cn, p.err = c.askLive()
+	c.mu.Lock()
+	c.prefetched = p
+	c.mu.Unlock()
+}
+
+// prefetchAnswered says whether a supervisor answered the prefetch (of
+// this build or another): one runs, and Revive has nothing to do.
+func (c *Client) prefetchAnswered() bool {
+	c.mu.Lock()
+	p := c.prefetched
+	c.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	_, err := p.result(c)
+	return !errors.Is(err, ErrNotRunning)
+}
+
+// takeLive is the prefetched Live, once, or a fresh one. A prefetch that
+// found no supervisor is asked again: the command may have started one
+// since (Revive) for the services a killed one watched.
+func (c *Client) takeLive() (map[string]runtime.Handle, error) {
+	c.mu.Lock()
+	p := c.prefetched
+	c.prefetched = nil
+	c.mu.Unlock()
+	if p != nil {
+		if live, err := p.result(c); !errors.Is(err, ErrNotRunning) {
+			return live, err
+		}
+	}
+	return c.Live()
+}
+
+type liveKey struct{ r *Runner }
+
+// Survey asks the supervisor for its live launches once, for the
+// inspections of one status (runtime.Surveyor). Without an answer (none
+// runs, another build, a timeout) the inspections read /proc as usual.
+func (r *Runner) Survey(ctx context.Context) context.Context {
+	live, err := r.Client.takeLive()
+	if err != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, liveKey{r}, live)
+}
+
+// Inspect is the process runner's, but for a launch the supervisor
+// vouched for in this status's survey whose record still names it.
+func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.State, error) {
+	if live, ok := ctx.Value(liveKey{r}).(map[string]runtime.Handle); ok {
+		if h, ok := live[svc.Name]; ok {
+			if st, ok := r.Runner.InspectVouched(svc, h); ok {
+				return st, nil
+			}
+		}
+	}
+	return r.Runner.Inspect(ctx, svc)
+}
+
+var _ runtime.Surveyor = (*Runner)(nil)

@@ -1,0 +1,177 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/hack/testkit"
+	"github.com/berthdev/berth/metadata"
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
+)
+
+// countingRunner counts the surveys a status makes.
+type countingRunner struct {
+	*Runner
+	surveys int
+}
+
+func (c *countingRunner) Survey(ctx context.Context) context.Context {
+	c.surveys++
+	return c.Runner.Survey(ctx)
+}
+
+func managerOf(env *metadata.Env, r runtime.Runner) *runtime.Manager {
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return r, nil })
+	return &runtime.Manager{Env: env, Runners: reg}
+}
+
+// A status through the supervisor's survey shows what inspecting each
+// service's process shows, and stops vouching for a launch once the
+// supervisor has seen it end or its record names another process.
+func TestStatusSurveyAgreesWithInspection(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 3, `[sleep, "1000"]`)
+	proc := process.New(process.Options{})
+	r := NewRunner(proc, c)
+	ctx := context.Background()
+	handles := map[string]runtime.Handle{}
+	for _, name := range []string{"s0", "s1"} {
+		var svc *runtime.Service
+		svc, handles[name] = startSettled(t, env, r, name)
+		stopAtCleanup(t, r, svc, handles[name])
+	}
+	live, err := c.Live()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range handles {
+		if got := live[name]; got.PID != h.PID || got.StartTime != h.StartTime || got.Token != h.Token {
+			t.Errorf("live %s: %+v, want the launch %+v", name, got, h)
+		}
+	}
+	if _, ok := live["s2"]; ok || len(live) != 2 {
+		t.Errorf("live: %v, want s0 and s1 only", live)
+	}
+	same := func(when string) {
+		t.Helper()
+		cr := &countingRunner{Runner: r}
+		surveyed, err1 := managerOf(env, cr).Status(ctx, nil, runtime.StatusRequest{})
+		if cr.surveys != 1 {
+			t.Errorf("%s: %d surveys in a status, want 1", when, cr.surveys)
+		}
+		inspected, err2 := managerOf(env, proc).Status(ctx, nil, runtime.StatusRequest{})
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: status: %v / %v", when, err1, err2)
+		}
+		a, _ := json.Marshal(surveyed)
+		b, _ := json.Marshal(inspected)
+		if string(a) != string(b) {
+			t.Errorf("%s: status through the survey\n%s\nwhile inspecting each\n%s", when, a, b)
+		}
+	}
+	same("two running, one never started")
+	if live, ok := r.Survey(ctx).Value(liveKey{r}).(map[string]runtime.Handle); !ok || len(live) != 2 {
+		t.Errorf("a survey's context holds %v, want the two live launches", live)
+	}
+
+	// A record naming another process of the same PID (another launch
+	// token) is not the supervisor's launch: inspected, not vouched.
+	s0, _ := runtime.Resolve(env, "s0")
+	pidFile := filepath.Join(s0.StateDir, "s0.pid")
+	orig, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := handles["s0"]
+	forged.Token += "0"
+	data, _ := json.Marshal(forged)
+	os.WriteFile(pidFile, data, 0o644)
+	if _, ok := proc.InspectVouched(s0, handles["s0"]); ok {
+		t.Error("InspectVouched vouched for a launch its record does not name")
+	}
+	same("s0's record names another launch token")
+	os.WriteFile(pidFile, orig, 0o644)
+
+	// Killed, s1 is not vouched for once the supervisor has seen it end.
+	syscall.Kill(handles["s1"].PID, syscall.SIGKILL)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		live, err := c.Live()
+		if _, ok := live["s1"]; ok || err != nil {
+			return fmt.Errorf("the supervisor lists s1 after it was killed (%v)", err)
+		}
+		return nil
+	})
+	same("s1 killed")
+	// Its exit recorded, the supervisor writes nothing more of s1.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if rec, _ := ReadRecord(c.Paths, "s1"); rec.Supervised || rec.LastExit == nil {
+			return fmt.Errorf("s1's record %+v", rec)
+		}
+		return nil
+	})
+}
+
+// stopAtCleanup stops svc at the test's end, through the supervisor, so
+// that nothing writes in the test's directory as it is removed.
+func stopAtCleanup(t *testing.T, r *Runner, svc *runtime.Service, h runtime.Handle) {
+	t.Cleanup(func() {
+		r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second, Kill: true})
+	})
+}
+
+// A survey's lines are read back exactly; anything else is an error, and
+// the status then inspects every service.
+func TestParseLive(t *testing.T) {
+	got, err := parseLive("api 123 456 id/api/ab\nweb 7 8 id/web/cd\n")
+	if err != nil || len(got) != 2 || got["api"] != (runtime.Handle{Service: "api", PID: 123, StartTime: 456, Token: "id/api/ab"}) {
+		t.Errorf("parseLive: %+v, %v", got, err)
+	}
+	if got, err := parseLive(""); err != nil || len(got) != 0 {
+		t.Errorf("parseLive of nothing: %v, %v", got, err)
+	}
+	for _, bad := range []string{"api 123 456\n", "api x 456 tok\n", "api 1 -2 tok\n", "api 1 2 tok extra\n"} {
+		if _, err := parseLive(bad); err == nil {
+			t.Errorf("parseLive(%q): no error", bad)
+		}
+	}
+}
+
+// A status's survey is asked for before its manifest is read and read
+// after: the answer tells revive that a supervisor runs; a prefetch that
+// found none is asked again (revive may have started one since).
+func TestPrefetchedSurvey(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 1, `[sleep, "1000"]`)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, h := startSettled(t, env, r, "s0")
+	stopAtCleanup(t, r, svc, h)
+
+	pc := &Client{Paths: c.Paths, Version: c.Version}
+	pc.PrefetchLive()
+	if !pc.prefetchAnswered() {
+		t.Error("prefetchAnswered false with a supervisor serving")
+	}
+	if err := pc.Revive(); err != nil {
+		t.Errorf("Revive after an answered prefetch: %v", err)
+	}
+	live, err := pc.takeLive()
+	if err != nil || live["s0"].PID != h.PID {
+		t.Errorf("takeLive: %v, %v; want s0 as PID %d", live, err, h.PID)
+	}
+
+	none := &Client{Paths: PathsOf(t.TempDir()), Version: c.Version}
+	none.PrefetchLive()
+	if none.prefetchAnswered() {
+		t.Error("prefetchAnswered true with no supervisor")
+	}
+	none.Paths = c.Paths // as if revive had started one meanwhile
+	if live, err := none.takeLive(); err != nil || live["s0"].PID != h.PID {
+		t.Errorf("takeLive after a prefetch that found none: %v, %v; want it asked again", live, err)
+	}
+}
