@@ -97,3 +97,21 @@ func TestCloseEndsTheSessionBeingPrepared(t *testing.T) {
 		return nil
 	})
 }
+
+// A status (which asks for the watched records and the live launches on
+// connections of their own) is no session: asked of a supervisor just
+// spawned, before the start that spawned it has opened its session, its
+// end does not make the supervisor exit.
+func TestQueriesEndNoSession(t *testing.T) {
+	_, c, _ := serveForTest(t, 1)
+	if _, err := c.Watched(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Live(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := serves(c); err != nil {
+		t.Fatalf("a status ended the supervisor: %v", err)
+	}
+}

@@ -217,28 +217,6 @@ func (s *Supervisor) event(e Event) {
 	}
 }
 
-// onAccept, when set (by tests), is called for every connection accepted.
-var onAccept func()
-
-func (s *Supervisor) accept() {
-	for {
-		c, err := s.ln.AcceptUnix()
-		if err != nil {
-			return
-		}
-		// Every connection counts as a session until its first request
-		// says otherwise: a start's session opens before its first
-		// launch, and may end without one (endSession).
-		s.mu.Lock()
-		s.sessions++
-		s.mu.Unlock()
-		if onAccept != nil {
-			onAccept()
-		}
-		go s.serve(newConn(c))
-	}
-}
-
 func (s *Supervisor) reply(c *conn, r Response) error {
 	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, os.Getpid()
 	return c.send(r)
@@ -272,9 +250,13 @@ func (s *Supervisor) serve(c *conn) {
 		return
 	}
 	ss := &session{s: s, c: c, settles: map[uint64]chan Request{}, cancels: map[uint64]context.CancelFunc{}}
-	defer s.endSession(true)
+	// A connection that only asks (status, live) is a query, not a
+	// session: it ends no start's wait for its supervisor (endSession).
+	query := true
+	defer func() { s.endSession(!query) }()
 	defer ss.end()
 	for {
+		query = query && (req.Op == opLive || req.Op == opStatus || req.Op == opHello)
 		if req.Protocol != Protocol || req.Version != s.cfg.Version {
 			s.reply(c, Response{ID: req.ID, Code: codeVersion, Error: "another berth version"})
 			return
