@@ -162,7 +162,7 @@ type inspected struct {
 func BuildWith(ctx context.Context, connect func() (*engine.Client, error), spec *Spec, opts BuildOptions) (*Result, error) {
 	start := time.Now()
 	check := !opts.Force && !opts.NoCache
-	bc, d, err := scanAndInspect(ctx, connect, spec, check)
+	bc, d, err := scanAndInspect(ctx, connect, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func BuildWith(ctx context.Context, connect func() (*engine.Client, error), spec
 	if res.Builder == BuilderBuildKit {
 		bopts.Version = build.BuilderBuildKit
 	}
-	previous := replaceable(ctx, c, spec.Tag)
+	previous := replaceable(d.inspect, d.inspectErr)
 	up := newUpload(tarStream, out, opts.Terminal)
 	defer up.close()
 	resp, err := c.ImageBuild(ctx, up, bopts)
@@ -241,14 +241,15 @@ func BuildWith(ctx context.Context, connect func() (*engine.Client, error), spec
 	return res, nil
 }
 
-// scanAndInspect scans spec's context while connect connects and, if
-// inspect, the daemon is asked for the tag. A connection error comes first,
-// as when berth connected before scanning.
-func scanAndInspect(ctx context.Context, connect func() (*engine.Client, error), spec *Spec, inspect bool) (*buildContext, inspected, error) {
+// scanAndInspect scans spec's context while connect connects and the
+// daemon is asked for the tag (whether it is current, or what a rebuild
+// replaces). A connection error comes first, as when berth connected
+// before scanning.
+func scanAndInspect(ctx context.Context, connect func() (*engine.Client, error), spec *Spec) (*buildContext, inspected, error) {
 	daemon := make(chan inspected, 1)
 	go func() {
 		var r inspected
-		if r.c, r.err = connect(); r.err == nil && inspect {
+		if r.c, r.err = connect(); r.err == nil {
 			r.inspect, r.inspectErr = r.c.ImageInspect(ctx, spec.Tag)
 		}
 		daemon <- r
@@ -264,10 +265,11 @@ func scanAndInspect(ctx context.Context, connect func() (*engine.Client, error),
 	return bc, d, nil
 }
 
-// replaceable is the ID of the image tag names now, if berth built it and
-// that tag is its only name, so that a rebuild may remove it afterwards.
-func replaceable(ctx context.Context, c *engine.Client, tag string) string {
-	insp, err := c.ImageInspect(ctx, tag)
+// replaceable is the ID of the image the tag named before the build (insp,
+// the inspection of the tag made while the context was scanned), if berth
+// built it and that tag is its only name, so that a rebuild may remove it
+// afterwards.
+func replaceable(insp image.InspectResponse, err error) string {
 	if err != nil || insp.Config == nil || insp.Config.Labels[LabelImage] == "" || len(insp.RepoTags) != 1 {
 		return ""
 	}

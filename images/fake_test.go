@@ -3,9 +3,11 @@ package images
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -110,5 +112,40 @@ func TestBuildWithFake(t *testing.T) {
 	res, err := BuildWith(context.Background(), func() (*engine.Client, error) { return c, nil }, spec, BuildOptions{})
 	if err != nil || !res.Skipped || res.ID != "sha256:1" || inspected != 1 {
 		t.Fatalf("current image: %+v, %v, inspected %d times", res, err, inspected)
+	}
+}
+
+// TestRebuildInspectsTheTagOnce: a stale image berth built is inspected
+// once, while the context is scanned, and that inspection says which image
+// the rebuild leaves nameless and removes (it was asked for again before
+// the build).
+func TestRebuildInspectsTheTagOnce(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "a.txt": "a"})
+	spec := &Spec{Name: "img", Component: "c", Version: "v1", Tag: "img:v1", Context: dir, Dockerfile: "Dockerfile"}
+	inspected := 0
+	var removed []string
+	c := (&enginetest.Fake{
+		ImageInspectFunc: func(_ context.Context, ref string) (image.InspectResponse, error) {
+			inspected++
+			labels := map[string]string{LabelImage: "img", LabelVersion: "v1", LabelInputs: "an older context"}
+			return image.InspectResponse{ID: "sha256:1", RepoTags: []string{"img:v1"},
+				Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: labels}}}, nil
+		},
+		ImageBuildFunc: func(context.Context, io.Reader, build.ImageBuildOptions) (build.ImageBuildResponse, error) {
+			return build.ImageBuildResponse{Body: io.NopCloser(strings.NewReader(`{"aux":{"ID":"sha256:2"}}` + "\n"))}, nil
+		},
+		ImageRemoveFunc: func(_ context.Context, ref string, _ image.RemoveOptions) ([]image.DeleteResponse, error) {
+			removed = append(removed, ref)
+			return nil, nil
+		},
+	}).Client()
+	res, err := BuildWith(context.Background(), func() (*engine.Client, error) { return c, nil }, spec, BuildOptions{Builder: BuilderClassic})
+	if err != nil || res.Skipped || res.ID != "sha256:2" {
+		t.Fatalf("rebuild of a stale image: %+v, %v", res, err)
+	}
+	if inspected != 1 || len(removed) != 1 || removed[0] != "sha256:1" {
+		t.Errorf("tag inspected %d times, removed %v; want once, and sha256:1 removed", inspected, removed)
 	}
 }
