@@ -61,7 +61,7 @@ func TestSupervisorIsTheDefault(t *testing.T) {
 		manifest := "version: 1\n" + tc.key + "services:\n  api:\n    command: [" + testsvcBin + "]\n"
 		os.WriteFile(root+"/berth.yaml", []byte(manifest), 0o644)
 		os.WriteFile(root+"/.metadata", []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
-		t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+		stopAllAtCleanup(t, root)
 		pid := mustStart(t, root, "api")["api"]
 		sup := supervisorPID(root)
 		if got := sup > 0 && parentOf(pid) == sup; got != tc.supervised {

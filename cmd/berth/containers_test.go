@@ -18,8 +18,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,7 +169,7 @@ services:
 `, endpoint, tag, tag, testsvcBin)
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(manifest), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_name="+name+"\nenvironment_root="+root+"\n"), 0o644)
-	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+	stopAllAtCleanup(t, root)
 
 	if out, code := berthEnv(t, root, "start", "all"); code != 0 {
 		t.Fatalf("start all: %d\n%s", code, out)

@@ -31,7 +31,7 @@ func yamlEnvCLI(t *testing.T, manifest string) string {
 	}
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(manifest), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
-	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s", "--yes") })
+	stopAllAtCleanup(t, root, "--yes")
 	return root
 }
 

@@ -51,7 +51,7 @@ func TestExecInAContainer(t *testing.T) {
 	manifest := fmt.Sprintf("version: 1\nservices:\n  box:\n    runner: container\n    command: [--tick, 1h]\n    container: {image: %s}\n", tag)
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(manifest), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_name="+name+"\nenvironment_root="+root+"\n"), 0o644)
-	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+	stopAllAtCleanup(t, root)
 	if out, code := berthEnv(t, root, "exec", "box", "--", "/testsvc", "--exit", "0"); code != 1 || !strings.Contains(out, "box is not running: start it with berth start box") {
 		t.Fatalf("exec in a stopped container: %d %s", code, out)
 	}

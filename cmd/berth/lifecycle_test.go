@@ -32,7 +32,7 @@ func lifecycleEnv(t *testing.T, services ...[2]string) string {
 	}
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte(b.String()), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
-	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+	stopAllAtCleanup(t, root)
 	return root
 }
 

@@ -61,6 +61,20 @@ func waitSupervisorGone(t *testing.T, root string) {
 	})
 }
 
+// stopAllAtCleanup stops what the test started in root when it ends, and
+// then its supervisor, if one is still up (with containers it waits for
+// the engine's events up to its idle exit, writing under root): the
+// test's directory is removed only once nothing writes there.
+func stopAllAtCleanup(t *testing.T, root string, extra ...string) {
+	t.Cleanup(func() {
+		berthEnv(t, root, append([]string{"stop", "all", "--force", "--timeout", "1s"}, extra...)...)
+		if pid := supervisorPID(root); pid > 0 && testkit.Running(pid) {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+		waitSupervisorGone(t, root)
+	})
+}
+
 var runningRE = regexp.MustCompile(`(?m)^(\S+): Running \(PID (\d+)\)$`)
 
 // pids maps the running services of root to their PIDs, from status.
@@ -451,7 +465,7 @@ func TestStartPassesNoInheritedDescriptors(t *testing.T) {
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "berth.yaml"), []byte("version: 1\nsupervisor: false\nservices:\n  web:\n    command: ["+testsvcBin+"]\n"), 0o644)
 	os.WriteFile(filepath.Join(root, ".metadata"), []byte("template=test\nenvironment_root="+root+"\n"), 0o644)
-	t.Cleanup(func() { berthEnv(t, root, "stop", "all", "--force", "--timeout", "1s") })
+	stopAllAtCleanup(t, root)
 	startHoldsNoInheritedPipe(t, root, false)
 }
 

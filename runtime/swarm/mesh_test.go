@@ -3,6 +3,7 @@ package swarm_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -107,16 +108,24 @@ func hostPorts(svc *runtime.Service) []string {
 		return nil
 	}
 	var out []string
-	seen := map[string]bool{} // the daemon lists a port once per address family
 	for _, tk := range ts {
-		if tk.DesiredState != dswarm.TaskStateRunning || tk.Status.State != dswarm.TaskStateRunning {
+		if tk.DesiredState != dswarm.TaskStateRunning || tk.Status.State != dswarm.TaskStateRunning || tk.Status.ContainerStatus == nil {
 			continue
 		}
-		for _, p := range tk.Status.PortStatus.Ports {
-			a := fmt.Sprintf("127.0.0.1:%d", p.PublishedPort)
-			if p.PublishMode == dswarm.PortConfigPublishModeHost && p.PublishedPort != 0 && !seen[a] {
-				seen[a] = true
-				out = append(out, a)
+		// A host-mode port is published once per address family, and the
+		// two families may get different ports (each has its own allocator,
+		// and a binding to 127.0.0.1 elsewhere moves only IPv4's): the
+		// address to reach is the IPv4 binding, which only the container
+		// knows.
+		c, err := cli.ContainerInspect(context.Background(), tk.Status.ContainerStatus.ContainerID)
+		if err != nil || c.NetworkSettings == nil {
+			continue
+		}
+		for _, bindings := range c.NetworkSettings.Ports {
+			for _, b := range bindings {
+				if ip := net.ParseIP(b.HostIP); ip == nil || ip.To4() != nil {
+					out = append(out, "127.0.0.1:"+b.HostPort)
+				}
 			}
 		}
 	}

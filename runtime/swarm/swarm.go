@@ -275,8 +275,10 @@ func taskStates(ts []swarm.Task) []Task {
 	return out
 }
 
-// hostPorts are the host-mode ports a task published (the daemon lists
-// each once per address family).
+// hostPorts are the host-mode ports a task published. The daemon lists
+// each once per address family: the same port twice, or two ports where
+// the families' allocators disagree (the task's container says which is
+// which; the task list does not), and then both are shown.
 func hostPorts(t swarm.Task) []string {
 	var out []string
 	seen := map[string]bool{}
