@@ -29,6 +29,8 @@ type Client struct {
 
 	mu   sync.Mutex
 	sess *clientSession
+	// preparing counts the sessions being opened in the background (prepare).
+	preparing sync.WaitGroup
 	// prefetched is the Live a status asked for at its start (live.go).
 	prefetched *livePending
 }

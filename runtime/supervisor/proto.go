@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -259,4 +260,15 @@ func warmCodec() {
 		Timeout: &stopTimeout{Survivors: []string{"x"}}})
 	var resp Response
 	json.Unmarshal(b, &resp)
+}
+
+// warmPidfd has the os package check, once per process, that pidfds work:
+// the check (pidfd_open, waitid, and a clone with CLONE_PIDFD of a child
+// that exits at once) otherwise runs inside the first launch. Finding a
+// process makes it; the supervisor runs it as it starts, beside its lock
+// and listen.
+func warmPidfd() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
 }

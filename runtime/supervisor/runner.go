@@ -101,11 +101,9 @@ func (r *Runner) Hold() (release func()) { return r.Client.Hold() }
 // none runs, in the background: the start goes on planning meanwhile, and
 // its first launch waits for the session only as long as is left of it.
 // Should no launch follow, a supervisor spawned for nothing exits once
-// idle (DefaultIdleExit).
+// that session ends (the command's Close waits for it to open).
 func (r *Runner) PrepareStart() {
-	r.prepare.Do(func() {
-		go r.Client.session(true)
-	})
+	r.prepare.Do(r.Client.prepare)
 }
 
 // Settle tells the supervisor how the start of h ended.

@@ -54,10 +54,14 @@ type Supervisor struct {
 	// pending counts the starts and stops being handled and the holds
 	// (a restart's): the supervisor does not exit under them.
 	pending int
-	closing bool
-	done    chan struct{}
-	ln      *net.UnixListener
-	envs    envCache
+	// sessions counts the clients' sessions open (endSession).
+	sessions int
+	// hadSession: a session has ended (endSession).
+	hadSession bool
+	closing    bool
+	done       chan struct{}
+	ln         *net.UnixListener
+	envs       envCache
 	// born is when it started; eng follows the Docker daemon (nil when
 	// the environment runs nothing there).
 	born time.Time
@@ -73,6 +77,7 @@ type Supervisor struct {
 // (which leave every service running, for a new supervisor to adopt).
 func Serve(cfg Config) error {
 	go warmCodec()
+	go warmPidfd()
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -212,22 +217,6 @@ func (s *Supervisor) event(e Event) {
 	}
 }
 
-// onAccept, when set (by tests), is called for every connection accepted.
-var onAccept func()
-
-func (s *Supervisor) accept() {
-	for {
-		c, err := s.ln.AcceptUnix()
-		if err != nil {
-			return
-		}
-		if onAccept != nil {
-			onAccept()
-		}
-		go s.serve(newConn(c))
-	}
-}
-
 func (s *Supervisor) reply(c *conn, r Response) error {
 	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, os.Getpid()
 	return c.send(r)
@@ -237,28 +226,37 @@ func (s *Supervisor) serve(c *conn) {
 	defer c.Close()
 	uid, _, err := peerUID(c.c)
 	if err != nil || uid != os.Geteuid() {
+		s.endSession(false)
 		s.cfg.Logf("refused a client of uid %d", uid)
 		s.reply(c, Response{Code: codeRefused, Error: fmt.Sprintf("the supervisor serves only uid %d", os.Geteuid())})
 		return
 	}
 	var req Request
 	if err := c.recv(&req); err != nil {
+		s.endSession(true)
 		return
 	}
 	// hello and detach work across builds: a client learns whom it talks
 	// to, and can hand the services to a supervisor of its own build.
 	switch {
 	case req.Op == opHello:
+		s.endSession(false)
 		s.reply(c, Response{})
 		return
 	case req.Op == opDetach && req.Protocol == Protocol:
+		s.endSession(false)
 		s.reply(c, Response{})
 		s.shutdown()
 		return
 	}
 	ss := &session{s: s, c: c, settles: map[uint64]chan Request{}, cancels: map[uint64]context.CancelFunc{}}
+	// A connection that only asks (status, live) is a query, not a
+	// session: it ends no start's wait for its supervisor (endSession).
+	query := true
+	defer func() { s.endSession(!query) }()
 	defer ss.end()
 	for {
+		query = query && (req.Op == opLive || req.Op == opStatus || req.Op == opHello)
 		if req.Protocol != Protocol || req.Version != s.cfg.Version {
 			s.reply(c, Response{ID: req.ID, Code: codeVersion, Error: "another berth version"})
 			return

@@ -177,9 +177,23 @@ func (c *Client) answerError(resp Response) error {
 	return nil
 }
 
+// prepare opens the session, spawning a supervisor if none runs, in the
+// background (Runner.PrepareStart).
+func (c *Client) prepare() {
+	c.preparing.Add(1)
+	go func() {
+		defer c.preparing.Done()
+		c.session(true)
+	}()
+}
+
 // Close ends the client's session, if it has one: its open requests end
-// as if the command had exited.
+// as if the command had exited. A session being opened in the background
+// is waited for and ended too: a supervisor spawned for a start that ends
+// before its first launch learns from that session's end that it is not
+// needed, rather than waiting out its idle exit.
 func (c *Client) Close() error {
+	c.preparing.Wait()
 	c.mu.Lock()
 	ss := c.sess
 	c.sess = nil
