@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +24,15 @@ import (
 // itself, and only the inspections of a status or of a stop's plan see
 // the survey (Survey).
 
-// liveTimeout bounds a status's wait for a busy supervisor; past it the
-// status inspects each service as it would without one.
-const liveTimeout = 2 * time.Second
+// liveTimeout bounds a status's wait for the supervisor's answer, which
+// comes in well under a millisecond: past it (a supervisor busy or stuck)
+// the status inspects each service as it would without one, and is not
+// held up longer than that.
+var liveTimeout = 250 * time.Millisecond
+
+// errNoAnswer: a supervisor took the survey's request and did not answer
+// in time. It runs (revive has nothing to do) and is not asked again.
+var errNoAnswer = errors.New("the supervisor did not answer in time")
 
 // liveRequest and liveAnswer are Request and Response cut to what a
 // survey carries, and the launches are lines of text ("service pid
@@ -116,7 +123,9 @@ func (c *Client) askLive() (*conn, error) {
 func (c *Client) readLive(cn *conn) (map[string]runtime.Handle, error) {
 	defer cn.Close()
 	var a liveAnswer
-	if err := cn.recv(&a); err != nil {
+	if err := cn.recv(&a); errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, fmt.Errorf("%w (within %v)", errNoAnswer, liveTimeout)
+	} else if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
 	if err := c.answerError(Response{Protocol: a.Protocol, Version: a.Version, PID: a.PID, Error: a.Error, Code: a.Code}); err != nil {
@@ -170,7 +179,8 @@ func (c *Client) prefetchAnswered() bool {
 
 // takeLive is the prefetched Live, once, or a fresh one. A prefetch that
 // found no supervisor is asked again: the command may have started one
-// since (Revive) for the services a killed one watched.
+// since (Revive) for the services a killed one watched. One that was not
+// answered in time is not.
 func (c *Client) takeLive() (map[string]runtime.Handle, error) {
 	c.mu.Lock()
 	p := c.prefetched

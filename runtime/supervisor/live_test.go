@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -225,5 +226,46 @@ func TestStopPlanSurveys(t *testing.T) {
 				t.Errorf("%s (PID %d) still runs after the stop", name, pid)
 			}
 		}
+	}
+}
+
+// A supervisor that takes the survey's request and does not answer holds
+// a status up for liveTimeout once, not twice, and counts as running:
+// revive spawns no other, and the status inspects as without one.
+func TestSurveyOfASupervisorThatDoesNotAnswer(t *testing.T) {
+	old := liveTimeout
+	liveTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { liveTimeout = old })
+	p := PathsOf(t.TempDir())
+	os.MkdirAll(p.Dir, 0o755)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: p.Socket, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // takes every connection and says nothing
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	c := &Client{Paths: p, Version: "test"}
+	start := time.Now()
+	c.PrefetchLive()
+	if !c.prefetchAnswered() {
+		t.Error("prefetchAnswered false for a supervisor that took the request")
+	}
+	if err := c.Revive(); err != nil {
+		t.Errorf("Revive: %v", err)
+	}
+	r := NewRunner(process.New(process.Options{}), c)
+	if _, ok := r.Survey(context.Background()).Value(liveKey{r}).(map[string]runtime.Handle); ok {
+		t.Error("a survey without an answer handed the inspections a live list")
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d >= 400*time.Millisecond {
+		t.Errorf("the status waited %v for a supervisor that does not answer; want the timeout (200ms) once", d)
 	}
 }
