@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/hack/testkit"
+	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
 )
@@ -80,20 +81,9 @@ func TestExitDuringStartComesOnTheStartsRequest(t *testing.T) {
 	onRequest.Store(&record)
 	t.Cleanup(func() { onRequest.Store(nil) })
 	r := NewRunner(process.New(process.Options{}), c)
-	svc, err := runtime.Resolve(env, "s0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := r.Start(context.Background(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, h := startExited(t, env, r, "s0", 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ex, err := r.Wait(ctx, h)
-	if err != nil || ex.Code != 3 {
-		t.Fatalf("wait: %+v, %v; want exit code 3", ex, err)
-	}
 	if again, err := r.Wait(ctx, h); err != nil || again.Code != 3 {
 		t.Errorf("second wait: %+v, %v; want exit code 3", again, err)
 	}
@@ -152,7 +142,20 @@ func TestExitRecordedBeforeTheSupervisorExits(t *testing.T) {
 	t.Cleanup(func() { beforeAfterExit.Store(nil) })
 	env, c, _ := serveCommandForTestAt(t, root, 1, `[sh, -c, "exit 3"]`)
 	r := NewRunner(process.New(process.Options{}), c)
-	svc, err := runtime.Resolve(env, "s0")
+	svc, h := startExited(t, env, r, "s0", 3)
+	r.Settle(svc, h, false)
+	select {
+	case <-entered: // the cleanup detaches the supervisor
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor did not begin recording the exit")
+	}
+}
+
+// startExited starts the service name through r, which exits with code
+// during its start, and waits for that exit; the start is not settled.
+func startExited(t *testing.T, env *metadata.Env, r *Runner, name string, code int) (*runtime.Service, runtime.Handle) {
+	t.Helper()
+	svc, err := runtime.Resolve(env, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,13 +165,8 @@ func TestExitRecordedBeforeTheSupervisorExits(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if ex, err := r.Wait(ctx, h); err != nil || ex.Code != 3 {
-		t.Fatalf("wait: %+v, %v; want exit code 3", ex, err)
+	if ex, err := r.Wait(ctx, h); err != nil || ex.Code != code {
+		t.Fatalf("wait: %+v, %v; want exit code %d", ex, err, code)
 	}
-	r.Settle(svc, h, false)
-	select {
-	case <-entered: // the cleanup detaches the supervisor
-	case <-time.After(10 * time.Second):
-		t.Fatal("the supervisor did not begin recording the exit")
-	}
+	return svc, h
 }
