@@ -49,6 +49,9 @@ var commands = []struct {
 type globalOptions struct {
 	envDir string
 	*streams
+	// root is the environment found by findRoot, kept: a status asks its
+	// supervisor before it opens the environment.
+	root string
 }
 
 // openEnv finds and opens the environment: --env, then BERTH_ENV, then the
@@ -91,6 +94,9 @@ func (g *globalOptions) open(open func(string) (*metadata.Env, error), migrate b
 }
 
 func (g *globalOptions) findRoot() (string, error) {
+	if g.root != "" {
+		return g.root, nil
+	}
 	override := g.envDir
 	if override == "" {
 		override = os.Getenv(metadata.EnvVar)
@@ -99,7 +105,11 @@ func (g *globalOptions) findRoot() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return metadata.FindRoot(wd, override)
+	root, err := metadata.FindRoot(wd, override)
+	if err == nil {
+		g.root = root
+	}
+	return root, err
 }
 
 // newRootCommand builds berth's whole command tree.

@@ -32,6 +32,9 @@ func newRegistry(env *metadata.Env, progress io.Writer) *runtime.Registry {
 func newRegistryOf(env *metadata.Env, progress io.Writer, cl *supervisor.Client) *runtime.Registry {
 	var hooks *supervisor.EngineHooks
 	if !env.Manifest.Supervised() {
+		if cl != nil {
+			cl.Close() // its survey, asked for before the manifest said so, is not read
+		}
 		cl = nil
 	} else {
 		if cl == nil {

@@ -80,6 +80,13 @@ func tokenPrefix(svc *runtime.Service) (string, error) {
 	return id + "/" + svc.Name + "/", nil
 }
 
+// ownToken says whether tok is a launch token of svc in this environment
+// (a copy of the environment does not claim the original's processes).
+func ownToken(svc *runtime.Service, tok string) bool {
+	prefix, err := tokenPrefix(svc)
+	return err == nil && strings.HasPrefix(tok, prefix)
+}
+
 func newToken(svc *runtime.Service) (string, error) {
 	prefix, err := tokenPrefix(svc)
 	if err != nil {

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"strings"
 	"time"
 
 	"github.com/berthdev/berth/runtime"
@@ -79,7 +78,7 @@ func (r *Runner) verifyKnown(svc *runtime.Service, h runtime.Handle) (verdict, b
 	if !ok || tok != h.Token {
 		return verdict{}, false
 	}
-	if prefix, err := tokenPrefix(svc); err != nil || !strings.HasPrefix(h.Token, prefix) {
+	if !ownToken(svc, h.Token) {
 		return verdict{}, false
 	}
 	st, err := readStat(h.PID)

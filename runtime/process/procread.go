@@ -75,7 +75,7 @@ type walker struct {
 	running *procWalk
 	last    *procWalk
 	walks   int // walks made, for tests
-	// walk makes one walk; allProcs when nil.
+	// walk makes one walk.
 	walk func() []procStat
 	// spacing, if not 0, is how many times the last walk's own duration
 	// must pass between its end and the next walk's start.
@@ -84,7 +84,7 @@ type walker struct {
 
 // shared serves every walk of this process: a walk is a fact about the
 // system at a time, whoever asked for it.
-var shared walker
+var shared = walker{walk: allProcs}
 
 // groups shares the walks that find process groups' members (groupProcs):
 // each process's group, without its stat. Its walks are spaced: the stops
@@ -127,11 +127,7 @@ func (w *walker) since(t time.Time) []procStat {
 	w.running = c
 	w.walks++
 	w.mu.Unlock()
-	if w.walk != nil {
-		c.procs = w.walk()
-	} else {
-		c.procs = allProcs()
-	}
+	c.procs = w.walk()
 	c.ended = time.Now()
 	w.mu.Lock()
 	w.running, w.last = nil, c

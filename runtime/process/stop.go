@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -371,7 +370,7 @@ func (r *Runner) verifyChild(svc *runtime.Service, h runtime.Handle) (verdict, b
 	if !live || tok != h.Token {
 		return verdict{}, false
 	}
-	if prefix, err := tokenPrefix(svc); err != nil || !strings.HasPrefix(h.Token, prefix) {
+	if !ownToken(svc, h.Token) {
 		return verdict{}, false
 	}
 	return verdict{h: h, leader: true}, true
@@ -455,7 +454,7 @@ func (r *Runner) InspectVouched(svc *runtime.Service, h runtime.Handle) (st runt
 		rec.Handle.StartTime != h.StartTime || rec.Handle.Token != h.Token || rec.Handle.StartedAt.IsZero() {
 		return st, false
 	}
-	if prefix, err := tokenPrefix(svc); err != nil || !strings.HasPrefix(h.Token, prefix) {
+	if !ownToken(svc, h.Token) {
 		return st, false
 	}
 	rh := rec.Handle

@@ -195,9 +195,12 @@ func (c *Client) prepare() {
 func (c *Client) Close() error {
 	c.preparing.Wait()
 	c.mu.Lock()
-	ss := c.sess
-	c.sess = nil
+	ss, p := c.sess, c.prefetched
+	c.sess, c.prefetched = nil, nil
 	c.mu.Unlock()
+	if p != nil && p.cn != nil {
+		p.once.Do(func() { p.cn.Close() }) // a survey asked for and never read
+	}
 	if ss != nil {
 		return ss.cn.Close()
 	}
