@@ -114,7 +114,7 @@ func open(root string, tolerant bool) (*Env, error) {
 // `berth init --force` writes it out).
 func (e *Env) loadManifest() (*Manifest, error) {
 	path := e.Path(ManifestFile)
-	m, err := LoadManifest(path)
+	m, err := loadManifestCached(path, e.Path(StateDirName, ManifestCacheFile))
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return m, err
 	}

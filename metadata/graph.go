@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"cmp"
 	"container/heap"
 	"slices"
 )
@@ -59,20 +60,17 @@ func NewGraph(m *Manifest) *Graph {
 	return g
 }
 
-// rankHeap orders ready services by their rank: start_order first, then
-// manifest order.
-type rankHeap struct {
-	names []string
-	rank  map[string]int
-}
+// indexHeap holds the indexes of services ready to start, lowest first.
+type indexHeap []int
 
-func (h *rankHeap) Len() int           { return len(h.names) }
-func (h *rankHeap) Less(i, j int) bool { return h.rank[h.names[i]] < h.rank[h.names[j]] }
-func (h *rankHeap) Swap(i, j int)      { h.names[i], h.names[j] = h.names[j], h.names[i] }
-func (h *rankHeap) Push(x any)         { h.names = append(h.names, x.(string)) }
-func (h *rankHeap) Pop() any {
-	n := h.names[len(h.names)-1]
-	h.names = h.names[:len(h.names)-1]
+func (h indexHeap) Len() int           { return len(h) }
+func (h indexHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h indexHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *indexHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *indexHeap) Pop() any {
+	old := *h
+	n := old[len(old)-1]
+	*h = old[:len(old)-1]
 	return n
 }
 
@@ -81,36 +79,54 @@ func (h *rankHeap) Pop() any {
 // (only in a manifest that failed validation) leaves services out: they
 // follow in manifest order rather than being lost.
 func (g *Graph) startOrder(m *Manifest) []string {
-	rank := make(map[string]int, len(m.ServiceOrder))
-	for i, n := range m.StartOrder {
-		rank[n] = i
+	// ranked is the services in the order that decides a choice: those
+	// start_order names (as it names them last), then the others in
+	// manifest order. The topological sort works on indexes into it.
+	ranked := m.ServiceOrder
+	if len(m.StartOrder) > 0 {
+		rank := make(map[string]int, len(m.StartOrder))
+		for i, n := range m.StartOrder {
+			rank[n] = i
+		}
+		ranked = slices.Clone(ranked)
+		key := func(i int, n string) int {
+			if r, ok := rank[n]; ok {
+				return r
+			}
+			return len(m.StartOrder) + i
+		}
+		at := make(map[string]int, len(ranked))
+		for i, n := range ranked {
+			at[n] = key(i, n)
+		}
+		slices.SortStableFunc(ranked, func(a, b string) int { return cmp.Compare(at[a], at[b]) })
 	}
-	for i, n := range m.ServiceOrder {
-		if _, ok := rank[n]; !ok {
-			rank[n] = len(m.StartOrder) + i
+	if len(g.needs) == 0 {
+		return slices.Clone(ranked)
+	}
+	index := make(map[string]int, len(ranked))
+	indeg := make([]int, len(ranked))
+	var ready indexHeap
+	for i, n := range ranked {
+		index[n] = i
+		if indeg[i] = len(g.needs[n]); indeg[i] == 0 {
+			ready = append(ready, i) // ascending: already a heap
 		}
 	}
-	indeg := make(map[string]int, len(m.ServiceOrder))
-	ready := &rankHeap{rank: rank}
-	for _, n := range m.ServiceOrder {
-		indeg[n] = len(g.needs[n])
-		if indeg[n] == 0 {
-			ready.names = append(ready.names, n)
-		}
-	}
-	heap.Init(ready)
-	out := make([]string, 0, len(m.ServiceOrder))
+	out := make([]string, 0, len(ranked))
 	for ready.Len() > 0 {
-		n := heap.Pop(ready).(string)
+		n := ranked[heap.Pop(&ready).(int)]
 		out = append(out, n)
 		for _, d := range g.neededBy[n] {
-			if indeg[d.Service]--; indeg[d.Service] == 0 {
-				heap.Push(ready, d.Service)
+			if i, ok := index[d.Service]; ok && indeg[i] > 0 {
+				if indeg[i]--; indeg[i] == 0 {
+					heap.Push(&ready, i)
+				}
 			}
 		}
 	}
-	if len(out) < len(m.ServiceOrder) {
-		seen := map[string]bool{}
+	if len(out) < len(ranked) {
+		seen := make(map[string]bool, len(out))
 		for _, n := range out {
 			seen[n] = true
 		}

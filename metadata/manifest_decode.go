@@ -116,10 +116,13 @@ var yamlLineRE = lazy(`^line (\d+): (.*)$`)
 // merge keys), the manifest is decoded again by the strict decoder, whose
 // messages and their order are then exactly those of a single strict decode.
 func ParseManifest(path string, data []byte) (*Manifest, error) {
-	return parseManifest(path, data, true)
+	return parseManifest(path, data, true, nil)
 }
 
-func parseManifest(path string, data []byte, fromTree bool) (*Manifest, error) {
+// parseManifest parses as ParseManifest does; when the YAML decodes with
+// no problem, parsed (if not nil) is set to the lines of its entities, for
+// the manifest cache.
+func parseManifest(path string, data []byte, fromTree bool, parsed *entityLines) (*Manifest, error) {
 	merr := &ManifestError{Path: path}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -149,6 +152,15 @@ func parseManifest(path string, data []byte, fromTree bool) (*Manifest, error) {
 		// reported in one run.
 	}
 	lines := orderFromNode(&root, m)
+	if len(merr.Problems) == 0 && parsed != nil {
+		*parsed = lines
+	}
+	return m.finish(lines, merr)
+}
+
+// finish derives the graph and validates a decoded manifest, adding the
+// problems found to those of the decode.
+func (m *Manifest) finish(lines entityLines, merr *ManifestError) (*Manifest, error) {
 	m.graph = NewGraph(m)
 	merr.Problems = append(merr.Problems, m.validate(lines)...)
 	if len(merr.Problems) > 0 {

@@ -90,8 +90,8 @@ func FuzzParseManifestFromTreeIsStrict(f *testing.F) {
 
 func sameAsStrict(t *testing.T, data []byte) {
 	t.Helper()
-	got, gerr := parseManifest("berth.yaml", data, true)
-	want, werr := parseManifest("berth.yaml", data, false)
+	got, gerr := parseManifest("berth.yaml", data, true, nil)
+	want, werr := parseManifest("berth.yaml", data, false, nil)
 	if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
 		t.Fatalf("manifest:\n%s\nfrom the tree: %v\nstrict:        %v", data, gerr, werr)
 	}
