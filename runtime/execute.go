@@ -185,9 +185,19 @@ func (e *execution) finish(nodes []string) ([]State, error) {
 			errs = append(errs, e.failed[n])
 		}
 	}
+	// The report inspects what it launched as a status does: with the
+	// survey of each runner that makes one (the supervisor vouches in one
+	// request for the launches it watches and has not seen end), so that
+	// a supervised start of 100 reads no /proc file of theirs here (it
+	// read 200). Taken after the start checks, as the inspections were.
+	runs := make([]Runner, len(e.done))
+	for i, l := range e.done {
+		runs[i] = l.run
+	}
+	ctx := survey(e.ctx, runs)
 	var states []State
 	for _, l := range e.done {
-		st, err := e.m.inspect(e.ctx, l.svc, l.run)
+		st, err := e.m.inspect(ctx, l.svc, l.run)
 		if s, ok := l.run.(Settler); ok {
 			s.Settle(l.svc, l.h, err == nil && st.IsRunning() && e.failed[l.svc.Name] == nil)
 		}

@@ -269,3 +269,46 @@ func TestSurveyOfASupervisorThatDoesNotAnswer(t *testing.T) {
 		t.Errorf("the status waited %v for a supervisor that does not answer; want the timeout (200ms) once", d)
 	}
 }
+
+// A start reports what it launched as a status does, with the
+// supervisor's survey (one request) rather than /proc files of each
+// launch, and reports the same.
+func TestStartReportSurveys(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 3, `[sleep, "1000"]`)
+	proc := process.New(process.Options{})
+	r := NewRunner(proc, c)
+	ctx := context.Background()
+	cr := &countingRunner{Runner: r}
+	m := managerOf(env, cr)
+	m.StartCheck = 20 * time.Millisecond
+	p, err := m.PlanStart(ctx, []string{"all"}, runtime.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := m.Execute(ctx, p)
+	for _, st := range states {
+		svc, _ := runtime.Resolve(env, st.Name)
+		stopAtCleanup(t, r, svc, runtime.Handle{Service: st.Name, PID: st.PID})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.surveys != 1 {
+		t.Errorf("%d surveys in a start's report, want 1", cr.surveys)
+	}
+	inspected, err := managerOf(env, proc).Status(ctx, nil, runtime.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range states {
+		states[i].Uptime = ""
+	}
+	for i := range inspected {
+		inspected[i].Uptime = ""
+	}
+	a, _ := json.Marshal(states)
+	b, _ := json.Marshal(inspected)
+	if string(a) != string(b) || len(states) != 3 {
+		t.Errorf("the start reports\n%s\nwhile inspecting each shows\n%s", a, b)
+	}
+}
