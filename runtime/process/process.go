@@ -130,7 +130,7 @@ func executable(p string) error {
 // closed when it has ended.
 func (r *Runner) output(svc *runtime.Service) (*os.File, <-chan struct{}, error) {
 	if svc.Log.To != metadata.LogFile {
-		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		f, err := nullOut()
 		return f, nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(svc.Log.Path), 0o755); err != nil {
@@ -243,6 +243,24 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	return h, c, nil
 }
 
+// nullIn and nullOut are /dev/null opened once per process, for reading
+// (a service's stdin) and for writing (the output of a service whose log
+// is discarded), and never closed: a launch only hands them to the
+// child, which gets its own copies. Opened per launch, as before, each
+// cost seven system calls (os.File offers a file to the poller and sets
+// it back to blocking for exec), fourteen of a launch's seventy-eight in
+// a supervisor.
+var (
+	nullIn  = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+	nullOut = sync.OnceValues(func() (*os.File, error) { return os.OpenFile(os.DevNull, os.O_WRONLY, 0) })
+)
+
+// isNull says whether f is the shared nullOut, which is never closed.
+func isNull(f *os.File) bool {
+	n, err := nullOut()
+	return err == nil && f == n
+}
+
 func exitOf(ps *os.ProcessState) runtime.Exit {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return runtime.Exit{Signal: ws.Signal()}
@@ -255,16 +273,17 @@ func exitOf(ps *os.ProcessState) runtime.Exit {
 // inherited.
 func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
 	cloexecInherited()
-	stdin, err := os.Open(os.DevNull)
+	stdin, err := nullIn()
 	if err != nil {
 		return runtime.Handle{}, err
 	}
-	defer stdin.Close()
 	out, logDone, err := r.output(svc)
 	if err != nil {
 		return runtime.Handle{}, err
 	}
-	defer out.Close()
+	if !isNull(out) {
+		defer out.Close()
+	}
 	cmd := &exec.Cmd{Stdin: stdin, Stdout: out, Stderr: out,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	h, _, err := r.launch(svc, cmd, logDone, logSize(svc.Log))

@@ -185,3 +185,40 @@ func TestLogPipeRotatesWhileRunning(t *testing.T) {
 		}
 	}
 }
+
+// A launch whose output is discarded gets /dev/null as stdin, read-only,
+// and as stdout and stderr, write-only, and each launch the same: the
+// runner keeps one /dev/null per direction for all its launches, and
+// none is closed under a later launch.
+func TestDiscardedOutputIsDevNull(t *testing.T) {
+	ctx := context.Background()
+	r := newRunner()
+	for i := range 3 {
+		svc := service(t, fmt.Sprintf("null%d", i), "--tcp", "127.0.0.1:0")
+		svc.Log = runtime.LogSpec{To: metadata.LogDiscard}
+		h, err := r.Start(ctx, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fd, want := range map[int]int{0: os.O_RDONLY, 1: os.O_WRONLY, 2: os.O_WRONLY} {
+			dir := fmt.Sprintf("/proc/%d", h.PID)
+			if link, err := os.Readlink(fmt.Sprintf("%s/fd/%d", dir, fd)); err != nil || link != os.DevNull {
+				t.Errorf("launch %d: fd %d is %q (%v), want %s", i, fd, link, err, os.DevNull)
+			}
+			info, _ := os.ReadFile(fmt.Sprintf("%s/fdinfo/%d", dir, fd))
+			var flags int
+			for line := range strings.Lines(string(info)) {
+				if v, ok := strings.CutPrefix(line, "flags:"); ok {
+					f, _ := strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+					flags = int(f)
+				}
+			}
+			if flags&(os.O_RDONLY|os.O_WRONLY|os.O_RDWR) != want {
+				t.Errorf("launch %d: fd %d has flags %o, want access mode %o", i, fd, flags, want)
+			}
+		}
+		if err := r.Stop(ctx, svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
