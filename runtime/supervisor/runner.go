@@ -24,6 +24,8 @@ type Runner struct {
 	mu      sync.Mutex
 	starts  map[int]*started
 	prepare sync.Once
+	// launching is done once the first launch goes out (oneProc).
+	launching sync.Once
 }
 
 // started is a launch of this command's start, open until it settles: the
@@ -84,6 +86,10 @@ var (
 
 // Start launches svc through the supervisor, starting one if none runs.
 func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
+	// From its first launch on, the command sends requests and waits
+	// (oneProc); its plan, whose inspections run on two goroutines, was
+	// made before.
+	r.launching.Do(oneProc)
 	h, t, err := r.Client.Start(svc)
 	if err != nil {
 		return h, fmt.Errorf("service %s: %w", svc.Name, err)
