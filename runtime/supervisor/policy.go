@@ -181,12 +181,6 @@ func (s *Supervisor) cascade(name, why string) {
 // those that a supervisor watched and that ended meanwhile.
 func (s *Supervisor) adopt() {
 	recs := ReadRecords(s.paths)
-	if !anyPIDFile(filepath.Join(s.cfg.Root, metadata.PIDDirName)) && !anyWatched(recs) {
-		// Nothing to adopt (a service runs only with its PID file) nor to
-		// record: the usual spawn, after a stop all, which need not parse
-		// the manifest and resolve every service before it serves.
-		return
-	}
 	env, err := s.env()
 	if err != nil {
 		s.cfg.Logf("adopt: %v", err)
@@ -232,6 +226,14 @@ func (s *Supervisor) adoptOne(name string, svc *runtime.Service, h runtime.Handl
 	go w.liveness(l)
 	s.event(Event{Service: name, Kind: EventAdopted, PID: h.PID})
 	updateRecord(s.paths, name, func(r *Record) { r.Wanted, r.Supervised, r.PID = true, true, h.PID })
+}
+
+// adoptable says whether adopt has anything to do: a PID file (a service
+// runs only with one) or a record of a service a supervisor watched. The
+// usual spawn, after a stop all, has neither, and need not parse the
+// manifest, every record and resolve every service before it serves.
+func (s *Supervisor) adoptable() bool {
+	return anyPIDFile(filepath.Join(s.cfg.Root, metadata.PIDDirName)) || AnyWatchedRecord(s.paths)
 }
 
 // anyPIDFile says whether dir may hold a service's PID file (NAME.pid):

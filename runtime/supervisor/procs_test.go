@@ -1,9 +1,12 @@
 package supervisor
 
 import (
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/berthdev/berth/hack/testkit"
 	"github.com/berthdev/berth/runtime/process"
 )
 
@@ -33,10 +36,15 @@ func procsAsked() []int {
 // the supervisor, and the supervisor once it serves; a GOMAXPROCS the user
 // set is left alone.
 func TestOneProcessorOnceLaunching(t *testing.T) {
+	before := len(procsAsked())
 	env, c, _ := serveCommandForTest(t, 2, `[sleep, "1000"]`)
-	if got := procsAsked(); len(got) == 0 || got[len(got)-1] != 1 {
-		t.Fatalf("a serving supervisor asked for GOMAXPROCS %v, want 1", got)
-	}
+	// The supervisor asks once it has said it is ready.
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if got := procsAsked()[before:]; len(got) != 1 || got[0] != 1 {
+			return fmt.Errorf("a serving supervisor asked for GOMAXPROCS %v, want 1", got)
+		}
+		return nil
+	})
 	asked := len(procsAsked())
 	r := NewRunner(process.New(process.Options{}), c)
 	svc, h := startSettled(t, env, r, "s0")
@@ -51,7 +59,7 @@ func TestOneProcessorOnceLaunching(t *testing.T) {
 	}
 
 	t.Setenv("GOMAXPROCS", "2")
-	before := len(procsAsked())
+	before = len(procsAsked())
 	oneProc()
 	if got := procsAsked()[before:]; len(got) != 0 {
 		t.Errorf("with GOMAXPROCS set, oneProc asked for %v", got)

@@ -55,18 +55,10 @@ func recordPath(p Paths, service string) string { return filepath.Join(p.Runs, s
 // regular file refuses), about ten system calls more per record and per
 // event, 2,000 in a stop of 100.
 func ReadRecord(p Paths, service string) (Record, error) {
-	fd, err := rawfile.Open(recordPath(p, service), unix.O_RDONLY, 0)
+	data, err := readRecordFile(recordPath(p, service), make([]byte, 1024))
 	if errors.Is(err, os.ErrNotExist) {
 		return Record{Service: service}, nil
 	}
-	if err != nil {
-		return Record{Service: service}, err
-	}
-	defer unix.Close(fd)
-	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
-		return Record{Service: service}, err
-	}
-	data, err := rawfile.Read(fd, make([]byte, 1024), rawfile.Short)
 	if err != nil {
 		return Record{Service: service}, err
 	}
@@ -85,6 +77,43 @@ func parseRecord(data []byte, service string) (Record, error) {
 	}
 	r.Service = service
 	return r, nil
+}
+
+// AnyWatchedRecord says whether a record says a supervisor watches its
+// service (Supervised and Wanted), reading each record under its lock as
+// ReadRecord does but parsing only one that can say so: both are the JSON
+// literal true, which has no other spelling, so a record with fewer than
+// two "true" in it says no. A new supervisor asks before it serves, and a
+// stopped environment's records (wanted and supervised false) were each
+// parsed there: 100 of them took 1 to 2 ms of the time to the first launch.
+func AnyWatchedRecord(p Paths) bool {
+	names, _ := filepath.Glob(filepath.Join(p.Runs, "*.json"))
+	buf := make([]byte, 1024)
+	for _, n := range names {
+		data, err := readRecordFile(n, buf)
+		if err != nil || bytes.Count(data, []byte("true")) < 2 {
+			continue
+		}
+		r, err := parseRecord(data, strings.TrimSuffix(filepath.Base(n), ".json"))
+		if err == nil && r.Supervised && r.Wanted {
+			return true
+		}
+	}
+	return false
+}
+
+// readRecordFile reads a record file into buf (grown as needed) under a
+// shared lock of it.
+func readRecordFile(path string, buf []byte) ([]byte, error) {
+	fd, err := rawfile.Open(path, unix.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
+		return nil, err
+	}
+	return rawfile.Read(fd, buf, rawfile.Short)
 }
 
 // ReadRecords reads every record, by service.

@@ -41,11 +41,31 @@ func TestNothingToAdopt(t *testing.T) {
 			t.Errorf("%s: anyPIDFile %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if anyWatched(map[string]Record{"a": {Wanted: true}, "b": {Supervised: true}}) {
-		t.Error("anyWatched true without a record both wanted and supervised")
-	}
-	if !anyWatched(map[string]Record{"a": {Wanted: true, Supervised: true}}) {
-		t.Error("anyWatched false with a watched record")
+	for _, tc := range []struct {
+		name    string
+		records map[string]string // file contents, by service
+		want    bool
+	}{
+		{"none", nil, false},
+		{"wanted, not supervised", map[string]string{"a": `{"wanted":true,"supervised":false,"gave_up":"true"}`}, false},
+		{"supervised, not wanted", map[string]string{"b": `{"wanted":false,"supervised":true,"stopped":"true"}`}, false},
+		{"watched", map[string]string{"a": `{"wanted":false}`, "b": `{"wanted":true,"supervised":true}`}, true},
+		// What encoding/json reads as watched, however spelt.
+		{"watched, spaced and capitalised", map[string]string{"c": "{ \"Wanted\" : true ,\n \"SUPERVISED\":\ttrue }"}, true},
+		{"empty and broken", map[string]string{"d": "", "e": `{"wanted":true,"supervised":tr`}, false},
+	} {
+		p := PathsOf(t.TempDir())
+		os.MkdirAll(p.Runs, 0o755)
+		recs := map[string]Record{}
+		for name, data := range tc.records {
+			os.WriteFile(recordPath(p, name), []byte(data), 0o644)
+			if r, err := ReadRecord(p, name); err == nil {
+				recs[name] = r
+			}
+		}
+		if got := AnyWatchedRecord(p); got != tc.want || anyWatched(recs) != tc.want {
+			t.Errorf("%s: AnyWatchedRecord %v, anyWatched of the parsed records %v, want %v", tc.name, got, anyWatched(recs), tc.want)
+		}
 	}
 }
 

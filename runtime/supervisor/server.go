@@ -99,6 +99,11 @@ func Serve(cfg Config) error {
 		return err
 	}
 	defer lock.Unlock()
+	// Whether anything is to be adopted is read from the PID files and
+	// records, which only a supervisor holding the lock writes besides
+	// commands, while this one becomes a subreaper and listens.
+	adoptable := make(chan bool, 1)
+	go func() { adoptable <- s.adoptable() }()
 	if err := process.BecomeSubreaper(); err != nil {
 		return fmt.Errorf("become a subreaper: %w", err)
 	}
@@ -117,16 +122,18 @@ func Serve(cfg Config) error {
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go s.signals(sigs)
-	s.adopt()
+	if <-adoptable {
+		s.adopt()
+	}
 	// The daemon's events since the supervisor was born are replayed to
 	// it whenever it connects: reading the manifest for the services it
 	// runs there need not hold up the first launch.
 	go s.watchEngine()
-	oneProc()
 	if cfg.Ready != nil {
 		cfg.Ready.Write([]byte("ready\n"))
 		cfg.Ready.Close()
 	}
+	oneProc()
 	idle := cfg.IdleExit
 	if idle == 0 {
 		idle = DefaultIdleExit
