@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	goruntime "runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -133,7 +132,6 @@ func Serve(cfg Config) error {
 		cfg.Ready.Write([]byte("ready\n"))
 		cfg.Ready.Close()
 	}
-	oneProc()
 	idle := cfg.IdleExit
 	if idle == 0 {
 		idle = DefaultIdleExit
@@ -156,28 +154,6 @@ func Serve(cfg Config) error {
 // and kept nothing from the RSS: 400 leaves the RSS of 100 services as
 // it was (18.2 against 18.1 MB here) and collects a fifth as often.
 const supervisorGC = 400
-
-// oneProc has this process run its Go code on one processor, unless the
-// user set GOMAXPROCS: the supervisor once it serves (its start-up reads
-// the manifest beside its lock and listen, on the processor the spawning
-// command leaves idle), and a command once its first launch goes out
-// through the supervisor (Runner.Start). What each does from then on is
-// wait and make system calls, which leave the processor to the other
-// goroutines while they block. With a second processor, every answer or
-// exit that readied a goroutine, and every goroutine started, woke the
-// idle thread, which looked for work and slept again (findRunnable,
-// futex, nanosleep): in a start of 100 on two cores, about 10 of the
-// command's 45 ms of CPU and 8 of the supervisor's 56, taken from the
-// services starting.
-func oneProc() {
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		setMaxProcs(1)
-	}
-}
-
-// setMaxProcs is runtime.GOMAXPROCS; tests, which serve in their own
-// process, count its calls instead.
-var setMaxProcs = goruntime.GOMAXPROCS
 
 // gcPacing sets supervisorGC unless the user set GOGC.
 func gcPacing() {
