@@ -3,7 +3,10 @@
 // read plainly is left to encoding/json by the caller.
 package jsonscan
 
-import "unicode/utf8"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 // String reads a JSON string with no escapes or control characters, in
 // valid UTF-8, at the head of b: its contents and what follows it. ok is
@@ -21,4 +24,18 @@ func String(b []byte) (s, rest []byte, ok bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// Uint reads a non-negative decimal integer without leading zeros at the
+// head of b: its value and what follows it.
+func Uint(b []byte) (n uint64, rest []byte, ok bool) {
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 19 || (b[0] == '0' && i > 1) {
+		return 0, nil, false
+	}
+	n, err := strconv.ParseUint(string(b[:i]), 10, 64)
+	return n, b[i:], err == nil
 }

@@ -1,8 +1,6 @@
 package process
 
 import (
-	"strconv"
-
 	"github.com/berthdev/berth/internal/jsonscan"
 	"github.com/berthdev/berth/runtime"
 )
@@ -53,7 +51,7 @@ var handleKeys = map[string]uint16{
 func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
 	switch bit {
 	case 1 << 2, 1 << 3, 1 << 4, 1 << 10:
-		n, rest, ok := jsonUint(b)
+		n, rest, ok := jsonscan.Uint(b)
 		if !ok {
 			return nil, false
 		}
@@ -95,17 +93,4 @@ func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
 		h.Token = string(s)
 	}
 	return rest, true
-}
-
-// jsonUint reads a non-negative decimal integer without leading zeros.
-func jsonUint(b []byte) (uint64, []byte, bool) {
-	i := 0
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	if i == 0 || i > 19 || (b[0] == '0' && i > 1) {
-		return 0, nil, false
-	}
-	n, err := strconv.ParseUint(string(b[:i]), 10, 64)
-	return n, b[i:], err == nil
 }

@@ -403,16 +403,22 @@ func containsPID(ps []procStat, pid int) bool {
 // directory). It reads only the recorded process, and its group when the
 // leader has gone; it changes nothing.
 func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State, error) {
-	st := runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Stopped}
 	rec, err := readPIDFile(pidPath(svc))
+	return r.inspectRecord(svc, rec, err), nil
+}
+
+// inspectRecord is Inspect of the record read (rec, or the error of its
+// read).
+func (r *Runner) inspectRecord(svc *runtime.Service, rec pidRecord, err error) runtime.State {
+	st := runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Stopped}
 	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
+		return st
 	}
 	if err != nil {
 		st.Reason = err.Error()
 		st.Warning = fmt.Sprintf("%s is not a PID file berth can read (%v): berth start refuses while processes of %s may run; remove it once they are gone", pidPath(svc), errors.Unwrap(err), svc.Name)
 		st.Handle = &runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess}
-		return st, nil
+		return st
 	}
 	v := verify(svc, rec.Handle)
 	if v.leader {
@@ -424,7 +430,7 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 	switch {
 	case v.warning != "":
 		st.Reason, st.Warning = v.warning, v.warning
-		return st, nil
+		return st
 	case v.leader:
 		st.State, st.PID = runtime.Running, h.PID
 	case len(v.survivors) > 0:
@@ -435,22 +441,49 @@ func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State
 		}
 	default:
 		st.Reason = v.reason
-		return st, nil
+		return st
 	}
 	at := h.StartedAt
 	st.StartedAt = &at
-	return st, nil
+	return st
 }
 
-// InspectVouched is Inspect of a launch that its supervisor vouches for:
-// the supervisor launched (or adopted) h and has not seen it end, so the
-// PID is still the process it verified. The service runs when its record
-// still names h (the same PID, start time and this environment's launch
-// token), and /proc is not read; ok is false otherwise, and the caller
-// inspects as usual.
-func (r *Runner) InspectVouched(svc *runtime.Service, h runtime.Handle) (st runtime.State, ok bool) {
+// Record is a service's PID file as read, for a status that reads every
+// record before it learns what the supervisor vouches for (InspectRead).
+type Record struct {
+	rec pidRecord
+	err error
+}
+
+// ReadRecord reads svc's PID file for InspectRead.
+func (r *Runner) ReadRecord(svc *runtime.Service) Record {
 	rec, err := readPIDFile(pidPath(svc))
-	if err != nil || h.PID <= 1 || h.Token == "" || rec.Handle.PID != h.PID ||
+	return Record{rec, err}
+}
+
+// InspectRead is Inspect of the record read, for a status that learns
+// what the supervisor vouches for while it reads the PID files: vouch
+// (which may wait for the supervisor's answer) says which launch of svc
+// it vouches for, if any: the supervisor launched (or adopted) it and has
+// not seen it end, so its PID is still the process it verified. A record
+// that still names that launch (the same PID, start time and this
+// environment's launch token) shows the service running without reading
+// /proc; anything else is inspected from the record read.
+func (r *Runner) InspectRead(svc *runtime.Service, rd Record, vouch func() (runtime.Handle, bool)) runtime.State {
+	if rd.err == nil {
+		if h, ok := vouch(); ok {
+			if st, ok := vouched(svc, h, rd.rec); ok {
+				return st
+			}
+		}
+	}
+	return r.inspectRecord(svc, rd.rec, rd.err)
+}
+
+// vouched is the state of svc when its record rec names the launch h that
+// its supervisor vouches for.
+func vouched(svc *runtime.Service, h runtime.Handle, rec pidRecord) (st runtime.State, ok bool) {
+	if h.PID <= 1 || h.Token == "" || rec.Handle.PID != h.PID ||
 		rec.Handle.StartTime != h.StartTime || rec.Handle.Token != h.Token || rec.Handle.StartedAt.IsZero() {
 		return st, false
 	}
