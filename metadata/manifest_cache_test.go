@@ -229,3 +229,19 @@ func TestManifestCacheKeepsOnlyValidManifests(t *testing.T) {
 		t.Fatal("the state directory was made for the cache")
 	}
 }
+
+// The cache is readable by whom the manifest is: it holds its env values.
+func TestManifestCacheTakesTheManifestsPermissions(t *testing.T) {
+	path, cache := cacheEnv(t, goodManifest)
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loadCached(t, path, cache)
+	fi, err := os.Stat(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cache mode %v, manifest 0600", fi.Mode().Perm())
+	}
+}
