@@ -39,3 +39,30 @@ func Uint(b []byte) (n uint64, rest []byte, ok bool) {
 	n, err := strconv.ParseUint(string(b[:i]), 10, 64)
 	return n, b[i:], err == nil
 }
+
+// Object reads b as one JSON object written compactly (no space between
+// tokens), calling field with each key, in order, and what follows its
+// colon; field returns what follows the value it read, or ok=false to
+// stop. ok is false when field stops or b is not such an object.
+func Object(b []byte, field func(key, value []byte) (rest []byte, ok bool)) bool {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return false
+	}
+	b = b[1 : len(b)-1]
+	for len(b) > 0 {
+		key, rest, ok := String(b)
+		if !ok || len(rest) == 0 || rest[0] != ':' {
+			return false
+		}
+		if b, ok = field(key, rest[1:]); !ok {
+			return false
+		}
+		if len(b) > 0 {
+			if b[0] != ',' || len(b) == 1 {
+				return false
+			}
+			b = b[1:]
+		}
+	}
+	return true
+}

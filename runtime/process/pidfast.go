@@ -12,33 +12,16 @@ import (
 // encoding/json, so what a PID file means never depends on this shortcut
 // (FuzzDecodeHandle holds the two to the same answer).
 func decodeHandle(b []byte) (h runtime.Handle, ok bool) {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
-		return h, false
-	}
-	b = b[1 : len(b)-1]
 	var seen uint16
-	for len(b) > 0 {
-		key, rest, ok := jsonscan.String(b)
-		if !ok || len(rest) == 0 || rest[0] != ':' {
-			return h, false
-		}
-		b = rest[1:]
+	ok = jsonscan.Object(b, func(key, value []byte) ([]byte, bool) {
 		bit, ok := handleKeys[string(key)]
 		if !ok || seen&bit != 0 {
-			return h, false
+			return nil, false
 		}
 		seen |= bit
-		if b, ok = handleValue(&h, bit, b); !ok {
-			return h, false
-		}
-		if len(b) > 0 {
-			if b[0] != ',' || len(b) == 1 {
-				return h, false
-			}
-			b = b[1:]
-		}
-	}
-	return h, true
+		return handleValue(&h, bit, value)
+	})
+	return h, ok
 }
 
 var handleKeys = map[string]uint16{

@@ -123,55 +123,43 @@ func decodeLiveAnswer(b []byte) (a liveAnswer, ok bool) {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
 		b = b[:len(b)-1]
 	}
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
-		return a, false
-	}
-	b = b[1 : len(b)-1]
-	for len(b) > 0 {
-		key, rest, ok := jsonscan.String(b)
-		if !ok || len(rest) == 0 || rest[0] != ':' {
-			return a, false
-		}
-		b = rest[1:]
+	ok = jsonscan.Object(b, func(key, value []byte) ([]byte, bool) {
 		switch k := string(key); k {
 		case "protocol", "pid":
-			n, rest, ok := jsonscan.Uint(b)
+			n, rest, ok := jsonscan.Uint(value)
 			if !ok || n > math.MaxInt32 {
-				return a, false
+				return nil, false
 			}
 			if k == "pid" {
 				a.PID = int(n)
 			} else {
 				a.Protocol = int(n)
 			}
-			b = rest
+			return rest, true
 		case "version", "error", "code", "live":
-			s, rest, ok := jsonscan.String(b)
+			s, rest, ok := jsonscan.String(value)
 			if !ok {
-				return a, false
+				return nil, false
 			}
-			switch k {
-			case "version":
-				a.Version = string(s)
-			case "error":
-				a.Error = string(s)
-			case "code":
-				a.Code = string(s)
-			default:
-				a.Live = string(s)
-			}
-			b = rest
-		default:
-			return a, false
+			*a.text(k) = string(s)
+			return rest, true
 		}
-		if len(b) > 0 {
-			if b[0] != ',' || len(b) == 1 {
-				return a, false
-			}
-			b = b[1:]
-		}
+		return nil, false
+	})
+	return a, ok
+}
+
+// text is the string field of a that key names.
+func (a *liveAnswer) text(key string) *string {
+	switch key {
+	case "version":
+		return &a.Version
+	case "error":
+		return &a.Error
+	case "code":
+		return &a.Code
 	}
-	return a, true
+	return &a.Live
 }
 
 // Live returns, by service, the launches the supervisor watches that have
