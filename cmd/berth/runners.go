@@ -165,16 +165,35 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	return g.newInspectManagerOf(nil)
 }
 
-// newStatusManager is newInspectManager for a status or a stop: the
-// supervisor, if one runs, is asked which launches run while the manifest
-// is read (the survey of supervisor.Runner.Survey).
+// newStatusManager is newInspectManager for a stop: the supervisor, if
+// one runs, is asked which launches run while the manifest is read (the
+// survey of supervisor.Runner.Survey).
 func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
+	m, revive, err := g.newSurveyManager()
+	if err != nil {
+		return nil, err
+	}
+	revive()
+	return m, nil
+}
+
+// newSurveyManager is newStatusManager leaving the revive to the caller.
+// A status revives once its inspections are done: reviving first waits
+// for the supervisor's answer to the survey, which the inspections wait
+// for only once they have read their PID files.
+func (g *globalOptions) newSurveyManager() (m *runtime.Manager, revive func(), err error) {
 	var cl *supervisor.Client
 	if root, err := g.findRoot(); err == nil {
 		cl = supervisorClient(root)
 		cl.PrefetchLive()
 	}
-	return g.newInspectManagerOf(cl)
+	env, err := g.openEnvTolerant()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := newRegistryOf(env, g.stderr, cl)
+	m = &runtime.Manager{Env: env, Runners: reg, Progress: g.stderr, Exec: execIn(env, reg)}
+	return m, func() { g.reviveWith(env, cl) }, nil
 }
 
 func (g *globalOptions) newInspectManagerOf(cl *supervisor.Client) (*runtime.Manager, error) {

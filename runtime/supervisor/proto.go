@@ -42,7 +42,11 @@ import (
 // Version 5: "live" lists the launches the supervisor watches that have
 // not ended, with their handles: a status reads them instead of two /proc
 // files of each service (live.go).
-const Protocol = 5
+//
+// Version 6: live's records end with ';', not a newline, so that nothing
+// in its answer needs escaping and a status reads it without
+// encoding/json.
+const Protocol = 6
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
