@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -77,7 +76,6 @@ type Supervisor struct {
 // has stopped, it is told to detach, or it receives TERM, INT or HUP
 // (which leave every service running, for a new supervisor to adopt).
 func Serve(cfg Config) error {
-	gcPacing()
 	go warmCodec()
 	go warmPidfd()
 	if cfg.Logf == nil {
@@ -145,21 +143,6 @@ func Serve(cfg Config) error {
 	s.loops.Wait()
 	cfg.Logf("supervisor %d exits", os.Getpid())
 	return nil
-}
-
-// supervisorGC is the supervisor's GOGC. Its live heap is small (a few
-// hundred KB for 100 services) and its RSS is mostly the binary's pages
-// and the goroutines' stacks, so a collection at every doubling of that
-// heap ran several times in a start of 100 (4 to 6 % of its CPU there)
-// and kept nothing from the RSS: 400 leaves the RSS of 100 services as
-// it was (18.2 against 18.1 MB here) and collects a fifth as often.
-const supervisorGC = 400
-
-// gcPacing sets supervisorGC unless the user set GOGC.
-func gcPacing() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(supervisorGC)
-	}
 }
 
 func lockWithin(path string, d time.Duration) (*metadata.FileLock, error) {
