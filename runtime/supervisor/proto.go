@@ -42,7 +42,14 @@ import (
 // Version 5: "live" lists the launches the supervisor watches that have
 // not ended, with their handles: a status reads them instead of two /proc
 // files of each service (live.go).
-const Protocol = 5
+//
+// Version 6: "stops" carries many stops (Batch), each with its own ID and
+// answered as a stop is: the supervisor begins each (marks it, verifies
+// the record, signals the group) one after another, then waits for their
+// ends. A stop all's stops went as 100 requests, and each begun stop's
+// wait (a walk of /proc, the exits of the first services) took the
+// processor from the reading and signalling of the next ones.
+const Protocol = 6
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
@@ -59,6 +66,8 @@ const (
 	// supervisor stops it and answers once, when the exit is recorded (a
 	// cancel ends the wait); without, it is answered at once, then the
 	// client stops it and sends "settle" with OK
+	opStops = "stops" // the stops of Batch (each an opStop with Stop), begun in
+	// turn, each answered with its own ID as opStop is
 	opStatus = "status" // the watched services
 	opLive   = "live"   // the handles of the watched launches that have not
 	// ended (a status's survey: live.go)
@@ -96,6 +105,8 @@ type Request struct {
 	Stop *StopSpec `json:"stop,omitempty"`
 	// EnvBase is the session's environment base (envbase.go).
 	EnvBase []string `json:"env_base,omitempty"`
+	// Batch holds the stops of an opStops.
+	Batch []Request `json:"batch,omitempty"`
 }
 
 // StopSpec is a user's stop of a service as the command planned it: the

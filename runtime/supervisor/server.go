@@ -298,7 +298,9 @@ func (ss *session) dispatch(req Request) {
 	switch req.Op {
 	case opStop:
 		if req.Stop != nil {
-			ss.serve(req.ID, func(ctx context.Context) { s.handleStopRun(ctx, c, req) })
+			if run := s.beginStopRun(c, req); run != nil {
+				ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+			}
 			return
 		}
 		fallthrough
@@ -314,6 +316,8 @@ func (ss *session) dispatch(req Request) {
 				s.handleStop(c, req, ch)
 			}
 		})
+	case opStops:
+		ss.stops(req.Batch)
 	case opSettle:
 		ss.mu.Lock()
 		ch := ss.settles[req.ID]
@@ -336,6 +340,28 @@ func (ss *session) dispatch(req Request) {
 		s.reply(c, Response{ID: req.ID})
 	default:
 		s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("unknown request %q", req.Op)})
+	}
+}
+
+// stops begins each stop of a batch in turn, then waits for each in a
+// goroutine of its own (beginStopRun says why). A request of the batch
+// that is not a stop of the supervisor's own is answered as a request
+// of its own would be.
+func (ss *session) stops(batch []Request) {
+	s, c := ss.s, ss.c
+	runs := make([]*stopRun, len(batch))
+	for i, req := range batch {
+		if req.Op != opStop || req.Stop == nil {
+			s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("%q in a batch of stops", req.Op)})
+			continue
+		}
+		runs[i] = s.beginStopRun(c, req)
+	}
+	for i, run := range runs {
+		if run != nil {
+			req := batch[i]
+			ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+		}
 	}
 }
 
