@@ -343,28 +343,6 @@ func (ss *session) dispatch(req Request) {
 	}
 }
 
-// stops begins each stop of a batch in turn, then waits for each in a
-// goroutine of its own (beginStopRun says why). A request of the batch
-// that is not a stop of the supervisor's own is answered as a request
-// of its own would be.
-func (ss *session) stops(batch []Request) {
-	s, c := ss.s, ss.c
-	runs := make([]*stopRun, len(batch))
-	for i, req := range batch {
-		if req.Op != opStop || req.Stop == nil {
-			s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("%q in a batch of stops", req.Op)})
-			continue
-		}
-		runs[i] = s.beginStopRun(c, req)
-	}
-	for i, run := range runs {
-		if run != nil {
-			req := batch[i]
-			ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
-		}
-	}
-}
-
 // serve runs fn for request id in a goroutine of its own; ctx ends when
 // the request is dropped (a cancel, its end, the session's end).
 func (ss *session) serve(id uint64, fn func(ctx context.Context)) {

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"syscall"
 	"time"
 
@@ -102,6 +103,28 @@ func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 	w.markStop("by user")
 	opts := runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill}
 	return &stopRun{w: w, l: l, name: req.Service, pid: st.Handle.PID, st: s.proc.BeginStop(st.Spec.service(), st.Handle, opts)}
+}
+
+// stops begins each stop of a batch in turn, then waits for each in a
+// goroutine of its own (beginStopRun says why). A request of the batch
+// that is not a stop of the supervisor's own is answered as a request
+// of its own would be.
+func (ss *session) stops(batch []Request) {
+	s, c := ss.s, ss.c
+	runs := make([]*stopRun, len(batch))
+	for i, req := range batch {
+		if req.Op != opStop || req.Stop == nil {
+			s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("%q in a batch of stops", req.Op)})
+			continue
+		}
+		runs[i] = s.beginStopRun(c, req)
+	}
+	for i, run := range runs {
+		if run != nil {
+			req := batch[i]
+			ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+		}
+	}
 }
 
 // finishStopRun waits for the end of a stop begun by beginStopRun, as the
