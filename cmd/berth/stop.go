@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"time"
@@ -126,13 +127,17 @@ func reportStops(g *globalOptions, results []runtime.StopResult, err error, outp
 		}
 		return err
 	}
+	// One write for every line: a stop all of 100 wrote 100 times, at the
+	// very end of the command.
+	out := bufio.NewWriter(g.stdout)
 	for _, r := range results {
 		switch {
 		case r.Err == nil && r.Unmanaged:
-			fmt.Fprintf(g.stdout, "%s: remote, berth does not stop it: nothing to do\n", r.Name)
+			fmt.Fprintf(out, "%s: remote, berth does not stop it: nothing to do\n", r.Name)
 		case r.Err == nil:
-			fmt.Fprintf(g.stdout, "%s: Stopped\n", r.Name)
+			fmt.Fprintf(out, "%s: Stopped\n", r.Name)
 		}
 	}
+	out.Flush() // as each line's write before, a failed write is not the stop's
 	return err
 }

@@ -301,7 +301,15 @@ func (c *Client) StopRuns(ts []runtime.StopTarget) []*pendingStop {
 	default:
 		// One request: the supervisor begins every stop before it
 		// waits for any (Protocol 6). Its ID is the first stop's.
-		err = sent[0].t.send(Request{Op: opStops, Batch: reqs})
+		batch := make([]json.RawMessage, len(reqs))
+		for i := range reqs {
+			if batch[i], err = json.Marshal(reqs[i]); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = sent[0].t.send(Request{Op: opStops, Batch: batch})
+		}
 	}
 	if err != nil {
 		ss.fail()

@@ -105,8 +105,10 @@ type Request struct {
 	Stop *StopSpec `json:"stop,omitempty"`
 	// EnvBase is the session's environment base (envbase.go).
 	EnvBase []string `json:"env_base,omitempty"`
-	// Batch holds the stops of an opStops.
-	Batch []Request `json:"batch,omitempty"`
+	// Batch holds the stops of an opStops, each a Request, decoded as it
+	// is begun: the first signal waits for one stop's decoding, not for
+	// the whole batch's (1.5 ms for 100).
+	Batch []json.RawMessage `json:"batch,omitempty"`
 }
 
 // StopSpec is a user's stop of a service as the command planned it: the

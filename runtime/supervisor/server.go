@@ -218,9 +218,13 @@ func (s *Supervisor) event(e Event) {
 }
 
 func (s *Supervisor) reply(c *conn, r Response) error {
-	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, os.Getpid()
+	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, ownPID()
 	return c.send(r)
 }
+
+// ownPID is the supervisor's PID, asked of the kernel once: each answer
+// carries it (os.Getpid is a system call, one per answer).
+var ownPID = sync.OnceValue(os.Getpid)
 
 func (s *Supervisor) serve(c *conn) {
 	defer c.Close()

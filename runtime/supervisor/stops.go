@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"syscall"
@@ -108,20 +109,29 @@ func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 // stops begins each stop of a batch in turn, then waits for each in a
 // goroutine of its own (beginStopRun says why). A request of the batch
 // that is not a stop of the supervisor's own is answered as a request
-// of its own would be.
-func (ss *session) stops(batch []Request) {
+// of its own would be. One that cannot be read ends the session, as a
+// request that cannot be read does: the stops begun before it go on as
+// stops whose command went away.
+func (ss *session) stops(batch []json.RawMessage) {
 	s, c := ss.s, ss.c
+	reqs := make([]Request, len(batch))
 	runs := make([]*stopRun, len(batch))
-	for i, req := range batch {
+	for i, raw := range batch {
+		req := &reqs[i]
+		if err := json.Unmarshal(raw, req); err != nil {
+			s.cfg.Logf("a stop of a batch cannot be read: %v", err)
+			defer c.Close()
+			break
+		}
 		if req.Op != opStop || req.Stop == nil {
 			s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("%q in a batch of stops", req.Op)})
 			continue
 		}
-		runs[i] = s.beginStopRun(c, req)
+		runs[i] = s.beginStopRun(c, *req)
 	}
 	for i, run := range runs {
 		if run != nil {
-			req := batch[i]
+			req := reqs[i]
 			ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
 		}
 	}
