@@ -169,10 +169,24 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 // supervisor, if one runs, is asked which launches run while the manifest
 // is read (the survey of supervisor.Runner.Survey).
 func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
+	return g.newSurveyManager(false)
+}
+
+// newStopManager is newStatusManager for a stop: the supervisor also
+// walks /proc for the stops to come while the command plans them.
+func (g *globalOptions) newStopManager() (*runtime.Manager, error) {
+	return g.newSurveyManager(true)
+}
+
+func (g *globalOptions) newSurveyManager(stopping bool) (*runtime.Manager, error) {
 	var cl *supervisor.Client
 	if root, err := g.findRoot(); err == nil {
 		cl = supervisorClient(root)
-		cl.PrefetchLive()
+		if stopping {
+			cl.PrefetchLiveForStop()
+		} else {
+			cl.PrefetchLive()
+		}
 	}
 	return g.newInspectManagerOf(cl)
 }

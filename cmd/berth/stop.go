@@ -71,7 +71,7 @@ type stopReport struct {
 }
 
 func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, g.newStatusManager, names, opts)
+	m, p, err := planStops(ctx, g, g.newStopManager, names, opts)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 
 // planStops plans the stops of stop and restart and asks before stopping a
 // critical service.
-// newManager is g.newManager, or g.newStatusManager for a plain stop,
+// newManager is g.newManager, or g.newStopManager for a plain stop,
 // which reads past a bad line in .metadata or config/.env and asks a
 // supervisor for its live launches while the manifest is read.
 func planStops(ctx context.Context, g *globalOptions, newManager func() (*runtime.Manager, error), names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/berthdev/berth/internal/parts"
 	"github.com/berthdev/berth/runtime"
@@ -106,4 +107,15 @@ func (st *Stopping) Finish(ctx context.Context) error {
 		}
 	}
 	return removePIDFile(pidPath(svc), h)
+}
+
+// PrepareStops makes, ahead of stops to come, the walks of /proc that
+// they share (within scanTTL): the groups (signalGroup, for root) and the
+// processes that started since from with their launch tokens (members).
+// It signals nothing and changes nothing.
+func (r *Runner) PrepareStops(from uint64) {
+	if me().uid == 0 {
+		groups.since(time.Now().Add(-scanTTL))
+	}
+	r.scanFrom(from)
 }

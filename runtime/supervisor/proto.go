@@ -70,7 +70,8 @@ const (
 	// turn, each answered with its own ID as opStop is
 	opStatus = "status" // the watched services
 	opLive   = "live"   // the handles of the watched launches that have not
-	// ended (a status's survey: live.go)
+	// ended (a status's survey: live.go); with Stopping, the supervisor
+	// also prepares for the stops to come (prepareStops)
 	opDetach = "detach" // exit, leaving every service running (its own connection)
 	opHold   = "hold"   // do not exit, even watching nothing, until the client
 	// cancels the request or its session ends: acknowledged at once (a
@@ -105,6 +106,8 @@ type Request struct {
 	Stop *StopSpec `json:"stop,omitempty"`
 	// EnvBase is the session's environment base (envbase.go).
 	EnvBase []string `json:"env_base,omitempty"`
+	// Stopping, on an opLive, says a stop follows (prepareStops).
+	Stopping bool `json:"stopping,omitempty"`
 	// Batch holds the stops of an opStops, each a Request, decoded as it
 	// is begun: the first signal waits for one stop's decoding, not for
 	// the whole batch's (1.5 ms for 100).

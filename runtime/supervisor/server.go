@@ -340,6 +340,9 @@ func (ss *session) dispatch(req Request) {
 		s.reply(c, Response{ID: req.ID, Watched: s.watched()})
 	case opLive:
 		s.reply(c, Response{ID: req.ID, Live: s.live()})
+		if req.Stopping {
+			s.prepareStops()
+		}
 	case opHello:
 		s.reply(c, Response{ID: req.ID})
 	default:

@@ -64,3 +64,44 @@ func TestStopAllIsOneRequest(t *testing.T) {
 		}
 	}
 }
+
+// A stop's survey (PrefetchLiveForStop) has the supervisor prepare the
+// walks its stops share, from the earliest launch it watches; a status's
+// survey does not.
+func TestAStopsSurveyPreparesItsStops(t *testing.T) {
+	env, c, _ := serveForTest(t, 2)
+	r := NewRunner(process.New(process.Options{}), c)
+	var from uint64
+	for _, name := range []string{"s0", "s1"} {
+		svc, h := startSettled(t, env, r, name)
+		stopAtCleanup(t, r, svc, h)
+		if from == 0 || h.StartTime < from {
+			from = h.StartTime
+		}
+	}
+	got := make(chan uint64, 2)
+	f := func(from uint64) { got <- from }
+	onPrepareStops.Store(&f)
+	t.Cleanup(func() { onPrepareStops.Store(nil) })
+	c.PrefetchLive()
+	if _, err := c.takeLive(); err != nil {
+		t.Fatal(err)
+	}
+	c.PrefetchLiveForStop()
+	if _, err := c.takeLive(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case f := <-got:
+		if f != from {
+			t.Errorf("prepared the stops from %d, want %d (the earliest launch)", f, from)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stop's survey prepared no stops")
+	}
+	select {
+	case <-got:
+		t.Error("a status's survey prepared stops too")
+	default:
+	}
+}
