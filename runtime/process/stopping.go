@@ -12,21 +12,7 @@ import (
 
 // BeginStops begins each stop (BeginStop) in turn, the targets split
 // between the processors: the first signal of each goes out in one pass.
-//
-// The walk of /proc that the stops' Finish shares (members) is begun
-// beside the signals: made after them, it competed with the services'
-// exits, each service in a session of its own and so a scheduling group
-// of its own, and its few milliseconds of CPU came after the last exit.
 func (r *Runner) BeginStops(_ context.Context, ts []runtime.StopTarget) []runtime.BegunStop {
-	var from uint64
-	for _, t := range ts {
-		if st := t.Handle.StartTime; st > 0 && t.Handle.Token != "" && (from == 0 || st < from) {
-			from = st
-		}
-	}
-	if from > 0 && len(ts) > 1 {
-		go r.scanFrom(from)
-	}
 	out := make([]runtime.BegunStop, len(ts))
 	parts.Run(len(ts), beginShare, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
