@@ -37,10 +37,13 @@ var racyWindow = time.Second
 type cacheFileKey struct {
 	dev, ino, size uint64
 	mtime, ctime   int64
+	// mode is the file's permission bits, which the cache of a manifest
+	// takes: it holds all the manifest says.
+	mode uint32
 }
 
 func fileKeyOf(st *unix.Stat_t) cacheFileKey {
-	return cacheFileKey{dev: st.Dev, ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+	return cacheFileKey{dev: st.Dev, ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: st.Mode & 0o777}
 }
 
 // executableKey names the running build: a cache written by another
@@ -54,14 +57,14 @@ var executableKey = sync.OnceValue(func() cacheFileKey {
 })
 
 func (k cacheFileKey) write(w *binWriter) {
-	for _, u := range []uint64{k.dev, k.ino, k.size, uint64(k.mtime), uint64(k.ctime)} {
+	for _, u := range []uint64{k.dev, k.ino, k.size, uint64(k.mtime), uint64(k.ctime), uint64(k.mode)} {
 		w.uvarint(u)
 	}
 }
 
 func (k *cacheFileKey) read(r *binReader) {
 	k.dev, k.ino, k.size = r.uvarint(), r.uvarint(), r.uvarint()
-	k.mtime, k.ctime = int64(r.uvarint()), int64(r.uvarint())
+	k.mtime, k.ctime, k.mode = int64(r.uvarint()), int64(r.uvarint()), uint32(r.uvarint())
 }
 
 // loadManifestCached reads the manifest at path as LoadManifest does,
@@ -123,8 +126,10 @@ func readManifestCache(cache string, exe, key cacheFileKey) (*Manifest, entityLi
 }
 
 // writeManifestCache replaces the cache, whole or not at all; it does not
-// wait for the disk (a cache lost in a crash is parsed again). Nothing is
-// written where berth's state directory does not exist yet.
+// wait for the disk (a cache lost in a crash is parsed again), readable
+// by whom the manifest is readable (it holds what the manifest says, its
+// env values too). Nothing is written where berth's state directory does
+// not exist yet.
 func writeManifestCache(cache string, exe, key cacheFileKey, lines entityLines, m *Manifest) {
 	if _, err := os.Stat(filepath.Dir(cache)); err != nil {
 		return
@@ -135,5 +140,5 @@ func writeManifestCache(cache string, exe, key cacheFileKey, lines entityLines, 
 	if w.value(reflect.ValueOf(lines)) != nil || w.value(reflect.ValueOf(m).Elem()) != nil {
 		return
 	}
-	ReplaceFile(cache, w.buf, 0o644)
+	ReplaceFile(cache, w.buf, os.FileMode(key.mode&0o666))
 }

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -227,5 +228,59 @@ func TestManifestCacheKeepsOnlyValidManifests(t *testing.T) {
 	loadCached(t, path, cache)
 	if _, err := os.Stat(filepath.Dir(cache)); !os.IsNotExist(err) {
 		t.Fatal("the state directory was made for the cache")
+	}
+}
+
+// The cache is readable by whom the manifest is: it holds its env values.
+func TestManifestCacheTakesTheManifestsPermissions(t *testing.T) {
+	path, cache := cacheEnv(t, goodManifest)
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loadCached(t, path, cache)
+	fi, err := os.Stat(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cache mode %v, manifest 0600", fi.Mode().Perm())
+	}
+}
+
+// manifestOf100 is a manifest of 100 services shaped as bench-floor.sh's.
+func manifestOf100() string {
+	var b strings.Builder
+	b.WriteString("version: 1\nservices:\n")
+	for i := 1; i <= 100; i++ {
+		fmt.Fprintf(&b, "  s%03d:\n    command: [/usr/bin/testsvc, --tcp, \"127.0.0.1:%d\"]\n", i, 24000+i)
+	}
+	return b.String()
+}
+
+// The manifest of 100 services parsed from its YAML, beside the same read
+// through the cache (go test -bench LoadManifest ./metadata).
+func BenchmarkLoadManifest(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		cached bool
+	}{{"parse", false}, {"cached", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			old := racyWindow
+			racyWindow = 0
+			defer func() { racyWindow = old }()
+			root := b.TempDir()
+			path := filepath.Join(root, ManifestFile)
+			os.WriteFile(path, []byte(manifestOf100()), 0o644)
+			cache := filepath.Join(root, StateDirName, ManifestCacheFile)
+			if tc.cached {
+				os.Mkdir(filepath.Dir(cache), 0o755)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := loadManifestCached(path, cache); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

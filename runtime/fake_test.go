@@ -525,3 +525,68 @@ func TestStartWaitsOncePerLaunch(t *testing.T) {
 		t.Errorf("%d waits for the launch's end, want 1", n)
 	}
 }
+
+// surveyingRunner is the fake runner with a survey, recording the order
+// of the calls a status makes.
+type surveyingRunner struct {
+	*fakerunner.Runner
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *surveyingRunner) note(call string) {
+	s.mu.Lock()
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+}
+
+func (s *surveyingRunner) Survey(ctx context.Context) context.Context {
+	s.note("survey")
+	return ctx
+}
+
+func (s *surveyingRunner) Prepare(_ context.Context, svc *runtime.Service) {
+	s.note("prepare " + svc.Name)
+}
+
+func (s *surveyingRunner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.State, error) {
+	s.note("inspect " + svc.Name)
+	return s.Runner.Inspect(ctx, svc)
+}
+
+// A status prepares every service of a surveying runner (for the
+// supervisor: reads its PID file) before it inspects the first, whose
+// inspection waits for the survey's answer: the answer comes while the
+// files are read. Each service is prepared once, after the survey.
+func TestStatusPreparesEveryServiceBeforeInspecting(t *testing.T) {
+	var manifest strings.Builder
+	manifest.WriteString("version: 1\nservices:\n")
+	for i := range 40 {
+		fmt.Fprintf(&manifest, "  s%02d: {command: [x]}\n", i)
+	}
+	m, fr := fakeEnv(t, manifest.String())
+	fr.LocalInspect = true
+	sr := &surveyingRunner{Runner: fr}
+	reg := runtime.NewRegistry()
+	reg.Register(metadata.RunnerProcess, func() (runtime.Runner, error) { return sr, nil })
+	m.Runners = reg
+	if _, err := m.Status(context.Background(), nil, runtime.StatusRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sr.calls) != 81 || sr.calls[0] != "survey" {
+		t.Fatalf("calls %v: want a survey, then 40 prepares and 40 inspections", sr.calls)
+	}
+	prepared := map[string]bool{}
+	for _, c := range sr.calls[1:41] {
+		name, ok := strings.CutPrefix(c, "prepare ")
+		if !ok || prepared[name] {
+			t.Fatalf("call %q among the first 40 after the survey: %v", c, sr.calls)
+		}
+		prepared[name] = true
+	}
+	for _, c := range sr.calls[41:] {
+		if !strings.HasPrefix(c, "inspect ") {
+			t.Fatalf("call %q after the prepares: %v", c, sr.calls)
+		}
+	}
+}

@@ -135,6 +135,8 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 	var g errgroup.Group
 	g.SetLimit(8)
 	var local []func() error // inspected in parts, each in turn
+	var localSvcs []*Service
+	var localRuns []Runner
 	for i, n := range sel {
 		svc, run := svcs[i], runs[i]
 		one := func() error {
@@ -147,10 +149,12 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 		}
 		if run.Capabilities().LocalInspect {
 			local = append(local, one)
+			localSvcs, localRuns = append(localSvcs, svc), append(localRuns, run)
 			continue
 		}
 		g.Go(one)
 	}
+	prepare(ctx, localSvcs, localRuns)
 	parts.Run(len(local), localShare, func(_, lo, hi int) {
 		for _, one := range local[lo:hi] {
 			one()
@@ -160,6 +164,19 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 	return out, errors.Join(errs...)
 }
 
+// prepare does, for each service whose runner is a Surveyor, the part of
+// its inspection that needs no survey's answer, split between the
+// processors as the inspections are: the answer comes meanwhile.
+func prepare(ctx context.Context, svcs []*Service, runs []Runner) {
+	parts.Run(len(svcs), localShare, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if sv, ok := runs[j].(Surveyor); ok {
+				sv.Prepare(ctx, svcs[j])
+			}
+		}
+	})
+}
+
 // Surveyor is implemented by a runner that learns in one request what
 // its inspections would each find out (the supervisor vouches for the
 // launches it watches). A status, and a stop's plan, survey each such
@@ -167,8 +184,16 @@ func (m *Manager) Status(ctx context.Context, names []string, req StatusRequest)
 // no other inspection sees it, so nothing acts on a survey older than the
 // status or plan that made it (and a stop signals nothing on its word:
 // see surveyFor).
+//
+// A survey's answer takes the supervisor a fraction of a millisecond, so
+// its request is sent before the manifest is read and the answer waited
+// for as late as can be: Prepare does the part of inspecting svc that
+// needs no answer (the process runner reads the PID file), and a status
+// or a plan prepares every service it inspects before the first
+// inspection; an inspection uses what was prepared for it.
 type Surveyor interface {
 	Survey(ctx context.Context) context.Context
+	Prepare(ctx context.Context, svc *Service)
 }
 
 func survey(ctx context.Context, runs []Runner) context.Context {

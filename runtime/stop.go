@@ -106,6 +106,11 @@ func (s *stopPlanner) prefetch(names []string) {
 	}
 	states := make([]State, len(local))
 	ok := make([]bool, len(local))
+	svcs, runs := make([]*Service, len(local)), make([]Runner, len(local))
+	for j, l := range local {
+		svcs[j], runs[j] = l.svc, l.run
+	}
+	prepare(s.ctx, svcs, runs)
 	parts.Run(len(local), localShare, func(_, lo, hi int) {
 		for j := lo; j < hi; j++ {
 			if st, err := s.m.inspect(s.ctx, local[j].svc, local[j].run); err == nil {

@@ -70,7 +70,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if opts.services && outputFormat(opts.output) != outputText {
 		return usagef("--services prints names only: it takes no -o")
 	}
-	m, err := g.newStatusManager()
+	m, revive, err := g.newSurveyManager()
 	if err != nil {
 		return err
 	}
@@ -78,6 +78,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	// A service that cannot be inspected is shown as Unknown among the
 	// others, and its error ends the command with exit 1.
 	states, err := m.Status(ctx, names, runtime.StatusRequest{Host: opts.host})
+	revive()
 	if states == nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package process
 
 import (
-	"strconv"
-
 	"github.com/berthdev/berth/internal/jsonscan"
 	"github.com/berthdev/berth/runtime"
 )
@@ -14,33 +12,16 @@ import (
 // encoding/json, so what a PID file means never depends on this shortcut
 // (FuzzDecodeHandle holds the two to the same answer).
 func decodeHandle(b []byte) (h runtime.Handle, ok bool) {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
-		return h, false
-	}
-	b = b[1 : len(b)-1]
 	var seen uint16
-	for len(b) > 0 {
-		key, rest, ok := jsonscan.String(b)
-		if !ok || len(rest) == 0 || rest[0] != ':' {
-			return h, false
-		}
-		b = rest[1:]
+	ok = jsonscan.Object(b, func(key, value []byte) ([]byte, bool) {
 		bit, ok := handleKeys[string(key)]
 		if !ok || seen&bit != 0 {
-			return h, false
+			return nil, false
 		}
 		seen |= bit
-		if b, ok = handleValue(&h, bit, b); !ok {
-			return h, false
-		}
-		if len(b) > 0 {
-			if b[0] != ',' || len(b) == 1 {
-				return h, false
-			}
-			b = b[1:]
-		}
-	}
-	return h, true
+		return handleValue(&h, bit, value)
+	})
+	return h, ok
 }
 
 var handleKeys = map[string]uint16{
@@ -53,7 +34,7 @@ var handleKeys = map[string]uint16{
 func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
 	switch bit {
 	case 1 << 2, 1 << 3, 1 << 4, 1 << 10:
-		n, rest, ok := jsonUint(b)
+		n, rest, ok := jsonscan.Uint(b)
 		if !ok {
 			return nil, false
 		}
@@ -95,17 +76,4 @@ func handleValue(h *runtime.Handle, bit uint16, b []byte) ([]byte, bool) {
 		h.Token = string(s)
 	}
 	return rest, true
-}
-
-// jsonUint reads a non-negative decimal integer without leading zeros.
-func jsonUint(b []byte) (uint64, []byte, bool) {
-	i := 0
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	if i == 0 || i > 19 || (b[0] == '0' && i > 1) {
-		return 0, nil, false
-	}
-	n, err := strconv.ParseUint(string(b[:i]), 10, 64)
-	return n, b[i:], err == nil
 }

@@ -3,14 +3,12 @@ package process
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"math"
 	"os"
 	"syscall"
 	"time"
 
-	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 )
 
@@ -360,80 +358,6 @@ func containsPID(ps []procStat, pid int) bool {
 	}
 	return false
 }
-
-// Inspect reads the PID file and checks the process it names against the
-// launch token (or, for a plain PID file, the service's command and
-// directory). It reads only the recorded process, and its group when the
-// leader has gone; it changes nothing.
-func (r *Runner) Inspect(_ context.Context, svc *runtime.Service) (runtime.State, error) {
-	st := runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Stopped}
-	rec, err := readPIDFile(pidPath(svc))
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		st.Reason = err.Error()
-		st.Warning = fmt.Sprintf("%s is not a PID file berth can read (%v): berth start refuses while processes of %s may run; remove it once they are gone", pidPath(svc), errors.Unwrap(err), svc.Name)
-		st.Handle = &runtime.Handle{Service: svc.Name, Runner: metadata.RunnerProcess}
-		return st, nil
-	}
-	v := verify(svc, rec.Handle)
-	if v.leader {
-		r.remember(v.h)
-	}
-	h := v.h
-	h.Service, h.Runner = svc.Name, metadata.RunnerProcess
-	st.Handle = &h
-	switch {
-	case v.warning != "":
-		st.Reason, st.Warning = v.warning, v.warning
-		return st, nil
-	case v.leader:
-		st.State, st.PID = runtime.Running, h.PID
-	case len(v.survivors) > 0:
-		st.State, st.PID = runtime.Running, v.survivors[0].PID
-		st.Reason = fmt.Sprintf("its main process %d has exited; still running: %v", h.PID, describeAll(v.survivors))
-		if h.PID == 0 {
-			st.Reason = fmt.Sprintf("its launch was cut short before its PID was recorded; found by its launch token: %v", describeAll(v.survivors))
-		}
-	default:
-		st.Reason = v.reason
-		return st, nil
-	}
-	at := h.StartedAt
-	st.StartedAt = &at
-	return st, nil
-}
-
-// InspectVouched is Inspect of a launch that its supervisor vouches for:
-// the supervisor launched (or adopted) h and has not seen it end, so the
-// PID is still the process it verified. The service runs when its record
-// still names h (the same PID, start time and this environment's launch
-// token), and /proc is not read; ok is false otherwise, and the caller
-// inspects as usual.
-func (r *Runner) InspectVouched(svc *runtime.Service, h runtime.Handle) (st runtime.State, ok bool) {
-	rec, err := readPIDFile(pidPath(svc))
-	if err != nil || h.PID <= 1 || h.Token == "" || rec.Handle.PID != h.PID ||
-		rec.Handle.StartTime != h.StartTime || rec.Handle.Token != h.Token || rec.Handle.StartedAt.IsZero() {
-		return st, false
-	}
-	if !ownToken(svc, h.Token) {
-		return st, false
-	}
-	rh := rec.Handle
-	rh.Service, rh.Runner = svc.Name, metadata.RunnerProcess
-	at := rh.StartedAt
-	return runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Running, PID: rh.PID, Handle: &rh, StartedAt: &at}, true
-}
-
-// StillRecorded says whether svc's PID file still names the launch of h:
-// the same PID, start time and launch token. It reads the file only.
-func (r *Runner) StillRecorded(svc *runtime.Service, h runtime.Handle) bool {
-	rec, err := readPIDFile(pidPath(svc))
-	return err == nil && rec.Handle.PID == h.PID && rec.Handle.StartTime == h.StartTime && rec.Handle.Token == h.Token
-}
-
-var _ runtime.RecordChecker = (*Runner)(nil)
 
 // Forget removes the record of h once nothing of the service is left. The
 // record of a running service is kept (it is what lets berth stop it); a

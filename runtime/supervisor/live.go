@@ -2,8 +2,10 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -11,7 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthdev/berth/internal/jsonscan"
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
 )
 
 // A status asks the supervisor, in one request, which launches it watches
@@ -20,7 +24,7 @@ import (
 // it adopted), so a launch it has not seen end is still the process it
 // verified, and its PID cannot have been reused. The PID file stays the
 // record: a launch is taken as running only when its record still names
-// the same PID, start time and launch token (process.InspectVouched).
+// the same PID, start time and launch token (process.InspectRead).
 // Nothing is signalled on this word alone: a stop verifies the process
 // itself, and only the inspections of a status or of a stop's plan see
 // the survey (Survey).
@@ -36,10 +40,13 @@ var liveTimeout = 250 * time.Millisecond
 var errNoAnswer = errors.New("the supervisor did not answer in time")
 
 // liveRequest and liveAnswer are Request and Response cut to what a
-// survey carries, and the launches are lines of text ("service pid
-// start-time token"), not objects: encoding/json builds a codec for each
-// type on its first use and decodes an object per launch, which cost a
-// status of 100 services more than the inspections the survey saves.
+// survey carries, and the launches are records of text ("service pid
+// start-time token", each ended by ';'), not objects: encoding/json
+// builds a codec for each type on its first use and decodes an object per
+// launch, which cost a status of 100 services more than the inspections
+// the survey saves. Nothing in an answer needs escaping in JSON (names,
+// numbers and tokens; ';', not a newline, between records), so the
+// client reads it without encoding/json (decodeLiveAnswer).
 type liveRequest struct {
 	Protocol int    `json:"protocol"`
 	Version  string `json:"version"`
@@ -57,11 +64,11 @@ type liveAnswer struct {
 }
 
 // live lists the launches the supervisor watches that have not ended, a
-// line each.
+// record each.
 func (s *Supervisor) live() string {
-	var b strings.Builder
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	b := make([]byte, 0, 64*len(s.watches))
 	for name, w := range s.watches {
 		l := w.cur
 		if l == nil {
@@ -72,9 +79,12 @@ func (s *Supervisor) live() string {
 			continue
 		default:
 		}
-		fmt.Fprintf(&b, "%s %d %d %s\n", name, l.h.PID, l.h.StartTime, l.h.Token)
+		b = append(append(b, name...), ' ')
+		b = append(strconv.AppendInt(b, int64(l.h.PID), 10), ' ')
+		b = append(strconv.AppendUint(b, l.h.StartTime, 10), ' ')
+		b = append(append(b, l.h.Token...), ';')
 	}
-	return b.String()
+	return string(b)
 }
 
 // prepareStops has the process runner walk /proc, in the background, for
@@ -105,25 +115,81 @@ func (s *Supervisor) prepareStops() {
 // onPrepareStops, when set (by tests), is told of each prepareStops.
 var onPrepareStops atomic.Pointer[func(from uint64)]
 
-// parseLive reads live's lines back into handles, by service.
+// parseLive reads live's records back into handles, by service.
 func parseLive(text string) (map[string]runtime.Handle, error) {
-	out := map[string]runtime.Handle{}
-	for line := range strings.Lines(text) {
-		f := strings.Fields(line)
-		if len(f) != 4 {
-			return nil, fmt.Errorf("a live launch line with %d fields: %q", len(f), line)
+	out := make(map[string]runtime.Handle, strings.Count(text, ";"))
+	for text != "" {
+		rec, rest, ended := strings.Cut(text, ";")
+		if !ended {
+			return nil, fmt.Errorf("a live launch record without its end: %q", rec)
 		}
-		pid, err := strconv.Atoi(f[1])
+		text = rest
+		name, rest, ok1 := strings.Cut(rec, " ")
+		pidText, rest, ok2 := strings.Cut(rest, " ")
+		startText, token, ok3 := strings.Cut(rest, " ")
+		if !ok1 || !ok2 || !ok3 || name == "" || token == "" || strings.Contains(token, " ") {
+			return nil, fmt.Errorf("a live launch record that is not \"service pid start-time token\": %q", rec)
+		}
+		pid, err := strconv.Atoi(pidText)
 		if err != nil {
 			return nil, err
 		}
-		st, err := strconv.ParseUint(f[2], 10, 64)
+		st, err := strconv.ParseUint(startText, 10, 64)
 		if err != nil {
 			return nil, err
 		}
-		out[f[0]] = runtime.Handle{Service: f[0], PID: pid, StartTime: st, Token: f[3]}
+		out[name] = runtime.Handle{Service: name, PID: pid, StartTime: st, Token: token}
 	}
 	return out, nil
+}
+
+// decodeLiveAnswer reads an answer as the supervisor writes it (compact
+// JSON of liveAnswer, strings without escapes) without encoding/json,
+// whose first use in a process builds the type's codec by reflection: a
+// quarter of a millisecond of a status of 100. ok is false for anything
+// else (an error's message with quotes in it), which encoding/json then
+// reads; FuzzDecodeLiveAnswer holds the two to the same answer.
+func decodeLiveAnswer(b []byte) (a liveAnswer, ok bool) {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	ok = jsonscan.Object(b, func(key, value []byte) ([]byte, bool) {
+		switch k := string(key); k {
+		case "protocol", "pid":
+			n, rest, ok := jsonscan.Uint(value)
+			if !ok || n > math.MaxInt32 {
+				return nil, false
+			}
+			if k == "pid" {
+				a.PID = int(n)
+			} else {
+				a.Protocol = int(n)
+			}
+			return rest, true
+		case "version", "error", "code", "live":
+			s, rest, ok := jsonscan.String(value)
+			if !ok {
+				return nil, false
+			}
+			*a.text(k) = string(s)
+			return rest, true
+		}
+		return nil, false
+	})
+	return a, ok
+}
+
+// text is the string field of a that key names.
+func (a *liveAnswer) text(key string) *string {
+	switch key {
+	case "version":
+		return &a.Version
+	case "error":
+		return &a.Error
+	case "code":
+		return &a.Code
+	}
+	return &a.Live
 }
 
 // Live returns, by service, the launches the supervisor watches that have
@@ -153,11 +219,17 @@ func (c *Client) askLive(stopping bool) (*conn, error) {
 
 func (c *Client) readLive(cn *conn) (map[string]runtime.Handle, error) {
 	defer cn.Close()
-	var a liveAnswer
-	if err := cn.recv(&a); errors.Is(err, os.ErrDeadlineExceeded) {
+	line, err := cn.r.ReadBytes('\n')
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, fmt.Errorf("%w (within %v)", errNoAnswer, liveTimeout)
 	} else if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+	}
+	a, ok := decodeLiveAnswer(line)
+	if !ok {
+		if err := json.Unmarshal(line, &a); err != nil {
+			return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
+		}
 	}
 	if err := c.answerError(Response{Protocol: a.Protocol, Version: a.Version, PID: a.PID, Error: a.Error, Code: a.Code}); err != nil {
 		return nil, err
@@ -237,23 +309,62 @@ type liveKey struct{ r *Runner }
 // Survey asks the supervisor for its live launches once, for the
 // inspections of one status (runtime.Surveyor). Without an answer (none
 // runs, another build, a timeout) the inspections read /proc as usual.
+//
+// The answer is waited for by the first inspection that has read its PID
+// file, so the inspections read their files while the supervisor answers.
 func (r *Runner) Survey(ctx context.Context) context.Context {
-	live, err := r.Client.takeLive()
-	if err != nil {
-		return ctx
+	return context.WithValue(ctx, liveKey{r}, &survey{c: r.Client, read: map[string]process.Record{}})
+}
+
+// survey is the answer of one status's survey, asked for once, and the
+// records its inspections read before they waited for it.
+type survey struct {
+	c    *Client
+	once sync.Once
+	live map[string]runtime.Handle // nil without an answer
+
+	mu   sync.Mutex
+	read map[string]process.Record
+}
+
+// Prepare reads svc's PID file for its inspection, before the survey's
+// answer is waited for.
+func (r *Runner) Prepare(ctx context.Context, svc *runtime.Service) {
+	if s, ok := ctx.Value(liveKey{r}).(*survey); ok {
+		rd := r.Runner.ReadRecord(svc)
+		s.mu.Lock()
+		s.read[svc.Name] = rd
+		s.mu.Unlock()
 	}
-	return context.WithValue(ctx, liveKey{r}, live)
+}
+
+// record is the record prepared for svc (taken once), or a fresh read.
+func (s *survey) record(r *Runner, svc *runtime.Service) process.Record {
+	s.mu.Lock()
+	rd, ok := s.read[svc.Name]
+	delete(s.read, svc.Name)
+	s.mu.Unlock()
+	if !ok {
+		rd = r.Runner.ReadRecord(svc)
+	}
+	return rd
+}
+
+func (s *survey) vouchFor(name string) (runtime.Handle, bool) {
+	s.once.Do(func() {
+		if live, err := s.c.takeLive(); err == nil {
+			s.live = live
+		}
+	})
+	h, ok := s.live[name]
+	return h, ok
 }
 
 // Inspect is the process runner's, but for a launch the supervisor
 // vouched for in this status's survey whose record still names it.
 func (r *Runner) Inspect(ctx context.Context, svc *runtime.Service) (runtime.State, error) {
-	if live, ok := ctx.Value(liveKey{r}).(map[string]runtime.Handle); ok {
-		if h, ok := live[svc.Name]; ok {
-			if st, ok := r.Runner.InspectVouched(svc, h); ok {
-				return st, nil
-			}
-		}
+	if s, ok := ctx.Value(liveKey{r}).(*survey); ok {
+		return r.Runner.InspectRead(svc, s.record(r, svc), func() (runtime.Handle, bool) { return s.vouchFor(svc.Name) }), nil
 	}
 	return r.Runner.Inspect(ctx, svc)
 }

@@ -80,8 +80,10 @@ func TestStatusSurveyAgreesWithInspection(t *testing.T) {
 		}
 	}
 	same("two running, one never started")
-	if live, ok := r.Survey(ctx).Value(liveKey{r}).(map[string]runtime.Handle); !ok || len(live) != 2 {
-		t.Errorf("a survey's context holds %v, want the two live launches", live)
+	if s, ok := r.Survey(ctx).Value(liveKey{r}).(*survey); !ok {
+		t.Error("a survey's context holds no survey")
+	} else if _, vouched := s.vouchFor("s0"); !vouched || len(s.live) != 2 {
+		t.Errorf("a survey's answer is %v, want the two live launches", s.live)
 	}
 
 	// A record naming another process of the same PID (another launch
@@ -96,8 +98,8 @@ func TestStatusSurveyAgreesWithInspection(t *testing.T) {
 	forged.Token += "0"
 	data, _ := json.Marshal(forged)
 	os.WriteFile(pidFile, data, 0o644)
-	if _, ok := proc.InspectVouched(s0, handles["s0"]); ok {
-		t.Error("InspectVouched vouched for a launch its record does not name")
+	if st := proc.InspectRead(s0, proc.ReadRecord(s0), func() (runtime.Handle, bool) { return handles["s0"], true }); st.State == runtime.Running {
+		t.Errorf("InspectSurveyed shows %s running on a record that names another launch: %+v", st.Name, st)
 	}
 	same("s0's record names another launch token")
 	os.WriteFile(pidFile, orig, 0o644)
@@ -132,14 +134,14 @@ func stopAtCleanup(t *testing.T, r *Runner, svc *runtime.Service, h runtime.Hand
 // A survey's lines are read back exactly; anything else is an error, and
 // the status then inspects every service.
 func TestParseLive(t *testing.T) {
-	got, err := parseLive("api 123 456 id/api/ab\nweb 7 8 id/web/cd\n")
+	got, err := parseLive("api 123 456 id/api/ab;web 7 8 id/web/cd;")
 	if err != nil || len(got) != 2 || got["api"] != (runtime.Handle{Service: "api", PID: 123, StartTime: 456, Token: "id/api/ab"}) {
 		t.Errorf("parseLive: %+v, %v", got, err)
 	}
 	if got, err := parseLive(""); err != nil || len(got) != 0 {
 		t.Errorf("parseLive of nothing: %v, %v", got, err)
 	}
-	for _, bad := range []string{"api 123 456\n", "api x 456 tok\n", "api 1 -2 tok\n", "api 1 2 tok extra\n"} {
+	for _, bad := range []string{"api 123 456;", "api x 456 tok;", "api 1 -2 tok;", "api 1 2 tok extra;", "api 1 2 tok", " 1 2 tok;", "api 1 2 ;"} {
 		if _, err := parseLive(bad); err == nil {
 			t.Errorf("parseLive(%q): no error", bad)
 		}
@@ -262,10 +264,50 @@ func TestSurveyOfASupervisorThatDoesNotAnswer(t *testing.T) {
 		t.Errorf("Revive: %v", err)
 	}
 	r := NewRunner(process.New(process.Options{}), c)
-	if _, ok := r.Survey(context.Background()).Value(liveKey{r}).(map[string]runtime.Handle); ok {
-		t.Error("a survey without an answer handed the inspections a live list")
+	if s, ok := r.Survey(context.Background()).Value(liveKey{r}).(*survey); !ok {
+		t.Error("a survey's context holds no survey")
+	} else if _, vouched := s.vouchFor("s0"); vouched || s.live != nil {
+		t.Errorf("a survey without an answer vouched for launches: %v", s.live)
 	}
 	if d := time.Since(start); d < 200*time.Millisecond || d >= 400*time.Millisecond {
 		t.Errorf("the status waited %v for a supervisor that does not answer; want the timeout (200ms) once", d)
 	}
+}
+
+// An answer as the supervisor writes it is read without encoding/json,
+// to the same value; an error's message with quotes falls back to it.
+func TestDecodeLiveAnswer(t *testing.T) {
+	for _, want := range []liveAnswer{
+		{Protocol: Protocol, Version: "v1.2.3+abc-dirty", PID: 4242, Live: "api 123 456 id/api/ab;web.1 7 8 id/web.1/cd;"},
+		{Protocol: Protocol, Version: "dev"},
+		{Protocol: 4, Version: "old", Error: "protocol 4", Code: "version"},
+	} {
+		line, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := decodeLiveAnswer(append(line, '\n'))
+		if !ok || got != want {
+			t.Errorf("decodeLiveAnswer(%s) = %+v, %v; want %+v", line, got, ok, want)
+		}
+	}
+	if _, ok := decodeLiveAnswer([]byte(`{"protocol":6,"error":"a \"quoted\" name"}`)); ok {
+		t.Error("an escaped string was read without encoding/json")
+	}
+}
+
+func FuzzDecodeLiveAnswer(f *testing.F) {
+	f.Add([]byte(`{"protocol":6,"version":"dev","pid":12,"live":"a 1 2 t;"}`))
+	f.Add([]byte(`{"protocol":6,"error":"x","code":"y"}` + "\n"))
+	f.Add([]byte(`{"protocol":06,"pid":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := decodeLiveAnswer(data)
+		if !ok {
+			return
+		}
+		var want liveAnswer
+		if err := json.Unmarshal(data, &want); err != nil || got != want {
+			t.Fatalf("%q: read %+v, encoding/json %+v (%v)", data, got, want, err)
+		}
+	})
 }

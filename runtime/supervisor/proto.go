@@ -43,13 +43,17 @@ import (
 // not ended, with their handles: a status reads them instead of two /proc
 // files of each service (live.go).
 //
-// Version 6: "stops" carries many stops (Batch), each with its own ID and
+// Version 6: live's records end with ';', not a newline, so that nothing
+// in its answer needs escaping and a status reads it without
+// encoding/json.
+//
+// Version 7: "stops" carries many stops (Batch), each with its own ID and
 // answered as a stop is: the supervisor begins each (marks it, verifies
 // the record, signals the group) one after another, then waits for their
 // ends. A stop all's stops went as 100 requests, and each begun stop's
 // wait (a walk of /proc, the exits of the first services) took the
 // processor from the reading and signalling of the next ones.
-const Protocol = 6
+const Protocol = 7
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
