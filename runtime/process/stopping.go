@@ -6,26 +6,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berthdev/berth/internal/parts"
 	"github.com/berthdev/berth/runtime"
 )
-
-// BeginStops begins each stop (BeginStop) in turn, the targets split
-// between the processors: the first signal of each goes out in one pass.
-func (r *Runner) BeginStops(_ context.Context, ts []runtime.StopTarget) []runtime.BegunStop {
-	out := make([]runtime.BegunStop, len(ts))
-	parts.Run(len(ts), beginShare, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = r.BeginStop(ts[i].Service, ts[i].Handle, ts[i].Options)
-		}
-	})
-	return out
-}
-
-// beginShare is the fewest stops worth a goroutine of BeginStops.
-const beginShare = 16
-
-var _ runtime.StopBeginner = (*Runner)(nil)
 
 // Stopping is a stop whose first signal has gone to the service's group
 // (BeginStop); Finish does the rest.
