@@ -276,18 +276,14 @@ func (m *Manager) Stop(ctx context.Context, names []string, req StopRequest) ([]
 // and services that do not depend on each other stop at the same time. It
 // goes on past failures and returns them joined, each naming its service.
 func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, error) {
-	type target struct {
-		svc *Service
-		run Runner
-	}
-	targets := map[string]target{}
+	targets := map[string]stopTarget{}
 	index := map[string]int{}
 	for i, n := range p.Stop {
 		svc, run, err := m.base(n)
 		if err != nil {
 			return nil, err
 		}
-		targets[n] = target{svc, run}
+		targets[n] = stopTarget{svc, run}
 		index[n] = i
 	}
 	gates := map[string][]gate{}
@@ -297,8 +293,13 @@ func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, e
 			gates[n] = append(gates[n], gate{node: d, done: true})
 		}
 	}
+	begun := m.beginStops(ctx, p, targets, gates)
 	results := make([]StopResult, len(p.Stop))
 	walk(ctx, p.Stop, gates, walkOptions{keepGoing: true, slotUntilDone: true}, func(_ context.Context, n string, _ func()) error {
+		if b := begun[n]; b != nil {
+			results[index[n]] = b.finish(ctx)
+			return results[index[n]].Err
+		}
 		t := targets[n]
 		planned, ok := p.Running[n]
 		results[index[n]] = m.stopOne(ctx, t.svc, t.run, p.req, planned, ok)
@@ -337,7 +338,21 @@ func (m *Manager) stopState(ctx context.Context, svc *Service, run Runner, plann
 }
 
 func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req StopRequest, planned State, ok bool) StopResult {
-	res := StopResult{Name: svc.Name}
+	res, h, opts, signal := m.prepareStop(ctx, svc, run, req, planned, ok)
+	if !signal {
+		return res
+	}
+	// pre_stop steps run while the service still runs; one that fails is
+	// reported, and the service is stopped all the same.
+	hookErr := m.runHooks(ctx, svc.Name, "pre_stop")
+	return stopFailed(res, run.Stop(ctx, svc, h, opts), hookErr)
+}
+
+// prepareStop is a stop up to its first signal: the state it acts on and
+// the options. signal is false when nothing is left to signal (res is the
+// stop's result: not running, unmanaged, or failed).
+func (m *Manager) prepareStop(ctx context.Context, svc *Service, run Runner, req StopRequest, planned State, ok bool) (res StopResult, h Handle, opts StopOptions, signal bool) {
+	res = StopResult{Name: svc.Name}
 	fail := func(err error) StopResult {
 		res.Err = fmt.Errorf("failed to stop '%s': %w", svc.Name, err)
 		return res
@@ -345,40 +360,43 @@ func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req Sto
 	if run.Capabilities().Unmanaged {
 		// berth stops nothing it did not start (a remote service).
 		res.Unmanaged = true
-		return res
+		return res, h, opts, false
 	}
 	st, err := m.stopState(ctx, svc, run, planned, ok)
 	if err != nil {
 		res.Unreachable = true
-		return fail(err)
+		return fail(err), h, opts, false
 	}
 	if !st.IsRunning() {
 		if st.Handle == nil {
-			return res
+			return res, h, opts, false
 		}
 		// A runner keeps the record while processes of the service that
 		// left its group survive its main process: those are stopped too.
 		var lo *LeftoverError
 		if err := run.Forget(ctx, svc, *st.Handle); !errors.As(err, &lo) {
 			if err != nil {
-				return fail(err)
+				return fail(err), h, opts, false
 			}
-			return res
+			return res, h, opts, false
 		}
 	}
 	res.WasRunning, res.PID = true, st.PID
-	opts := StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace, Kill: req.Force}
+	opts = StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace, Kill: req.Force}
 	if req.Grace > 0 {
 		opts.Grace = req.Grace
 	}
-	// pre_stop steps run while the service still runs; one that fails is
-	// reported, and the service is stopped all the same.
-	hookErr := m.runHooks(ctx, svc.Name, "pre_stop")
-	if err := run.Stop(ctx, svc, *st.Handle, opts); err != nil {
-		return fail(errors.Join(err, hookErr))
-	}
-	if hookErr != nil {
-		return fail(fmt.Errorf("stopped, but %w", hookErr))
+	return res, *st.Handle, opts, true
+}
+
+// stopFailed is res with the error of the runner's stop and a pre_stop
+// step's, if any.
+func stopFailed(res StopResult, err, hookErr error) StopResult {
+	switch {
+	case err != nil:
+		res.Err = fmt.Errorf("failed to stop '%s': %w", res.Name, errors.Join(err, hookErr))
+	case hookErr != nil:
+		res.Err = fmt.Errorf("failed to stop '%s': %w", res.Name, fmt.Errorf("stopped, but %w", hookErr))
 	}
 	return res
 }

@@ -169,7 +169,17 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 // one runs, is asked which launches run while the manifest is read (the
 // survey of supervisor.Runner.Survey).
 func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
-	m, revive, err := g.newSurveyManager()
+	return g.revivedSurveyManager(false)
+}
+
+// newStopManager is newStatusManager for a stop: the supervisor also
+// walks /proc for the stops to come while the command plans them.
+func (g *globalOptions) newStopManager() (*runtime.Manager, error) {
+	return g.revivedSurveyManager(true)
+}
+
+func (g *globalOptions) revivedSurveyManager(stopping bool) (*runtime.Manager, error) {
+	m, revive, err := g.newSurveyManagerOf(stopping)
 	if err != nil {
 		return nil, err
 	}
@@ -182,10 +192,20 @@ func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
 // for the supervisor's answer to the survey, which the inspections wait
 // for only once they have read their PID files.
 func (g *globalOptions) newSurveyManager() (m *runtime.Manager, revive func(), err error) {
+	return g.newSurveyManagerOf(false)
+}
+
+// newSurveyManagerOf is newSurveyManager; with stopping, the survey asks
+// the supervisor to prepare for the stops to come.
+func (g *globalOptions) newSurveyManagerOf(stopping bool) (m *runtime.Manager, revive func(), err error) {
 	var cl *supervisor.Client
 	if root, err := g.findRoot(); err == nil {
 		cl = supervisorClient(root)
-		cl.PrefetchLive()
+		if stopping {
+			cl.PrefetchLiveForStop()
+		} else {
+			cl.PrefetchLive()
+		}
 	}
 	env, err := g.openEnvTolerant()
 	if err != nil {

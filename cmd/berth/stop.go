@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"time"
@@ -70,7 +71,7 @@ type stopReport struct {
 }
 
 func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOptions) error {
-	m, p, err := planStops(ctx, g, g.newStatusManager, names, opts)
+	m, p, err := planStops(ctx, g, g.newStopManager, names, opts)
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func runStop(ctx context.Context, g *globalOptions, names []string, opts *stopOp
 
 // planStops plans the stops of stop and restart and asks before stopping a
 // critical service.
-// newManager is g.newManager, or g.newStatusManager for a plain stop,
+// newManager is g.newManager, or g.newStopManager for a plain stop,
 // which reads past a bad line in .metadata or config/.env and asks a
 // supervisor for its live launches while the manifest is read.
 func planStops(ctx context.Context, g *globalOptions, newManager func() (*runtime.Manager, error), names []string, opts *stopOptions) (*runtime.Manager, *runtime.StopPlan, error) {
@@ -126,13 +127,17 @@ func reportStops(g *globalOptions, results []runtime.StopResult, err error, outp
 		}
 		return err
 	}
+	// One write for every line: a stop all of 100 wrote 100 times, at the
+	// very end of the command.
+	out := bufio.NewWriter(g.stdout)
 	for _, r := range results {
 		switch {
 		case r.Err == nil && r.Unmanaged:
-			fmt.Fprintf(g.stdout, "%s: remote, berth does not stop it: nothing to do\n", r.Name)
+			fmt.Fprintf(out, "%s: remote, berth does not stop it: nothing to do\n", r.Name)
 		case r.Err == nil:
-			fmt.Fprintf(g.stdout, "%s: Stopped\n", r.Name)
+			fmt.Fprintf(out, "%s: Stopped\n", r.Name)
 		}
 	}
+	out.Flush() // as each line's write before, a failed write is not the stop's
 	return err
 }

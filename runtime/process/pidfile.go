@@ -170,7 +170,10 @@ func removePIDFile(path string, h runtime.Handle) error {
 	}
 	// Kept as the spare of the next launch's pending record rather
 	// than freed: see writePendingPIDFile.
-	if err := os.Rename(path, sparePath(path)); err == nil || errors.Is(err, os.ErrNotExist) {
+	// rename(2) itself: os.Rename first stats the target, to refuse a
+	// directory there, which rename(2) refuses as well (the record is
+	// then removed below).
+	if err := unix.Rename(path, sparePath(path)); err == nil || errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

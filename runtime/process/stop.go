@@ -3,7 +3,6 @@ package process
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -152,7 +151,15 @@ func (r *Runner) childToken(pid int) (string, bool) {
 // the leader lives, and every process carrying its launch token, wherever
 // it went (a setsid grandchild); for a record without a token, the leader
 // and its descendants.
-func (r *Runner) members(v verdict) []procStat {
+func (r *Runner) members(v verdict) []procStat { return r.membersOf(v, false) }
+
+// stopMembers is members for a stop, which waits for the verified leader
+// whether or not it is still alive (a zombie, or reaped, by now): the
+// leader is listed as it is, without the read of its stat that would
+// tell (one per service).
+func (r *Runner) stopMembers(v verdict) []procStat { return r.membersOf(v, true) }
+
+func (r *Runner) membersOf(v verdict, leaderAsIs bool) []procStat {
 	h := v.h
 	var out []procStat
 	seen := map[int]bool{}
@@ -172,7 +179,10 @@ func (r *Runner) members(v verdict) []procStat {
 		}
 		return out
 	}
-	if v.leader {
+	if v.leader && leaderAsIs {
+		seen[h.PID] = true
+		out = append(out, procStat{PID: h.PID, PGID: h.PGID, StartTime: h.StartTime})
+	} else if v.leader {
 		add(procStat{PID: h.PID, PGID: h.PGID, StartTime: h.StartTime})
 	}
 	for _, p := range v.survivors {
@@ -302,55 +312,7 @@ func (r *Runner) waitAll(ctx context.Context, v verdict, ms []procStat) error {
 // cannot show is the service's is removed and nothing is signalled; while
 // processes of the service survive, the record stays.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
-	v := r.verifyRecord(svc, h)
-	if v.warning != "" {
-		return removePIDFile(pidPath(svc), h)
-	}
-	sig := opts.Signal
-	if sig == 0 {
-		sig = syscall.SIGTERM
-	}
-	// The group is signalled as soon as its leader is shown to be the
-	// service's; then the members outside it are looked for (a walk of
-	// /proc and the environments of what started since the leader) and
-	// signalled. Looking first held every signal of a stop of 100
-	// services behind that walk, and spread them over 20 ms.
-	group := r.signalGroup(v, sig)
-	ms := r.members(v)
-	if len(ms) == 0 && group == 0 {
-		return removePIDFile(pidPath(svc), h)
-	}
-	if err := signalOutside(ms, group, sig); err != nil {
-		return err
-	}
-	if v.leader && !containsPID(ms, v.h.PID) {
-		// Signalled first, the leader may be gone before the walk, or a
-		// zombie it leaves out: it is waited for all the same, so that a
-		// runner that launched it waits until it has reaped it, and the
-		// group check that follows finds no zombie to walk /proc for.
-		ms = append(ms, procStat{PID: v.h.PID, PGID: v.h.PGID, StartTime: v.h.StartTime})
-	}
-	wctx, cancel := context.WithTimeout(ctx, opts.Grace)
-	err := r.waitAll(wctx, v, ms)
-	cancel()
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
-		left := r.leftovers(v, ms)
-		if !opts.Kill {
-			return &runtime.StopTimeoutError{Service: svc.Name, Grace: opts.Grace, Signal: sig, Survivors: describeAll(left)}
-		}
-		if err := signalAll(v, left, syscall.SIGKILL); err != nil {
-			return err
-		}
-		kctx, cancel := context.WithTimeout(ctx, killGrace)
-		defer cancel()
-		if err := r.waitAll(kctx, v, left); err != nil {
-			return fmt.Errorf("processes of %s did not exit within %s after KILL: %v", svc.Name, killGrace, describeAll(r.leftovers(v, left)))
-		}
-	}
-	return removePIDFile(pidPath(svc), h)
+	return r.BeginStop(svc, h, opts).Finish(ctx)
 }
 
 // verifyChild shows h is the service's from what this runner knows: the

@@ -248,31 +248,94 @@ func (c *Client) Stop(name string) (*ticket, error) {
 // as h, and returns when it has (the exit recorded) or failed. handled is
 // false when no supervisor watches svc: the caller stops it itself.
 func (c *Client) StopRun(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) (handled bool, err error) {
-	req := Request{Op: opStop, Service: svc.Name, Stop: &StopSpec{Spec: specOf(svc), Handle: h,
-		Grace: opts.Grace, Signal: int(opts.Signal), Kill: opts.Kill}}
-	ss, err := c.session(false)
-	if err != nil {
-		if errors.Is(err, ErrNotRunning) {
-			return false, nil
+	return c.StopRuns([]runtime.StopTarget{{Service: svc, Handle: h, Options: opts}})[0].await(ctx)
+}
+
+// pendingStop is a stop asked of the supervisor (StopRuns) whose answer
+// await waits for; a nil ticket is a stop no supervisor took.
+type pendingStop struct {
+	c    *Client
+	ss   *clientSession
+	t    *ticket
+	name string
+	// err is why the session could not be opened (the stop fails with it).
+	err error
+}
+
+// StopRuns asks the supervisor to stop each target, all the requests in
+// one write: the supervisor begins each stop as it reads its request
+// (beginStopRun), so the services' first signals go out one after another
+// in one pass. Each answer is awaited apart.
+func (c *Client) StopRuns(ts []runtime.StopTarget) []*pendingStop {
+	out := make([]*pendingStop, len(ts))
+	for i, t := range ts {
+		out[i] = &pendingStop{c: c, name: t.Service.Name}
+	}
+	ss, serr := c.session(false)
+	if serr != nil {
+		if !errors.Is(serr, ErrNotRunning) {
+			for _, p := range out {
+				p.err = serr
+			}
 		}
-		return false, err
+		return out
 	}
-	t, err := ss.open1()
+	reqs := make([]Request, 0, len(ts))
+	var sent []*pendingStop
+	for i, t := range ts {
+		tk, err := ss.open1()
+		if err != nil {
+			break
+		}
+		out[i].ss, out[i].t = ss, tk
+		sent = append(sent, out[i])
+		o := t.Options
+		reqs = append(reqs, Request{Op: opStop, Service: t.Service.Name, ID: tk.id, Stop: &StopSpec{Spec: specOf(t.Service),
+			Handle: t.Handle, Grace: o.Grace, Signal: int(o.Signal), Kill: o.Kill}})
+	}
+	var err error
+	switch len(reqs) {
+	case 0:
+	case 1:
+		err = sent[0].t.send(reqs[0])
+	default:
+		// One request: the supervisor begins every stop before it
+		// waits for any (Protocol 6). Its ID is the first stop's.
+		batch := make([]json.RawMessage, len(reqs))
+		for i := range reqs {
+			if batch[i], err = json.Marshal(reqs[i]); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = sent[0].t.send(Request{Op: opStops, Batch: batch})
+		}
+	}
 	if err != nil {
-		return false, nil
-	}
-	defer t.end()
-	if err := t.send(req); err != nil {
 		ss.fail()
-		return false, nil
+		for _, p := range sent {
+			p.t.end()
+			p.t = nil
+		}
 	}
+	return out
+}
+
+// await waits for the answer to the stop. handled is false when no
+// supervisor took it: the caller stops the service itself.
+func (p *pendingStop) await(ctx context.Context) (handled bool, err error) {
+	if p.t == nil {
+		return false, p.err
+	}
+	c, t, ss := p.c, p.t, p.ss
+	defer t.end()
 	select {
 	case resp, ok := <-t.answers:
 		if !ok {
-			return true, fmt.Errorf("stop %s: the supervisor went away during the stop", svc.Name)
+			return true, fmt.Errorf("stop %s: the supervisor went away during the stop", p.name)
 		}
 		if resp.Code == codeTimeout && resp.Timeout != nil {
-			return true, &runtime.StopTimeoutError{Service: svc.Name, Grace: resp.Timeout.Grace,
+			return true, &runtime.StopTimeoutError{Service: p.name, Grace: resp.Timeout.Grace,
 				Signal: syscall.Signal(resp.Timeout.Signal), Survivors: resp.Timeout.Survivors}
 		}
 		err := c.answerError(resp)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthdev/berth/internal/jsonscan"
@@ -50,6 +51,7 @@ type liveRequest struct {
 	Protocol int    `json:"protocol"`
 	Version  string `json:"version"`
 	Op       string `json:"op"`
+	Stopping bool   `json:"stopping,omitempty"`
 }
 
 type liveAnswer struct {
@@ -84,6 +86,34 @@ func (s *Supervisor) live() string {
 	}
 	return string(b)
 }
+
+// prepareStops has the process runner walk /proc, in the background, for
+// the stops a command is planning (its survey said so): the walks a stop
+// needs (the groups, and the processes that carry a launch token since
+// the earliest launch watched), made while the command starts and plans,
+// are the ones its stops then share, rather than made between the
+// command's request and the first signal, and beside the services'
+// exits. Nothing is signalled here.
+func (s *Supervisor) prepareStops() {
+	var from uint64
+	s.mu.Lock()
+	for _, w := range s.watches {
+		if l := w.cur; l != nil && l.h.StartTime > 0 && (from == 0 || l.h.StartTime < from) {
+			from = l.h.StartTime
+		}
+	}
+	s.mu.Unlock()
+	if from == 0 {
+		return
+	}
+	if f := onPrepareStops.Load(); f != nil {
+		(*f)(from)
+	}
+	go s.proc.PrepareStops(from)
+}
+
+// onPrepareStops, when set (by tests), is told of each prepareStops.
+var onPrepareStops atomic.Pointer[func(from uint64)]
 
 // parseLive reads live's records back into handles, by service.
 func parseLive(text string) (map[string]runtime.Handle, error) {
@@ -165,21 +195,22 @@ func (a *liveAnswer) text(key string) *string {
 // Live returns, by service, the launches the supervisor watches that have
 // not ended, each as the PID, start time and token of its handle.
 func (c *Client) Live() (map[string]runtime.Handle, error) {
-	cn, err := c.askLive()
+	cn, err := c.askLive(false)
 	if err != nil {
 		return nil, err
 	}
 	return c.readLive(cn)
 }
 
-// askLive sends the request of Live; readLive reads its answer.
-func (c *Client) askLive() (*conn, error) {
+// askLive sends the request of Live (with stopping, for a stop's plan);
+// readLive reads its answer.
+func (c *Client) askLive(stopping bool) (*conn, error) {
 	cn, err := c.dialOwn()
 	if err != nil {
 		return nil, err
 	}
 	cn.c.SetDeadline(time.Now().Add(liveTimeout))
-	if err := cn.send(liveRequest{Protocol: Protocol, Version: c.Version, Op: opLive}); err != nil {
+	if err := cn.send(liveRequest{Protocol: Protocol, Version: c.Version, Op: opLive, Stopping: stopping}); err != nil {
 		cn.Close()
 		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
@@ -228,9 +259,16 @@ func (p *livePending) result(c *Client) (map[string]runtime.Handle, error) {
 // supervisor answers meanwhile on the other core. (Asked from a goroutine,
 // the request went out most of a millisecond later, and the answer then
 // made the command wait.)
-func (c *Client) PrefetchLive() {
+func (c *Client) PrefetchLive() { c.prefetchLive(false) }
+
+// PrefetchLiveForStop is PrefetchLive for the plan of a stop: the
+// supervisor also prepares for the stops to come (prepareStops) while
+// the command starts and plans.
+func (c *Client) PrefetchLiveForStop() { c.prefetchLive(true) }
+
+func (c *Client) prefetchLive(stopping bool) {
 	p := &livePending{}
-	p.cn, p.err = c.askLive()
+	p.cn, p.err = c.askLive(stopping)
 	c.mu.Lock()
 	c.prefetched = p
 	c.mu.Unlock()

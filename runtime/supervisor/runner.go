@@ -151,18 +151,50 @@ func (r *Runner) Wait(ctx context.Context, h runtime.Handle) (runtime.Exit, erro
 // runner does and the stop recorded.
 func (r *Runner) Stop(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
 	handled, err := r.Client.StopRun(ctx, svc, h, opts)
-	if handled {
+	if handled || err != nil {
 		return err
 	}
-	if err != nil {
+	return r.stopHere(ctx, svc, h, opts)
+}
+
+// BeginStops asks the supervisor to stop every target in one write
+// (Client.StopRuns): it begins each stop as it reads its request. A stop
+// no supervisor takes is made here, as Stop makes it, when it is finished.
+func (r *Runner) BeginStops(_ context.Context, ts []runtime.StopTarget) []runtime.BegunStop {
+	ps := r.Client.StopRuns(ts)
+	out := make([]runtime.BegunStop, len(ts))
+	for i, p := range ps {
+		out[i] = &begunStop{r: r, p: p, t: ts[i]}
+	}
+	return out
+}
+
+// begunStop is a stop asked of the supervisor, or left to this command.
+type begunStop struct {
+	r *Runner
+	p *pendingStop
+	t runtime.StopTarget
+}
+
+func (b *begunStop) Finish(ctx context.Context) error {
+	handled, err := b.p.await(ctx)
+	if handled || err != nil {
 		return err
 	}
-	err = r.Runner.Stop(ctx, svc, h, opts)
+	return b.r.stopHere(ctx, b.t.Service, b.t.Handle, b.t.Options)
+}
+
+// stopHere stops a service no supervisor watches as the process runner
+// does, and records the stop.
+func (r *Runner) stopHere(ctx context.Context, svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) error {
+	err := r.Runner.Stop(ctx, svc, h, opts)
 	if err == nil {
 		RecordUserStop(r.Client.Paths, svc.Name, h.PID)
 	}
 	return err
 }
+
+var _ runtime.StopBeginner = (*Runner)(nil)
 
 // RecordUserStop records, where no supervisor runs, that a user stopped a
 // service that has a record.

@@ -225,9 +225,13 @@ func (s *Supervisor) event(e Event) {
 }
 
 func (s *Supervisor) reply(c *conn, r Response) error {
-	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, os.Getpid()
+	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, ownPID()
 	return c.send(r)
 }
+
+// ownPID is the supervisor's PID, asked of the kernel once: each answer
+// carries it (os.Getpid is a system call, one per answer).
+var ownPID = sync.OnceValue(os.Getpid)
 
 func (s *Supervisor) serve(c *conn) {
 	defer c.Close()
@@ -305,7 +309,9 @@ func (ss *session) dispatch(req Request) {
 	switch req.Op {
 	case opStop:
 		if req.Stop != nil {
-			ss.serve(req.ID, func(ctx context.Context) { s.handleStopRun(ctx, c, req) })
+			if run := s.beginStopRun(c, req); run != nil {
+				ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+			}
 			return
 		}
 		fallthrough
@@ -321,6 +327,8 @@ func (ss *session) dispatch(req Request) {
 				s.handleStop(c, req, ch)
 			}
 		})
+	case opStops:
+		ss.stops(req.Batch)
 	case opSettle:
 		ss.mu.Lock()
 		ch := ss.settles[req.ID]
@@ -339,6 +347,9 @@ func (ss *session) dispatch(req Request) {
 		s.reply(c, Response{ID: req.ID, Watched: s.watched()})
 	case opLive:
 		s.reply(c, Response{ID: req.ID, Live: s.live()})
+		if req.Stopping {
+			s.prepareStops()
+		}
 	case opHello:
 		s.reply(c, Response{ID: req.ID})
 	default:

@@ -2,11 +2,14 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"syscall"
 	"time"
 
 	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
 )
 
 // handleStop marks the launch as stopped by a user before the command
@@ -56,48 +59,101 @@ func (s *Supervisor) awaitRecorded(done <-chan struct{}, name string, l *launch)
 	return true
 }
 
-// handleStopRun is a user's stop that the supervisor makes itself: it
-// marks the stop (the exit is never restarted), stops the service as the
-// process runner does, checking the record the command read as a stop
-// from the command would, and answers once the exit is recorded. A stop
-// that fails clears the mark; a command gone (ctx) ends the wait and
-// leaves the mark, as a stop whose command went away.
-func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
+// stopRun is a user's stop that the supervisor makes itself, begun
+// (beginStopRun) and waiting for its end (finishStopRun).
+type stopRun struct {
+	w    *watch
+	l    *launch
+	name string
+	pid  int
+	st   *process.Stopping
+}
+
+// beginStopRun begins a user's stop that the supervisor makes itself: it
+// marks the stop (the exit is never restarted) and has the process runner
+// verify the record the command read, as a stop from the command would,
+// and signal the service's group. The session's reader calls it as each
+// request arrives, so that the signals of a stop of 100 go out one after
+// another as their requests come, not behind the walks and the exits of
+// the stops begun first; finishStopRun does the rest in a goroutine of
+// its own. A stop that cannot begin is answered here, and nil returned.
+func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 	st := req.Stop
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
-		return
+		return nil
 	}
 	w := s.watches[req.Service]
 	var l *launch
 	if w != nil {
 		l = w.cur
 	}
+	// Only a service of this supervisor's own environment: the record's
+	// identity is checked against the service as the request describes it.
+	if w == nil || st.Spec == nil || st.Spec.Name != req.Service || st.Spec.Root != s.cfg.Root {
+		s.mu.Unlock()
+		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
+		return nil
+	}
 	// The supervisor stays until the stop is answered, even once it
-	// watches nothing more.
+	// watches nothing more (finishStopRun ends this).
 	s.pending++
 	s.mu.Unlock()
+	w.markStop("by user")
+	opts := runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill}
+	return &stopRun{w: w, l: l, name: req.Service, pid: st.Handle.PID, st: s.proc.BeginStop(st.Spec.service(), st.Handle, opts)}
+}
+
+// stops begins each stop of a batch in turn, then waits for each in a
+// goroutine of its own (beginStopRun says why). A request of the batch
+// that is not a stop of the supervisor's own is answered as a request
+// of its own would be. One that cannot be read ends the session, as a
+// request that cannot be read does: the stops begun before it go on as
+// stops whose command went away.
+func (ss *session) stops(batch []json.RawMessage) {
+	s, c := ss.s, ss.c
+	reqs := make([]Request, len(batch))
+	runs := make([]*stopRun, len(batch))
+	for i, raw := range batch {
+		req := &reqs[i]
+		if err := json.Unmarshal(raw, req); err != nil {
+			s.cfg.Logf("a stop of a batch cannot be read: %v", err)
+			defer c.Close()
+			break
+		}
+		if req.Op != opStop || req.Stop == nil {
+			s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("%q in a batch of stops", req.Op)})
+			continue
+		}
+		runs[i] = s.beginStopRun(c, *req)
+	}
+	for i, run := range runs {
+		if run != nil {
+			req := reqs[i]
+			ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+		}
+	}
+}
+
+// finishStopRun waits for the end of a stop begun by beginStopRun, as the
+// process runner does, and answers once the exit is recorded. A stop that
+// fails clears the mark; a command gone (ctx) ends the wait and leaves
+// the mark, as a stop whose command went away.
+func (s *Supervisor) finishStopRun(ctx context.Context, c *conn, req Request, run *stopRun) {
 	defer func() {
 		s.mu.Lock()
 		s.pending--
 		s.mu.Unlock()
 		s.exitIfIdle()
 	}()
-	// Only a service of this supervisor's own environment: the record's
-	// identity is checked against the service as the request describes it.
-	if w == nil || st.Spec == nil || st.Spec.Name != req.Service || st.Spec.Root != s.cfg.Root {
-		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
-		return
-	}
-	w.markStop("by user")
-	err := s.proc.Stop(ctx, st.Spec.service(), st.Handle, runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill})
+	err := run.st.Finish(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
-		w.markStop("")
+		run.w.markStop("")
 		resp := Response{ID: req.ID, Error: err.Error()}
 		var te *runtime.StopTimeoutError
 		if errors.As(err, &te) {
@@ -106,7 +162,7 @@ func (s *Supervisor) handleStopRun(ctx context.Context, c *conn, req Request) {
 		s.reply(c, resp)
 		return
 	}
-	if l != nil && l.h.PID == st.Handle.PID && !s.awaitRecorded(ctx.Done(), req.Service, l) {
+	if run.l != nil && run.l.h.PID == run.pid && !s.awaitRecorded(ctx.Done(), run.name, run.l) {
 		return
 	}
 	s.reply(c, Response{ID: req.ID})
