@@ -33,8 +33,8 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 "db: Running (lab_db_1, lab_minio_1, lab_mc_1)" for a compose service, or "core: Stopped"
 ("box: Unknown" when a container's Docker daemon does not answer; exit 1).
 Other programs may parse these lines. A PID file naming a dead process, or a
-PID now used by another process, shows Stopped. status reads only and changes
-no file.
+PID now used by another process, shows Stopped. status changes no record of
+a service (it may refresh berth's copy of the parsed manifest in .berth/).
 
 -o wide adds uptime, health (each running service's health check, run once),
 a container's published ports and image and, under the supervisor, restarts
