@@ -300,7 +300,7 @@ func (c *Client) StopRuns(ts []runtime.StopTarget) []*pendingStop {
 		err = sent[0].t.send(reqs[0])
 	default:
 		// One request: the supervisor begins every stop before it
-		// waits for any (Protocol 6). Its ID is the first stop's.
+		// waits for any (Protocol 7). Its ID is the first stop's.
 		batch := make([]json.RawMessage, len(reqs))
 		for i := range reqs {
 			if batch[i], err = json.Marshal(reqs[i]); err != nil {

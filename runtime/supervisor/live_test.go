@@ -334,6 +334,15 @@ func TestDecodeLiveAnswer(t *testing.T) {
 			t.Errorf("decodeLiveAnswer(%s) = %+v, %v; want %+v", line, got, ok, want)
 		}
 	}
+	// The supervisor answers with a Response (reply): what it writes for
+	// a survey must stay within what the shortcut reads.
+	line, err := json.Marshal(Response{Protocol: Protocol, Version: "dev", PID: 7, Live: "api 1 2 id/api/ab;"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := decodeLiveAnswer(line); !ok || got.Live != "api 1 2 id/api/ab;" || got.PID != 7 {
+		t.Errorf("the supervisor's answer %s is not read by decodeLiveAnswer: %+v, %v", line, got, ok)
+	}
 	if _, ok := decodeLiveAnswer([]byte(`{"protocol":6,"error":"a \"quoted\" name"}`)); ok {
 		t.Error("an escaped string was read without encoding/json")
 	}
