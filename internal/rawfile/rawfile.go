@@ -131,3 +131,24 @@ func WriteAt(fd int, data []byte, off int64) error {
 		return err
 	}
 }
+
+// ReadShared reads the file at path into buf (grown as needed) under a
+// shared flock of it, so that a writer that changes the file in place
+// under an exclusive one is read before or after, never halfway. A short
+// read of a regular file is its end, and under the lock the file does not
+// change. Errors are *os.PathError.
+func ReadShared(path string, buf []byte) ([]byte, error) {
+	fd, err := Open(path, unix.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if err := Flock(fd, unix.LOCK_SH); err != nil {
+		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+	}
+	data, err := Read(fd, buf, Short)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
+}

@@ -77,7 +77,7 @@ func clip(b []byte) string {
 func readPIDFile(path string) (pidRecord, error) {
 	buf, done := readBuf()
 	defer done()
-	data, err := readLockedFile(path, buf[:])
+	data, err := rawfile.ReadShared(path, buf[:])
 	if err != nil {
 		return pidRecord{}, err
 	}
@@ -135,27 +135,6 @@ func completePIDFile(path string, h runtime.Handle) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// readLockedFile reads a PID file into buf (grown as needed) under a
-// shared flock, so that a record being completed in place
-// (completePIDFile) is read before or after, never halfway.
-func readLockedFile(path string, buf []byte) ([]byte, error) {
-	fd, err := rawfile.Open(path, unix.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
-		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
-	}
-	// A short read of a regular file is its end, and under the lock the
-	// file does not change.
-	data, err := rawfile.Read(fd, buf, rawfile.Short)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	return data, nil
 }
 
 // removePIDFile removes path only if it still names the process h, so that a

@@ -55,7 +55,7 @@ func recordPath(p Paths, service string) string { return filepath.Join(p.Runs, s
 // regular file refuses), about ten system calls more per record and per
 // event, 2,000 in a stop of 100.
 func ReadRecord(p Paths, service string) (Record, error) {
-	data, err := readRecordFile(recordPath(p, service), make([]byte, 1024))
+	data, err := rawfile.ReadShared(recordPath(p, service), make([]byte, 1024))
 	if errors.Is(err, os.ErrNotExist) {
 		return Record{Service: service}, nil
 	}
@@ -90,7 +90,7 @@ func AnyWatchedRecord(p Paths) bool {
 	names, _ := filepath.Glob(filepath.Join(p.Runs, "*.json"))
 	buf := make([]byte, 1024)
 	for _, n := range names {
-		data, err := readRecordFile(n, buf)
+		data, err := rawfile.ReadShared(n, buf)
 		if err != nil || bytes.Count(data, []byte("true")) < 2 {
 			continue
 		}
@@ -100,20 +100,6 @@ func AnyWatchedRecord(p Paths) bool {
 		}
 	}
 	return false
-}
-
-// readRecordFile reads a record file into buf (grown as needed) under a
-// shared lock of it.
-func readRecordFile(path string, buf []byte) ([]byte, error) {
-	fd, err := rawfile.Open(path, unix.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	if err := rawfile.Flock(fd, unix.LOCK_SH); err != nil {
-		return nil, err
-	}
-	return rawfile.Read(fd, buf, rawfile.Short)
 }
 
 // ReadRecords reads every record, by service.
