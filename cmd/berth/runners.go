@@ -165,21 +165,12 @@ func (g *globalOptions) newInspectManager() (*runtime.Manager, error) {
 	return g.newInspectManagerOf(nil)
 }
 
-// newStatusManager is newInspectManager for a stop: the supervisor, if
-// one runs, is asked which launches run while the manifest is read (the
-// survey of supervisor.Runner.Survey).
-func (g *globalOptions) newStatusManager() (*runtime.Manager, error) {
-	return g.revivedSurveyManager(false)
-}
-
-// newStopManager is newStatusManager for a stop: the supervisor also
-// walks /proc for the stops to come while the command plans them.
+// newStopManager is newInspectManager for a stop: the supervisor, if one
+// runs, is asked which launches run while the manifest is read (the
+// survey of supervisor.Runner.Survey), and walks /proc for the stops to
+// come while the command plans them.
 func (g *globalOptions) newStopManager() (*runtime.Manager, error) {
-	return g.revivedSurveyManager(true)
-}
-
-func (g *globalOptions) revivedSurveyManager(stopping bool) (*runtime.Manager, error) {
-	m, revive, err := g.newSurveyManagerOf(stopping)
+	m, revive, err := g.newSurveyManager(true)
 	if err != nil {
 		return nil, err
 	}
@@ -187,17 +178,12 @@ func (g *globalOptions) revivedSurveyManager(stopping bool) (*runtime.Manager, e
 	return m, nil
 }
 
-// newSurveyManager is newStatusManager leaving the revive to the caller.
-// A status revives once its inspections are done: reviving first waits
-// for the supervisor's answer to the survey, which the inspections wait
-// for only once they have read their PID files.
-func (g *globalOptions) newSurveyManager() (m *runtime.Manager, revive func(), err error) {
-	return g.newSurveyManagerOf(false)
-}
-
-// newSurveyManagerOf is newSurveyManager; with stopping, the survey asks
-// the supervisor to prepare for the stops to come.
-func (g *globalOptions) newSurveyManagerOf(stopping bool) (m *runtime.Manager, revive func(), err error) {
+// newSurveyManager is the manager of a status (or, stopping, of a stop)
+// with its survey asked for, leaving the revive to the caller. A status
+// revives once its inspections are done: reviving first waits for the
+// supervisor's answer to the survey, which the inspections wait for only
+// once they have read their PID files.
+func (g *globalOptions) newSurveyManager(stopping bool) (m *runtime.Manager, revive func(), err error) {
 	var cl *supervisor.Client
 	if root, err := g.findRoot(); err == nil {
 		cl = supervisorClient(root)

@@ -71,7 +71,7 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 	if opts.services && outputFormat(opts.output) != outputText {
 		return usagef("--services prints names only: it takes no -o")
 	}
-	m, revive, err := g.newSurveyManager()
+	m, revive, err := g.newSurveyManager(false)
 	if err != nil {
 		return err
 	}
