@@ -329,29 +329,43 @@ type RecordChecker interface {
 }
 
 // stopState is the state a stop acts on: the planned one when the service
-// ran then and its record is unchanged since, or a fresh inspection.
-func (m *Manager) stopState(ctx context.Context, svc *Service, run Runner, planned State, ok bool) (State, error) {
-	if rc, can := run.(RecordChecker); can && ok && planned.Handle != nil && rc.StillRecorded(svc, *planned.Handle) {
-		return planned, nil
+// ran then and its record is unchanged since, or a fresh inspection. A
+// stop begun by a StopBeginner (begun) takes the planned state as it is:
+// the beginner checks the record itself as it begins the stop, and
+// answers ErrRecordMoved for a record that names another launch.
+func (m *Manager) stopState(ctx context.Context, svc *Service, run Runner, planned State, ok, begun bool) (State, error) {
+	if ok && planned.Handle != nil {
+		if begun {
+			return planned, nil
+		}
+		if rc, can := run.(RecordChecker); can && rc.StillRecorded(svc, *planned.Handle) {
+			return planned, nil
+		}
 	}
 	return m.inspect(ctx, svc, run)
 }
 
 func (m *Manager) stopOne(ctx context.Context, svc *Service, run Runner, req StopRequest, planned State, ok bool) StopResult {
-	res, h, opts, signal := m.prepareStop(ctx, svc, run, req, planned, ok)
+	res, h, opts, signal := m.prepareStop(ctx, svc, run, req, planned, ok, false)
 	if !signal {
 		return res
 	}
 	// pre_stop steps run while the service still runs; one that fails is
 	// reported, and the service is stopped all the same.
 	hookErr := m.runHooks(ctx, svc.Name, "pre_stop")
-	return stopFailed(res, run.Stop(ctx, svc, h, opts), hookErr)
+	err := run.Stop(ctx, svc, h, opts)
+	if errors.Is(err, ErrRecordMoved) && ok {
+		// Relaunched since it was inspected: stopped as it is now.
+		return m.stopOne(ctx, svc, run, req, State{}, false)
+	}
+	return stopFailed(res, err, hookErr)
 }
 
 // prepareStop is a stop up to its first signal: the state it acts on and
 // the options. signal is false when nothing is left to signal (res is the
-// stop's result: not running, unmanaged, or failed).
-func (m *Manager) prepareStop(ctx context.Context, svc *Service, run Runner, req StopRequest, planned State, ok bool) (res StopResult, h Handle, opts StopOptions, signal bool) {
+// stop's result: not running, unmanaged, or failed). begun says a
+// StopBeginner begins it (stopState).
+func (m *Manager) prepareStop(ctx context.Context, svc *Service, run Runner, req StopRequest, planned State, ok, begun bool) (res StopResult, h Handle, opts StopOptions, signal bool) {
 	res = StopResult{Name: svc.Name}
 	fail := func(err error) StopResult {
 		res.Err = fmt.Errorf("failed to stop '%s': %w", svc.Name, err)
@@ -362,7 +376,7 @@ func (m *Manager) prepareStop(ctx context.Context, svc *Service, run Runner, req
 		res.Unmanaged = true
 		return res, h, opts, false
 	}
-	st, err := m.stopState(ctx, svc, run, planned, ok)
+	st, err := m.stopState(ctx, svc, run, planned, ok, begun)
 	if err != nil {
 		res.Unreachable = true
 		return fail(err), h, opts, false

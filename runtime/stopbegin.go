@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 
 	"github.com/berthdev/berth/internal/parts"
 )
@@ -22,9 +23,21 @@ import (
 // each sends all 100 in a few milliseconds). The plain process runner
 // does not: its stops, made by the command itself, were slower begun
 // together (the notes of issue 16 say by how much).
+//
+// A target's Handle is the record as the plan read it, moments before,
+// not read again: BeginStops checks, as it begins each stop, that the
+// service's record still names that launch (RecordChecker's question,
+// which the supervisor answers from the launch it watches, without a
+// read), and a stop whose record names another launch finishes with
+// ErrRecordMoved, after which the manager inspects the service again and
+// stops what it finds.
 type StopBeginner interface {
 	BeginStops(ctx context.Context, targets []StopTarget) []BegunStop
 }
+
+// ErrRecordMoved is a begun stop's answer when the service's record names
+// another launch than the one its plan read (relaunched in between).
+var ErrRecordMoved = errors.New("the service was launched again since its stop was planned")
 
 // StopTarget is one stop to begin: the service, the record of the launch
 // to stop, and the stop's options.
@@ -46,17 +59,23 @@ type stopTarget struct {
 }
 
 // begunStop is a stop ExecuteStop prepared (and began, when b is set)
-// before its walk; res is its result so far.
+// before its walk; res is its result so far. again stops the service as
+// it is now, should the begun stop find it relaunched (ErrRecordMoved).
 type begunStop struct {
-	res StopResult
-	b   BegunStop
+	res   StopResult
+	b     BegunStop
+	again func(ctx context.Context) StopResult
 }
 
 func (b *begunStop) finish(ctx context.Context) StopResult {
 	if b.b == nil {
 		return b.res
 	}
-	return stopFailed(b.res, b.b.Finish(ctx), nil)
+	err := b.b.Finish(ctx)
+	if errors.Is(err, ErrRecordMoved) {
+		return b.again(ctx)
+	}
+	return stopFailed(b.res, err, nil)
 }
 
 // beginStops prepares and begins together the stops that the walk would
@@ -88,8 +107,11 @@ func (m *Manager) beginStops(ctx context.Context, p *StopPlan, targets map[strin
 		for j := lo; j < hi; j++ {
 			t := targets[first[j]]
 			planned, ok := p.Running[first[j]]
-			res, h, opts, sig := m.prepareStop(ctx, t.svc, t.run, p.req, planned, ok)
+			res, h, opts, sig := m.prepareStop(ctx, t.svc, t.run, p.req, planned, ok, true)
 			begun[j].res, signal[j] = res, sig
+			begun[j].again = func(ctx context.Context) StopResult {
+				return m.stopOne(ctx, t.svc, t.run, p.req, State{}, false)
+			}
 			stops[j] = StopTarget{Service: t.svc, Handle: h, Options: opts}
 		}
 	})

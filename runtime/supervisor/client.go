@@ -334,6 +334,9 @@ func (p *pendingStop) await(ctx context.Context) (handled bool, err error) {
 		if !ok {
 			return true, fmt.Errorf("stop %s: the supervisor went away during the stop", p.name)
 		}
+		if resp.Code == codeMoved {
+			return true, runtime.ErrRecordMoved
+		}
 		if resp.Code == codeTimeout && resp.Timeout != nil {
 			return true, &runtime.StopTimeoutError{Service: p.name, Grace: resp.Timeout.Grace,
 				Signal: syscall.Signal(resp.Timeout.Signal), Survivors: resp.Timeout.Survivors}

@@ -53,7 +53,13 @@ import (
 // ends. A stop all's stops went as 100 requests, and each begun stop's
 // wait (a walk of /proc, the exits of the first services) took the
 // processor from the reading and signalling of the next ones.
-const Protocol = 7
+//
+// Version 8: a stop whose Handle is not the launch the supervisor watches
+// for the service (relaunched since the command read its record) is
+// answered codeMoved and nothing is done: the command inspects the
+// service again. The command then reads each record once, in its plan,
+// not again before its stops (runtime.StopBeginner).
+const Protocol = 8
 
 // Ops. Each request kind has one op; the answers name the request by ID.
 const (
@@ -93,6 +99,7 @@ const (
 	codeClosing = "closing" // the supervisor is shutting down: start another
 	codeRefused = "refused"
 	codeTimeout = "timeout" // a stop's grace period ended first (Timeout)
+	codeMoved   = "moved"   // a stop's Handle is not the launch watched
 )
 
 // Request is one client message, a line of JSON.

@@ -97,6 +97,13 @@ func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
 		return nil
 	}
+	// The record the command read must name the launch watched: the
+	// command does not read it again before its stop (Protocol 8).
+	if l == nil || !sameLaunch(l.h, st.Handle) {
+		s.mu.Unlock()
+		s.reply(c, Response{ID: req.ID, Code: codeMoved})
+		return nil
+	}
 	// The supervisor stays until the stop is answered, even once it
 	// watches nothing more (finishStopRun ends this).
 	s.pending++
@@ -104,6 +111,12 @@ func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 	w.markStop("by user")
 	opts := runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill}
 	return &stopRun{w: w, l: l, name: req.Service, pid: st.Handle.PID, st: s.proc.BeginStop(st.Spec.service(), st.Handle, opts)}
+}
+
+// sameLaunch says whether h names the launch of w: the PID, start time
+// and launch token its record holds.
+func sameLaunch(w, h runtime.Handle) bool {
+	return w.PID == h.PID && w.StartTime == h.StartTime && w.Token == h.Token
 }
 
 // stops begins each stop of a batch in turn, then waits for each in a
