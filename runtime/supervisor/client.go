@@ -280,8 +280,8 @@ func (c *Client) StopRuns(ts []runtime.StopTarget) []*pendingStop {
 		}
 		return out
 	}
-	reqs := make([]Request, 0, len(ts))
 	var sent []*pendingStop
+	var targets []runtime.StopTarget
 	for i, t := range ts {
 		tk, err := ss.open1()
 		if err != nil {
@@ -289,21 +289,24 @@ func (c *Client) StopRuns(ts []runtime.StopTarget) []*pendingStop {
 		}
 		out[i].ss, out[i].t = ss, tk
 		sent = append(sent, out[i])
-		o := t.Options
-		reqs = append(reqs, Request{Op: opStop, Service: t.Service.Name, ID: tk.id, Stop: &StopSpec{Spec: specOf(t.Service),
-			Handle: t.Handle, Grace: o.Grace, Signal: int(o.Signal), Kill: o.Kill}})
+		targets = append(targets, t)
 	}
 	var err error
-	switch len(reqs) {
+	switch len(sent) {
 	case 0:
 	case 1:
-		err = sent[0].t.send(reqs[0])
+		t, o := targets[0], targets[0].Options
+		err = sent[0].t.send(Request{Op: opStop, Service: t.Service.Name, ID: sent[0].t.id, Stop: &StopSpec{Spec: specOf(t.Service),
+			Handle: t.Handle, Grace: o.Grace, Signal: int(o.Signal), Kill: o.Kill}})
 	default:
 		// One request: the supervisor begins every stop before it
-		// waits for any (Protocol 7). Its ID is the first stop's.
-		batch := make([]json.RawMessage, len(reqs))
-		for i := range reqs {
-			if batch[i], err = json.Marshal(reqs[i]); err != nil {
+		// waits for any (Protocol 7), each a batchStop (Protocol 8).
+		// Its ID is the first stop's.
+		batch := make([]json.RawMessage, len(sent))
+		for i, t := range targets {
+			o := t.Options
+			if batch[i], err = json.Marshal(batchStop{ID: sent[i].t.id, Service: t.Service.Name, PID: t.Handle.PID,
+				StartTime: t.Handle.StartTime, Token: t.Handle.Token, Grace: o.Grace, Signal: int(o.Signal), Kill: o.Kill}); err != nil {
 				break
 			}
 		}

@@ -58,7 +58,9 @@ import (
 // for the service (relaunched since the command read its record) is
 // answered codeMoved and nothing is done: the command inspects the
 // service again. The command then reads each record once, in its plan,
-// not again before its stops (runtime.StopBeginner).
+// not again before its stops (runtime.StopBeginner). A stop of a batch is
+// a batchStop: the launch and the options, the service the supervisor's
+// own.
 const Protocol = 8
 
 // Ops. Each request kind has one op; the answers name the request by ID.
@@ -119,7 +121,7 @@ type Request struct {
 	EnvBase []string `json:"env_base,omitempty"`
 	// Stopping, on an opLive, says a stop follows (prepareStops).
 	Stopping bool `json:"stopping,omitempty"`
-	// Batch holds the stops of an opStops, each a Request, decoded as it
+	// Batch holds the stops of an opStops, each a batchStop, decoded as it
 	// is begun: the first signal waits for one stop's decoding, not for
 	// the whole batch's (1.5 ms for 100).
 	Batch []json.RawMessage `json:"batch,omitempty"`

@@ -310,7 +310,7 @@ func (ss *session) dispatch(req Request) {
 	case opStop:
 		if req.Stop != nil {
 			if run := s.beginStopRun(c, req); run != nil {
-				ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+				ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req.ID, run) })
 			}
 			return
 		}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -181,6 +182,45 @@ func TestAStopAllStopsWhatWasRelaunchedSinceItsPlan(t *testing.T) {
 	for _, pid := range []int{again.PID, h1.PID} {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
+		}
+	}
+}
+
+// A stop of a batch carries the launch and the options only, not the
+// command's Spec of the service (the supervisor stops the service it
+// watches): about 200 bytes, not 600 to 700, each encoded by the command
+// and validated and decoded by the supervisor before its signal.
+func TestABatchStopIsTheLaunchAndTheOptions(t *testing.T) {
+	env, c, _ := serveForTest(t, 3)
+	r := NewRunner(process.New(process.Options{}), c)
+	for _, name := range []string{"s0", "s1", "s2"} {
+		startSettled(t, env, r, name)
+	}
+	var mu sync.Mutex
+	var sizes []int
+	f := func(batch []json.RawMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, raw := range batch {
+			sizes = append(sizes, len(raw))
+		}
+	}
+	onStops.Store(&f)
+	t.Cleanup(func() { onStops.Store(nil) })
+	m := managerOf(env, r)
+	defer m.Close()
+	res, err := m.Stop(context.Background(), []string{"all"}, runtime.StopRequest{Grace: 5 * time.Second})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("stop all: %+v, %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 3 {
+		t.Fatalf("stops in batches: %v, want 3 in one", sizes)
+	}
+	for _, n := range sizes {
+		if n > 256 {
+			t.Errorf("a stop of the batch is %d bytes, want at most 256: %v", n, sizes)
 		}
 	}
 }

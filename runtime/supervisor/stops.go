@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -79,29 +79,38 @@ type stopRun struct {
 // its own. A stop that cannot begin is answered here, and nil returned.
 func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 	st := req.Stop
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		s.reply(c, Response{ID: req.ID, Code: codeClosing, Error: "the supervisor is exiting"})
-		return nil
-	}
-	w := s.watches[req.Service]
-	var l *launch
-	if w != nil {
-		l = w.cur
-	}
 	// Only a service of this supervisor's own environment: the record's
 	// identity is checked against the service as the request describes it.
-	if w == nil || st.Spec == nil || st.Spec.Name != req.Service || st.Spec.Root != s.cfg.Root {
-		s.mu.Unlock()
+	if st.Spec == nil || st.Spec.Name != req.Service || st.Spec.Root != s.cfg.Root {
 		s.reply(c, Response{ID: req.ID, Code: codeUnknown})
 		return nil
 	}
-	// The record the command read must name the launch watched: the
-	// command does not read it again before its stop (Protocol 8).
-	if l == nil || !sameLaunch(l.h, st.Handle) {
+	return s.beginStop(c, batchStop{ID: req.ID, Service: req.Service, PID: st.Handle.PID, StartTime: st.Handle.StartTime,
+		Token: st.Handle.Token, Grace: st.Grace, Signal: st.Signal, Kill: st.Kill})
+}
+
+// beginStop begins the stop b of a launch this supervisor watches, of the
+// service as the supervisor launched or adopted it (w.svc), once the
+// record the command read (b's PID, start time and launch token) is shown
+// to name that launch: the command does not read it again before its stop
+// (Protocol 8).
+func (s *Supervisor) beginStop(c *conn, b batchStop) *stopRun {
+	s.mu.Lock()
+	if s.closing {
 		s.mu.Unlock()
-		s.reply(c, Response{ID: req.ID, Code: codeMoved})
+		s.reply(c, Response{ID: b.ID, Code: codeClosing, Error: "the supervisor is exiting"})
+		return nil
+	}
+	w := s.watches[b.Service]
+	if w == nil || w.svc == nil {
+		s.mu.Unlock()
+		s.reply(c, Response{ID: b.ID, Code: codeUnknown})
+		return nil
+	}
+	l, svc := w.cur, w.svc
+	if l == nil || l.h.PID != b.PID || l.h.StartTime != b.StartTime || l.h.Token != b.Token {
+		s.mu.Unlock()
+		s.reply(c, Response{ID: b.ID, Code: codeMoved})
 		return nil
 	}
 	// The supervisor stays until the stop is answered, even once it
@@ -109,52 +118,64 @@ func (s *Supervisor) beginStopRun(c *conn, req Request) *stopRun {
 	s.pending++
 	s.mu.Unlock()
 	w.markStop("by user")
-	opts := runtime.StopOptions{Signal: syscall.Signal(st.Signal), Grace: st.Grace, Kill: st.Kill}
-	return &stopRun{w: w, l: l, name: req.Service, pid: st.Handle.PID, st: s.proc.BeginStop(st.Spec.service(), st.Handle, opts)}
+	opts := runtime.StopOptions{Signal: syscall.Signal(b.Signal), Grace: b.Grace, Kill: b.Kill}
+	return &stopRun{w: w, l: l, name: b.Service, pid: b.PID, st: s.proc.BeginStop(svc, l.h, opts)}
 }
 
-// sameLaunch says whether h names the launch of w: the PID, start time
-// and launch token its record holds.
-func sameLaunch(w, h runtime.Handle) bool {
-	return w.PID == h.PID && w.StartTime == h.StartTime && w.Token == h.Token
+// batchStop is one stop of a batch (opStops): the launch as the command's
+// plan read its record, and the stop's options. The service is the one
+// the supervisor watches (beginStop). A batch of 100 stops, each a whole
+// Request with the command's Spec, was 60 KB that the command encoded in
+// 0.56 ms, and the supervisor validated in 0.38 ms before its first stop
+// and decoded at 7 µs a stop; as batchStops it is 15 KB, 0.13 ms, 0.09 ms
+// and 1.7 µs (go test -bench of the two encodings, this machine).
+type batchStop struct {
+	ID        uint64        `json:"id"`
+	Service   string        `json:"service"`
+	PID       int           `json:"pid"`
+	StartTime uint64        `json:"start_time"`
+	Token     string        `json:"token"`
+	Grace     time.Duration `json:"grace"`
+	Signal    int           `json:"signal,omitempty"`
+	Kill      bool          `json:"kill,omitempty"`
 }
 
 // stops begins each stop of a batch in turn, then waits for each in a
-// goroutine of its own (beginStopRun says why). A request of the batch
-// that is not a stop of the supervisor's own is answered as a request
-// of its own would be. One that cannot be read ends the session, as a
-// request that cannot be read does: the stops begun before it go on as
-// stops whose command went away.
+// goroutine of its own (beginStopRun says why). One that cannot be read
+// ends the session, as a request that cannot be read does: the stops
+// begun before it go on as stops whose command went away.
 func (ss *session) stops(batch []json.RawMessage) {
 	s, c := ss.s, ss.c
-	reqs := make([]Request, len(batch))
+	if f := onStops.Load(); f != nil {
+		(*f)(batch)
+	}
+	ids := make([]uint64, len(batch))
 	runs := make([]*stopRun, len(batch))
 	for i, raw := range batch {
-		req := &reqs[i]
-		if err := json.Unmarshal(raw, req); err != nil {
+		var b batchStop
+		if err := json.Unmarshal(raw, &b); err != nil {
 			s.cfg.Logf("a stop of a batch cannot be read: %v", err)
 			defer c.Close()
 			break
 		}
-		if req.Op != opStop || req.Stop == nil {
-			s.reply(c, Response{ID: req.ID, Error: fmt.Sprintf("%q in a batch of stops", req.Op)})
-			continue
-		}
-		runs[i] = s.beginStopRun(c, *req)
+		ids[i], runs[i] = b.ID, s.beginStop(c, b)
 	}
 	for i, run := range runs {
 		if run != nil {
-			req := reqs[i]
-			ss.serve(req.ID, func(ctx context.Context) { s.finishStopRun(ctx, c, req, run) })
+			id := ids[i]
+			ss.serve(id, func(ctx context.Context) { s.finishStopRun(ctx, c, id, run) })
 		}
 	}
 }
+
+// onStops, when set (by tests), is shown each batch of stops as it came.
+var onStops atomic.Pointer[func(batch []json.RawMessage)]
 
 // finishStopRun waits for the end of a stop begun by beginStopRun, as the
 // process runner does, and answers once the exit is recorded. A stop that
 // fails clears the mark; a command gone (ctx) ends the wait and leaves
 // the mark, as a stop whose command went away.
-func (s *Supervisor) finishStopRun(ctx context.Context, c *conn, req Request, run *stopRun) {
+func (s *Supervisor) finishStopRun(ctx context.Context, c *conn, id uint64, run *stopRun) {
 	defer func() {
 		s.mu.Lock()
 		s.pending--
@@ -167,7 +188,7 @@ func (s *Supervisor) finishStopRun(ctx context.Context, c *conn, req Request, ru
 			return
 		}
 		run.w.markStop("")
-		resp := Response{ID: req.ID, Error: err.Error()}
+		resp := Response{ID: id, Error: err.Error()}
 		var te *runtime.StopTimeoutError
 		if errors.As(err, &te) {
 			resp.Code, resp.Timeout = codeTimeout, &stopTimeout{Grace: te.Grace, Signal: int(te.Signal), Survivors: te.Survivors}
@@ -178,7 +199,7 @@ func (s *Supervisor) finishStopRun(ctx context.Context, c *conn, req Request, ru
 	if run.l != nil && run.l.h.PID == run.pid && !s.awaitRecorded(ctx.Done(), run.name, run.l) {
 		return
 	}
-	s.reply(c, Response{ID: req.ID})
+	s.reply(c, Response{ID: id})
 }
 
 // StopRecordTimeout bounds how long a user's stop waits for the
