@@ -314,31 +314,28 @@ func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, e
 	return results, errors.Join(errs...)
 }
 
-// RecordChecker is implemented by a runner that can tell, from its record
-// alone, whether the service's record still names the launch of h (the
-// process runner: the PID file names the same PID, start time and launch
-// token). A stop then acts on the state its plan inspected, moments
-// before, rather than inspecting the service again: reading each
-// service's process and environment twice was a fifth of a command's
-// work in a stop of 100, and delayed each request to the supervisor. A
-// relaunch in between writes a new record, which sends the stop back to
-// inspecting; the runner's Stop verifies the process itself before it
-// signals anything.
+// RecordChecker is implemented by a runner whose stop takes the record
+// its plan read, moments before, as it is, and checks it itself (the
+// process runner): when the planned process cannot be shown alive and the
+// service's record names another launch by then (relaunched in between),
+// the stop does nothing and returns ErrRecordMoved, and the manager
+// inspects the service again and stops what it finds. While the planned
+// process lives, no other launch of the service can have been recorded.
+// StillRecorded answers from the record alone whether it still names the
+// launch of h (the same PID, start time and launch token). Read again
+// before every stop, the records of a stop of 100 were 400 system calls,
+// and before that each service's process and environment were inspected
+// again (a fifth of a command's work).
 type RecordChecker interface {
 	StillRecorded(svc *Service, h Handle) bool
 }
 
-// stopState is the state a stop acts on: the planned one when the service
-// ran then and its record is unchanged since, or a fresh inspection. A
-// stop begun by a StopBeginner (begun) takes the planned state as it is:
-// the beginner checks the record itself as it begins the stop, and
-// answers ErrRecordMoved for a record that names another launch.
+// stopState is the state a stop acts on: the planned one, which a
+// RecordChecker or a StopBeginner (begun) checks itself as it stops
+// (ErrRecordMoved), or a fresh inspection.
 func (m *Manager) stopState(ctx context.Context, svc *Service, run Runner, planned State, ok, begun bool) (State, error) {
 	if ok && planned.Handle != nil {
-		if begun {
-			return planned, nil
-		}
-		if rc, can := run.(RecordChecker); can && rc.StillRecorded(svc, *planned.Handle) {
+		if _, checks := run.(RecordChecker); checks || begun {
 			return planned, nil
 		}
 	}

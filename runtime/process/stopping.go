@@ -2,7 +2,9 @@ package process
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 
@@ -35,6 +37,13 @@ type Stopping struct {
 // the exits of the first services do not hold up the signals of the last.
 func (r *Runner) BeginStop(svc *runtime.Service, h runtime.Handle, opts runtime.StopOptions) *Stopping {
 	st := &Stopping{r: r, svc: svc, h: h, opts: opts, v: r.verifyRecord(svc, h), sig: opts.Signal}
+	// The record is as the stop's plan read it (runtime.RecordChecker):
+	// while the planned leader lives no other launch can be recorded;
+	// once it is gone, the record is read again.
+	if !st.v.leader && recordMoved(svc, h) {
+		st.done, st.err = true, runtime.ErrRecordMoved
+		return st
+	}
 	if st.v.warning != "" {
 		st.done, st.err = true, removePIDFile(pidPath(svc), h)
 		return st
@@ -44,6 +53,16 @@ func (r *Runner) BeginStop(svc *runtime.Service, h runtime.Handle, opts runtime.
 	}
 	st.group = r.signalGroup(st.v, st.sig)
 	return st
+}
+
+// recordMoved says whether svc's PID file names another launch than h, or
+// cannot be read as one; a removed record has not moved.
+func recordMoved(svc *runtime.Service, h runtime.Handle) bool {
+	rec, err := readPIDFile(pidPath(svc))
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	return err != nil || rec.Handle.PID != h.PID || rec.Handle.StartTime != h.StartTime || rec.Handle.Token != h.Token
 }
 
 // Finish finds and signals the members of the service outside its group

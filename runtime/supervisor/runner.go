@@ -181,12 +181,8 @@ func (b *begunStop) Finish(ctx context.Context) error {
 	if handled || err != nil {
 		return err
 	}
-	// No supervisor vouched for the record the plan read: it is read
-	// again here, as the manager reads it for a runner that begins no
-	// stops (runtime.RecordChecker).
-	if !b.r.StillRecorded(b.t.Service, b.t.Handle) {
-		return runtime.ErrRecordMoved
-	}
+	// No supervisor vouched for the record the plan read: the process
+	// runner's stop checks it (runtime.RecordChecker).
 	return b.r.stopHere(ctx, b.t.Service, b.t.Handle, b.t.Options)
 }
 

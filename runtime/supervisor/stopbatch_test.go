@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/metadata"
 	"github.com/berthdev/berth/runtime"
 	"github.com/berthdev/berth/runtime/process"
 )
@@ -221,6 +222,95 @@ func TestABatchStopIsTheLaunchAndTheOptions(t *testing.T) {
 	for _, n := range sizes {
 		if n > 256 {
 			t.Errorf("a stop of the batch is %d bytes, want at most 256: %v", n, sizes)
+		}
+	}
+}
+
+// plainReads counts the reads of a service's record the manager asks of
+// the process runner (RecordChecker).
+type plainReads struct {
+	*process.Runner
+	n atomic.Int64
+}
+
+func (r *plainReads) StillRecorded(svc *runtime.Service, h runtime.Handle) bool {
+	r.n.Add(1)
+	return r.Runner.StillRecorded(svc, h)
+}
+
+// startPlain starts name through the process runner, with no supervisor.
+func startPlain(t *testing.T, env *metadata.Env, r *process.Runner, name string) runtime.Handle {
+	t.Helper()
+	svc, err := runtime.Resolve(env, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Start(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second}) })
+	return h
+}
+
+// Without a supervisor too, a stop all reads each record once, in its
+// plan: the process runner's stop takes the planned record as it is while
+// the planned process lives, and reads it again only once it is gone.
+func TestAnUnsupervisedStopAllReadsEachRecordOnce(t *testing.T) {
+	env, _, _ := serveForTest(t, 3)
+	proc := process.New(process.Options{})
+	var pids []int
+	for _, name := range []string{"s0", "s1", "s2"} {
+		pids = append(pids, startPlain(t, env, proc, name).PID)
+	}
+	counted := &plainReads{Runner: proc}
+	m := managerOf(env, counted)
+	defer m.Close()
+	res, err := m.Stop(context.Background(), []string{"all"}, runtime.StopRequest{Grace: 5 * time.Second})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("stop all: %+v, %v", res, err)
+	}
+	if n := counted.n.Load(); n != 0 {
+		t.Errorf("the stop read records %d times after its plan, want none", n)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
+		}
+	}
+}
+
+// A service stopped and started again between a stop's plan and its stop
+// is stopped as it is then: the planned process is gone and the record
+// names another launch, so the runner's stop answers ErrRecordMoved and
+// the manager inspects the service again.
+func TestAnUnsupervisedStopStopsWhatWasRelaunchedSinceItsPlan(t *testing.T) {
+	env, _, _ := serveForTest(t, 2)
+	proc := process.New(process.Options{})
+	h0 := startPlain(t, env, proc, "s0")
+	h1 := startPlain(t, env, proc, "s1")
+	m := managerOf(env, proc)
+	defer m.Close()
+	ctx := context.Background()
+	p, err := m.PlanStop(ctx, []string{"all"}, runtime.StopRequest{Grace: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := runtime.Resolve(env, "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Stop(ctx, svc, h0, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	again := startPlain(t, env, proc, "s0")
+	res, err := m.ExecuteStop(ctx, p)
+	if err != nil {
+		t.Fatalf("stop all: %+v, %v", res, err)
+	}
+	for _, pid := range []int{again.PID, h1.PID} {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
 		}
 	}
 }

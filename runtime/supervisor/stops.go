@@ -188,6 +188,10 @@ func (s *Supervisor) finishStopRun(ctx context.Context, c *conn, id uint64, run 
 			return
 		}
 		run.w.markStop("")
+		if errors.Is(err, runtime.ErrRecordMoved) {
+			s.reply(c, Response{ID: id, Code: codeMoved})
+			return
+		}
 		resp := Response{ID: id, Error: err.Error()}
 		var te *runtime.StopTimeoutError
 		if errors.As(err, &te) {
