@@ -108,20 +108,26 @@ func marshalResponse(r *Response) ([]byte, error) {
 	if r.Handle != nil {
 		b, ok = process.AppendHandle(append(b, `,"handle":`...), r.Handle)
 	}
-	if x := r.Exit; x != nil && ok {
-		b = strconv.AppendInt(append(b, `,"exit":{"code":`...), int64(x.Code), 10)
-		b = appendText(b, `,"signal":`, x.Signal)
-		if x.Unknown {
-			b = append(b, `,"unknown":true`...)
-		}
-		b, ok = appendTime(append(b, `,"at":`...), x.At)
-		b = append(b, '}')
+	if r.Exit != nil && ok {
+		b, ok = appendExit(append(b, `,"exit":`...), r.Exit)
 	}
 	if !ok {
 		return json.Marshal(*r)
 	}
 	b = appendText(b, `,"live":`, r.Live)
 	return append(b, '}'), nil
+}
+
+// appendExit appends x as encoding/json writes it; ok is false where that
+// fails (its time).
+func appendExit(b []byte, x *ExitInfo) (_ []byte, ok bool) {
+	b = strconv.AppendInt(append(b, `{"code":`...), int64(x.Code), 10)
+	b = appendText(b, `,"signal":`, x.Signal)
+	if x.Unknown {
+		b = append(b, `,"unknown":true`...)
+	}
+	b, ok = appendTime(append(b, `,"at":`...), x.At)
+	return append(b, '}'), ok
 }
 
 // appendTime appends t as Time.MarshalJSON writes it; ok is false where
