@@ -1,6 +1,9 @@
 package process
 
 import (
+	"encoding/json"
+	"strconv"
+
 	"github.com/berthdev/berth/internal/jsonscan"
 	"github.com/berthdev/berth/runtime"
 )
@@ -12,8 +15,15 @@ import (
 // encoding/json, so what a PID file means never depends on this shortcut
 // (FuzzDecodeHandle holds the two to the same answer).
 func decodeHandle(b []byte) (h runtime.Handle, ok bool) {
+	h, rest, ok := DecodeHandleAt(b)
+	return h, ok && len(rest) == 0
+}
+
+// DecodeHandleAt reads a handle as decodeHandle does at the head of b (a
+// supervisor's answer carries one) and returns what follows it.
+func DecodeHandleAt(b []byte) (h runtime.Handle, rest []byte, ok bool) {
 	var seen uint16
-	ok = jsonscan.Object(b, func(key, value []byte) ([]byte, bool) {
+	rest, ok = jsonscan.ObjectAt(b, func(key, value []byte) ([]byte, bool) {
 		bit, ok := handleKeys[string(key)]
 		if !ok || seen&bit != 0 {
 			return nil, false
@@ -21,7 +31,53 @@ func decodeHandle(b []byte) (h runtime.Handle, ok bool) {
 		seen |= bit
 		return handleValue(&h, bit, value)
 	})
-	return h, ok
+	return h, rest, ok
+}
+
+// AppendHandle appends h as encoding/json writes it (FuzzAppendHandle
+// holds the two to the same bytes), without its reflection: a PID file is
+// written twice per launch, and a supervisor's answer to a start carries
+// one. ok is false for a start time encoding/json refuses to write.
+func AppendHandle(b []byte, h *runtime.Handle) (_ []byte, ok bool) {
+	b = append(b, `{"service":`...)
+	b = jsonscan.AppendString(b, h.Service)
+	b = append(b, `,"runner":`...)
+	b = jsonscan.AppendString(b, h.Runner)
+	b = appendInt(b, `,"pid":`, int64(h.PID))
+	b = appendInt(b, `,"pgid":`, int64(h.PGID))
+	if h.StartTime != 0 {
+		b = strconv.AppendUint(append(b, `,"start_time":`...), h.StartTime, 10)
+	}
+	if !h.StartedAt.IsZero() {
+		// Time.MarshalJSON is AppendText quoted.
+		t, err := h.StartedAt.AppendText(append(b, `,"started_at":"`...))
+		if err != nil {
+			return b, false
+		}
+		b = append(t, '"')
+	}
+	for _, f := range [...]struct{ key, v string }{{`,"id":`, h.ID}, {`,"host":`, h.Host}, {`,"env":`, h.Env}, {`,"token":`, h.Token}} {
+		if f.v != "" {
+			b = jsonscan.AppendString(append(b, f.key...), f.v)
+		}
+	}
+	return append(appendInt(b, `,"log_from":`, h.LogFrom), '}'), true
+}
+
+// appendInt appends key and n, unless n is 0 (omitempty).
+func appendInt(b []byte, key string, n int64) []byte {
+	if n == 0 {
+		return b
+	}
+	return strconv.AppendInt(append(b, key...), n, 10)
+}
+
+// marshalHandle is json.Marshal(h), through AppendHandle where it can.
+func marshalHandle(h runtime.Handle) ([]byte, error) {
+	if b, ok := AppendHandle(make([]byte, 0, 256), &h); ok {
+		return b, nil
+	}
+	return json.Marshal(h)
 }
 
 var handleKeys = map[string]uint16{

@@ -89,7 +89,7 @@ func readPIDFile(path string) (pidRecord, error) {
 }
 
 func writePIDFile(path string, h runtime.Handle) error {
-	data, err := json.Marshal(h)
+	data, err := marshalHandle(h)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func writePIDFile(path string, h runtime.Handle) error {
 // pending record or the complete one. Anything else (no file, a longer
 // file) is replaced whole, as writePIDFile does.
 func completePIDFile(path string, h runtime.Handle) error {
-	data, err := json.Marshal(h)
+	data, err := marshalHandle(h)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func sparePath(path string) string {
 // record is written anew as writePIDFile does; either way it is at path,
 // whole, before the service runs.
 func writePendingPIDFile(path string, h runtime.Handle) error {
-	data, err := json.Marshal(h)
+	data, err := marshalHandle(h)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,9 +71,16 @@ func (c *envCache) cached(k [3]fileKey) *metadata.Env {
 	return nil
 }
 
+// onEnvGet, when set (by tests), is told of every get. Atomic:
+// supervisors of earlier tests may still serve.
+var onEnvGet atomic.Pointer[func()]
+
 // get returns the environment at root, read again when one of its files
 // changed. The Env returned is shared: callers only read it.
 func (c *envCache) get(root string) (*metadata.Env, error) {
+	if f := onEnvGet.Load(); f != nil {
+		(*f)()
+	}
 	k := c.keyOf(root)
 	if env := c.cached(k); env != nil {
 		return env, nil

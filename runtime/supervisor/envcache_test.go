@@ -1,10 +1,16 @@
 package supervisor
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berthdev/berth/runtime"
+	"github.com/berthdev/berth/runtime/process"
 )
 
 func writeEnv(t *testing.T, root, policy string) {
@@ -51,5 +57,27 @@ func TestEnvCacheRacyFileIsReadAgain(t *testing.T) {
 	b, _ := c.get(root)
 	if a == nil || a == b {
 		t.Fatalf("a manifest written within %s of the read was kept", racyWindow)
+	}
+}
+
+// A launch checks the environment's files once (for its restart policy
+// and its liveness check), not again once its start has settled.
+func TestLaunchReadsTheEnvironmentOnce(t *testing.T) {
+	env, c, _ := serveForTest(t, 4)
+	r := NewRunner(process.New(process.Options{}), c)
+	svc, h := startSettled(t, env, r, "s0") // the supervisor's own first reads are over
+	stopAtCleanup(t, r, svc, h)
+	var gets atomic.Int64
+	count := func() { gets.Add(1) }
+	onEnvGet.Store(&count)
+	defer onEnvGet.Store(nil)
+	for _, name := range []string{"s1", "s2", "s3"} {
+		svc, h := startSettled(t, env, r, name)
+		if err := r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGTERM, Grace: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := gets.Load(); n != 3 {
+		t.Errorf("3 launches, started and stopped, checked the environment %d times, want 3", n)
 	}
 }

@@ -136,7 +136,7 @@ func AppendEvent(p Paths, e Event) error {
 		e.At = time.Now()
 	}
 	e.At = e.At.UTC()
-	b, err := json.Marshal(e)
+	b, err := marshalEvent(&e)
 	if err != nil {
 		return err
 	}

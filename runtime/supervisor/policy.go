@@ -14,11 +14,25 @@ import (
 	"github.com/berthdev/berth/runtime/process"
 )
 
+// watchLiveness runs liveness for launch l of a service that has a
+// liveness check in env, the environment its launch read (nil if it could
+// not be read): a goroutine per launch, that waited for its start to
+// settle and read the environment again to find none, cost a launch a
+// second check of the environment's files and the growth of a new stack.
+func (w *watch) watchLiveness(env *metadata.Env, l *launch) {
+	if env == nil {
+		return
+	}
+	if spec := env.Manifest.Services[w.name]; spec != nil && spec.Liveness != nil {
+		go w.liveness(env, spec, l)
+	}
+}
+
 // liveness runs the service's health check every interval while l runs;
 // after liveness.failures failures in a row the service is unhealthy and,
 // when its policy restarts it at all, it is stopped (its stop signal, its
 // grace period, never KILL) and restarted.
-func (w *watch) liveness(l *launch) {
+func (w *watch) liveness(env *metadata.Env, spec *metadata.Service, l *launch) {
 	s := w.s
 	select {
 	case <-l.settled:
@@ -26,14 +40,6 @@ func (w *watch) liveness(l *launch) {
 		return
 	}
 	if !l.ok {
-		return
-	}
-	env, err := s.env()
-	if err != nil {
-		return
-	}
-	spec := env.Manifest.Services[w.name]
-	if spec == nil || spec.Liveness == nil {
 		return
 	}
 	m := s.manager(env)
@@ -200,7 +206,7 @@ func (s *Supervisor) adopt() {
 		st, err := s.proc.Inspect(s.ctx, svc)
 		rec := recs[name]
 		if err == nil && st.IsRunning() && st.Handle != nil && st.Handle.Token != "" && st.PID == st.Handle.PID {
-			s.adoptOne(name, svc, *st.Handle, rec)
+			s.adoptOne(env, name, svc, *st.Handle, rec)
 			continue
 		}
 		if rec.Supervised && rec.Wanted {
@@ -213,7 +219,7 @@ func (s *Supervisor) adopt() {
 	}
 }
 
-func (s *Supervisor) adoptOne(name string, svc *runtime.Service, h runtime.Handle, rec Record) {
+func (s *Supervisor) adoptOne(env *metadata.Env, name string, svc *runtime.Service, h runtime.Handle, rec Record) {
 	l := newLaunch(h)
 	l.at = h.StartedAt
 	l.settle(true)
@@ -223,7 +229,7 @@ func (s *Supervisor) adoptOne(name string, svc *runtime.Service, h runtime.Handl
 	s.goLoopLocked(w)
 	s.mu.Unlock()
 	go s.waitLaunch(l, false)
-	go w.liveness(l)
+	w.watchLiveness(env, l)
 	s.event(Event{Service: name, Kind: EventAdopted, PID: h.PID})
 	updateRecord(s.paths, name, func(r *Record) { r.Wanted, r.Supervised, r.PID = true, true, h.PID })
 }

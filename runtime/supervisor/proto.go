@@ -237,8 +237,10 @@ type conn struct {
 
 func newConn(c *net.UnixConn) *conn { return &conn{c: c, r: bufio.NewReader(c)} }
 
-func (c *conn) send(v any) error {
-	b, err := json.Marshal(v)
+func (c *conn) send(v any) error { return c.write(marshal(v)) }
+
+// write sends a message encoded as b.
+func (c *conn) write(b []byte, err error) error {
 	if err != nil {
 		return err
 	}
@@ -255,7 +257,7 @@ func (c *conn) sendRequest(req Request, base *envBase) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	base.trim(&req)
-	b, err := json.Marshal(req)
+	b, err := marshalRequest(&req)
 	if err != nil {
 		return err
 	}
@@ -268,7 +270,7 @@ func (c *conn) recv(v any) error {
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(line, v)
+	return unmarshal(line, v)
 }
 
 func (c *conn) Close() error { return c.c.Close() }

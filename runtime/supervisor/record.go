@@ -71,6 +71,10 @@ func parseRecord(data []byte, service string) (Record, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Record{Service: service}, nil
 	}
+	if r, ok := decodeRecord(data); ok {
+		r.Service = service
+		return r, nil
+	}
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
 		return Record{Service: service}, err
@@ -150,7 +154,7 @@ func updateRecord(p Paths, service string, change func(*Record)) error {
 	change(&r)
 	r.Service = service
 	r.UpdatedAt = time.Now().UTC()
-	data, err := json.Marshal(r)
+	data, err := marshalRecord(&r)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	goruntime "runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -22,10 +21,15 @@ type Runner struct {
 	*process.Runner
 	Client *Client
 
+	// Launched, if set, is called once, when the first launch of this
+	// command is answered: from then on the command sends requests and
+	// waits (cmd/berth's oneProc).
+	Launched func()
+
 	mu      sync.Mutex
 	starts  map[int]*started
 	prepare sync.Once
-	// launching is done once the first launch is answered (oneProc).
+	// launching is done once the first launch is answered (Launched).
 	launching sync.Once
 }
 
@@ -88,11 +92,11 @@ var (
 // Start launches svc through the supervisor, starting one if none runs.
 func (r *Runner) Start(_ context.Context, svc *runtime.Service) (runtime.Handle, error) {
 	h, t, err := r.Client.Start(svc)
-	// From its first launch on, the command sends requests and waits
-	// (oneProc); its plan, whose inspections run on two goroutines, was
-	// made before. Switched once the first launch is answered, so that
-	// the switch (it stops the world) is not on that launch's path.
-	r.launching.Do(oneProc)
+	// Told once the first launch is answered, so that what the command
+	// does then (it stops the world) is not on that launch's path.
+	if r.Launched != nil {
+		r.launching.Do(r.Launched)
+	}
 	if err != nil {
 		return h, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
@@ -207,27 +211,6 @@ func RecordUserStop(p Paths, name string, pid int) {
 	AppendEvent(p, Event{Service: name, Kind: EventStopped, PID: pid, Reason: "by user"})
 	updateRecord(p, name, func(r *Record) { r.Wanted, r.Supervised, r.Stopped, r.PID = false, false, "by user", 0 })
 }
-
-// oneProc has a command that starts through the supervisor run its Go code
-// on one processor from its first launch on, unless the user set
-// GOMAXPROCS: from then on it sends requests, waits for their answers and
-// for its services, and makes system calls that leave the processor to its
-// other goroutines while they block. On two processors, every answer that
-// readied a goroutine, and every goroutine a launch started, woke the idle
-// thread, which looked for work and slept again (findRunnable, futex,
-// nanosleep): about 10 of the command's 45 ms of CPU in a start of 100 on
-// two cores, taken from the services starting. The supervisor keeps its
-// processors: a launch holds its thread while the child execs (vfork), and
-// on one processor nothing else of the supervisor could run meanwhile.
-func oneProc() {
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		setMaxProcs(1)
-	}
-}
-
-// setMaxProcs is runtime.GOMAXPROCS; tests, which serve in their own
-// process, count its calls instead.
-var setMaxProcs = goruntime.GOMAXPROCS
 
 // detachByPID sends TERM to the supervisor pid after checking that it is
 // this environment's supervisor, and waits for it to exit.

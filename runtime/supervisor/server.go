@@ -226,7 +226,7 @@ func (s *Supervisor) event(e Event) {
 
 func (s *Supervisor) reply(c *conn, r Response) error {
 	r.Protocol, r.Version, r.PID = Protocol, s.cfg.Version, ownPID()
-	return c.send(r)
+	return c.write(marshalResponse(&r))
 }
 
 // ownPID is the supervisor's PID, asked of the kernel once: each answer

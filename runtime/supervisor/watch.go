@@ -103,8 +103,11 @@ func (w *watch) launchFor(svc *runtime.Service) (*launch, error) {
 	if poke {
 		w.poke()
 	}
-	s.started(w.name, l, 0)
-	go w.liveness(l)
+	// The environment is read once per launch: its restart policy
+	// (started) and its liveness check.
+	env, _ := s.env()
+	s.started(env, w.name, l, 0)
+	w.watchLiveness(env, l)
 	return l, nil
 }
 
@@ -127,9 +130,9 @@ func (s *Supervisor) goLoopLocked(w *watch) {
 	}()
 }
 
-func (s *Supervisor) started(name string, l *launch, restarts int) {
+func (s *Supervisor) started(env *metadata.Env, name string, l *launch, restarts int) {
 	policy := metadata.RestartNo
-	if env, err := s.env(); err == nil && env.Manifest.Services[name] != nil {
+	if env != nil && env.Manifest.Services[name] != nil {
 		policy = env.Manifest.Services[name].RestartPolicy()
 	}
 	s.event(Event{Service: name, Kind: EventStarted, PID: l.h.PID, Restarts: restarts})
@@ -365,8 +368,8 @@ func (w *watch) relaunch(env *metadata.Env, old *launch) bool {
 	w.svc, w.cur = svc, l
 	total := w.total
 	s.mu.Unlock()
-	s.started(w.name, l, total)
-	go w.liveness(l)
+	s.started(env, w.name, l, total)
+	w.watchLiveness(env, l)
 	go s.comeback(w.name, l)
 	return true
 }
