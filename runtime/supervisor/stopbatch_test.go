@@ -249,7 +249,9 @@ func startPlain(t *testing.T, env *metadata.Env, r *process.Runner, name string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second}) })
+	t.Cleanup(func() {
+		r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second})
+	})
 	return h
 }
 
@@ -311,6 +313,76 @@ func TestAnUnsupervisedStopStopsWhatWasRelaunchedSinceItsPlan(t *testing.T) {
 	for _, pid := range []int{again.PID, h1.PID} {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
+		}
+	}
+}
+
+// A stop planned while a service ran, that reaches the supervisor after
+// the service crashed and as its restart begins (past the restart's check
+// for a stop, before the new launch's PID file), finds the ended launch
+// and nothing to signal, and says the service stopped: the new launch is
+// stopped too. It was left running and, marked stopped, never restarted
+// once it exited. The interleaving is made by holding the restart at that
+// point until the stop has marked the service.
+func TestAStopDuringARestartStopsTheNewLaunch(t *testing.T) {
+	env, c, _ := serveCommandForTest(t, 1, "[sleep, \"1000\"]\n    restart: always\n    restart_backoff: {initial: 1ms}")
+	r := NewRunner(process.New(process.Options{}), c)
+	_, h0 := startSettled(t, env, r, "s0")
+	m := managerOf(env, r)
+	defer m.Close()
+	ctx := context.Background()
+	p, err := m.PlanStop(ctx, []string{"s0"}, runtime.StopRequest{Grace: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan *watch, 1)
+	stopped := make(chan error, 1)
+	hold := func(w *watch) {
+		held <- w
+		go func() {
+			_, err := m.ExecuteStop(ctx, p)
+			stopped <- err
+		}()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			w.s.mu.Lock()
+			marked := w.stop != ""
+			w.s.mu.Unlock()
+			if marked {
+				return
+			}
+		}
+		t.Error("the stop did not mark the service while the restart was held")
+	}
+	onRelaunch.Store(&hold)
+	t.Cleanup(func() { onRelaunch.Store(nil) })
+	syscall.Kill(h0.PID, syscall.SIGKILL)
+	var w *watch
+	select {
+	case w = <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("s0 was not restarted")
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	w.s.mu.Lock()
+	h := w.cur.h
+	w.s.mu.Unlock()
+	if h.PID == h0.PID || h.PID == 0 {
+		t.Fatalf("the launch watched after the restart: %+v (the first was PID %d)", h, h0.PID)
+	}
+	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(h.PID, 0) == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the new launch (PID %d) still runs 5 s after the service was stopped", h.PID)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		rec, _ := ReadRecord(c.Paths, "s0")
+		if !rec.Wanted && rec.Stopped == "by user" && rec.PID == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record after the stop: %+v; want stopped by user, not wanted", rec)
 		}
 	}
 }

@@ -357,6 +357,9 @@ func (w *watch) relaunch(env *metadata.Env, old *launch) bool {
 			return w.failedLaunch(old, err)
 		}
 	}
+	if f := onRelaunch.Load(); f != nil {
+		(*f)(w)
+	}
 	h, err := s.proc.Start(s.ctx, svc)
 	if err != nil {
 		return w.failedLaunch(old, err)
@@ -367,11 +370,38 @@ func (w *watch) relaunch(env *metadata.Env, old *launch) bool {
 	s.mu.Lock()
 	w.svc, w.cur = svc, l
 	total := w.total
+	// A user's stop that came while this launch started (after the check
+	// above, before its PID file) found the launch before it, which had
+	// ended, and nothing to signal: the user stopped the service, so this
+	// launch is stopped too, rather than left running and never restarted
+	// once it exits.
+	stop = w.stop
 	s.mu.Unlock()
 	s.started(env, w.name, l, total)
+	if stop != "" {
+		s.cfg.Logf("%s: stopped %s as it restarted: stopping the new launch (PID %d)", w.name, stop, h.PID)
+		go s.stopLaunch(svc, l)
+		return true
+	}
 	w.watchLiveness(env, l)
 	go s.comeback(w.name, l)
 	return true
+}
+
+// onRelaunch, when set (by tests), is called by relaunch once it has
+// checked that no stop came, before it starts the new launch.
+var onRelaunch atomic.Pointer[func(w *watch)]
+
+// stopLaunch stops launch l of svc with its stop signal and grace period,
+// never KILL (the user's options went with the stop of the launch before;
+// one left running is logged, and a stop of it by the user finds it); the
+// watch's loop records its exit as the stop marked.
+func (s *Supervisor) stopLaunch(svc *runtime.Service, l *launch) {
+	ctx, cancel := context.WithTimeout(s.ctx, svc.StopGrace+10*time.Second)
+	defer cancel()
+	if err := s.proc.Stop(ctx, svc, l.h, runtime.StopOptions{Signal: svc.StopSignal, Grace: svc.StopGrace}); err != nil {
+		s.cfg.Logf("%s: stopping PID %d: %v", svc.Name, l.h.PID, err)
+	}
 }
 
 // failedLaunch stands for a relaunch that could not run: it ends at once,
