@@ -305,14 +305,63 @@ func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, e
 		results[index[n]] = m.stopOne(ctx, t.svc, t.run, p.req, planned, ok)
 		return results[index[n]].Err
 	})
-	var errs []error
+	return results, joinStopErrors(results)
+}
+
+// joinStopErrors joins the failures of results, one line for the
+// services that failed for one same reason (a supervisor of another
+// build, a daemon out of reach), in the order of their first failure:
+// the reason, and what to do about it, is read once rather than once per
+// service. Each result keeps its own error.
+func joinStopErrors(results []StopResult) error {
+	type group struct {
+		names []string
+		first error
+	}
+	var groups []*group
+	byCause := map[string]*group{}
 	for _, r := range results {
-		if r.Err != nil {
-			errs = append(errs, r.Err)
+		if r.Err == nil {
+			continue
+		}
+		cause := errors.Unwrap(r.Err)
+		if cause == nil {
+			groups = append(groups, &group{names: []string{r.Name}, first: r.Err})
+			continue
+		}
+		g := byCause[cause.Error()]
+		if g == nil {
+			g = &group{first: r.Err}
+			byCause[cause.Error()] = g
+			groups = append(groups, g)
+		}
+		g.names = append(g.names, r.Name)
+	}
+	errs := make([]error, len(groups))
+	for i, g := range groups {
+		errs[i] = g.first
+		if len(g.names) > 1 {
+			errs[i] = &stopsFailed{names: g.names, cause: errors.Unwrap(g.first)}
 		}
 	}
-	return results, errors.Join(errs...)
+	return errors.Join(errs...)
 }
+
+// stopsFailed is the failure of several services' stops for one reason.
+type stopsFailed struct {
+	names []string
+	cause error
+}
+
+func (e *stopsFailed) Error() string {
+	names := "'" + strings.Join(e.names, "', '") + "'"
+	if len(e.names) > 4 {
+		names = fmt.Sprintf("'%s' and %d more", strings.Join(e.names[:3], "', '"), len(e.names)-3)
+	}
+	return fmt.Sprintf("failed to stop %s (%d services): %v", names, len(e.names), e.cause)
+}
+
+func (e *stopsFailed) Unwrap() error { return e.cause }
 
 // RecordChecker is implemented by a runner whose stop takes the record
 // its plan read, moments before, as it is, and checks it itself (the

@@ -335,6 +335,9 @@ func (p *pendingStop) await(ctx context.Context) (handled bool, err error) {
 	select {
 	case resp, ok := <-t.answers:
 		if !ok {
+			if ve := ss.refusal(); ve != nil {
+				return true, ve
+			}
 			return true, fmt.Errorf("stop %s: the supervisor went away during the stop", p.name)
 		}
 		if resp.Code == codeMoved {

@@ -21,6 +21,17 @@ type clientSession struct {
 	next uint64
 	open map[uint64]chan Response
 	dead bool
+	// refused is the VersionError of a supervisor of another build that
+	// answered on this session: the requests it leaves unanswered when it
+	// ends fail with it too, not as a supervisor gone away.
+	refused *VersionError
+}
+
+// refusal is the VersionError the session ended with, or nil.
+func (ss *clientSession) refusal() *VersionError {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.refused
 }
 
 // ticket is one request of a session, open until end: its answers, and
@@ -98,6 +109,9 @@ func (ss *clientSession) read() {
 			break
 		}
 		ss.mu.Lock()
+		if ss.refused == nil && (r.Code == codeVersion || r.Protocol != Protocol || r.Version != ss.version) {
+			ss.refused = versionError(r, ss.version)
+		}
 		ch := ss.open[r.ID]
 		ss.mu.Unlock()
 		if ch != nil {

@@ -386,3 +386,36 @@ func TestAStopDuringARestartStopsTheNewLaunch(t *testing.T) {
 		}
 	}
 }
+
+// A stop all by a berth of another build than the supervisor's fails
+// for every service with the supervisor's VersionError, which says what to
+// do (berth supervisor replace), not with the first service's alone and
+// "the supervisor went away" for each of the others; nothing is stopped.
+func TestAStopAllOfAnotherBuildSaysSoForEachService(t *testing.T) {
+	env, c, _ := serveForTest(t, 3)
+	r := NewRunner(process.New(process.Options{}), c)
+	var pids []int
+	for _, name := range []string{"s0", "s1", "s2"} {
+		_, h := startSettled(t, env, r, name)
+		pids = append(pids, h.PID)
+	}
+	other := &Client{Paths: c.Paths, Version: "other"}
+	defer other.Close()
+	m := managerOf(env, NewRunner(process.New(process.Options{}), other))
+	defer m.Close()
+	res, err := m.Stop(context.Background(), []string{"all"}, runtime.StopRequest{Grace: 5 * time.Second})
+	if err == nil || len(res) != 3 {
+		t.Fatalf("stop all of another build: %+v, %v; want 3 failures", res, err)
+	}
+	for _, r := range res {
+		var ve *VersionError
+		if !errors.As(r.Err, &ve) {
+			t.Errorf("%s: %v; want the supervisor's VersionError", r.Name, r.Err)
+		}
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err != nil {
+			t.Errorf("PID %d after a refused stop: %v; want it running", pid, err)
+		}
+	}
+}
