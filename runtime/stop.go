@@ -315,8 +315,8 @@ func (m *Manager) ExecuteStop(ctx context.Context, p *StopPlan) ([]StopResult, e
 // service. Each result keeps its own error.
 func joinStopErrors(results []StopResult) error {
 	type group struct {
-		names []string
-		first error
+		names        []string
+		first, cause error
 	}
 	var groups []*group
 	byCause := map[string]*group{}
@@ -331,7 +331,7 @@ func joinStopErrors(results []StopResult) error {
 		}
 		g := byCause[cause.Error()]
 		if g == nil {
-			g = &group{first: r.Err}
+			g = &group{first: r.Err, cause: cause}
 			byCause[cause.Error()] = g
 			groups = append(groups, g)
 		}
@@ -341,7 +341,7 @@ func joinStopErrors(results []StopResult) error {
 	for i, g := range groups {
 		errs[i] = g.first
 		if len(g.names) > 1 {
-			errs[i] = &stopsFailed{names: g.names, cause: errors.Unwrap(g.first)}
+			errs[i] = &stopsFailed{names: g.names, cause: g.cause}
 		}
 	}
 	return errors.Join(errs...)

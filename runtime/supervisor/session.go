@@ -109,7 +109,7 @@ func (ss *clientSession) read() {
 			break
 		}
 		ss.mu.Lock()
-		if ss.refused == nil && (r.Code == codeVersion || r.Protocol != Protocol || r.Version != ss.version) {
+		if ss.refused == nil && fromAnotherBuild(r, ss.version) {
 			ss.refused = versionError(r, ss.version)
 		}
 		ch := ss.open[r.ID]
@@ -176,10 +176,16 @@ func (c *Client) request(req Request) (*ticket, Response, error) {
 	return t, resp, nil
 }
 
+// fromAnotherBuild says whether resp comes from a supervisor of another
+// build than ours (or refuses ours).
+func fromAnotherBuild(resp Response, ours string) bool {
+	return resp.Code == codeVersion || resp.Protocol != Protocol || resp.Version != ours
+}
+
 // answerError is the error an answer stands for, or nil.
 func (c *Client) answerError(resp Response) error {
 	switch {
-	case resp.Code == codeVersion || resp.Protocol != Protocol || resp.Version != c.Version:
+	case fromAnotherBuild(resp, c.Version):
 		return versionError(resp, c.Version)
 	case resp.Code == codeClosing:
 		return fmt.Errorf("%w (it is exiting)", ErrNotRunning)

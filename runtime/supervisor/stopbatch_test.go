@@ -180,11 +180,7 @@ func TestAStopAllStopsWhatWasRelaunchedSinceItsPlan(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stop all: %+v, %v", res, err)
 	}
-	for _, pid := range []int{again.PID, h1.PID} {
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
-		}
-	}
+	wantGone(t, again.PID, h1.PID)
 }
 
 // A stop of a batch carries the launch and the options only, not the
@@ -275,11 +271,7 @@ func TestAnUnsupervisedStopAllReadsEachRecordOnce(t *testing.T) {
 	if n := counted.n.Load(); n != 0 {
 		t.Errorf("the stop read records %d times after its plan, want none", n)
 	}
-	for _, pid := range pids {
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
-		}
-	}
+	wantGone(t, pids...)
 }
 
 // A service stopped and started again between a stop's plan and its stop
@@ -310,11 +302,7 @@ func TestAnUnsupervisedStopStopsWhatWasRelaunchedSinceItsPlan(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stop all: %+v, %v", res, err)
 	}
-	for _, pid := range []int{again.PID, h1.PID} {
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
-		}
-	}
+	wantGone(t, again.PID, h1.PID)
 }
 
 // A stop planned while a service ran, that reaches the supervisor after
@@ -416,6 +404,16 @@ func TestAStopAllOfAnotherBuildSaysSoForEachService(t *testing.T) {
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); err != nil {
 			t.Errorf("PID %d after a refused stop: %v; want it running", pid, err)
+		}
+	}
+}
+
+// wantGone fails t for each of pids that still names a process.
+func wantGone(t *testing.T, pids ...int) {
+	t.Helper()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("PID %d after the stop: %v; want gone", pid, err)
 		}
 	}
 }
