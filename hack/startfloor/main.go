@@ -5,11 +5,17 @@
 // of every linked package, so what these cost at start (the Docker
 // client's distribution/reference and go-digest regular expressions,
 // semver's) no berth can avoid. hack/bench-floor.sh prints berth
-// --version beside it and beside a plain hello world.
+// --version beside it and beside a plain hello world. With
+// BERTH_SUPERVISOR_READY_FD set it answers "ready" there instead, as a
+// spawned supervisor does, and waits to be killed: the floor of
+// hack/bench-spawn.sh.
 package main
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	_ "github.com/docker/docker/client"
@@ -18,4 +24,11 @@ import (
 	_ "github.com/spf13/cobra"
 )
 
-func main() { fmt.Println("hello", semver.MustParse("1.0.0")) }
+func main() {
+	if fd, err := strconv.Atoi(os.Getenv("BERTH_SUPERVISOR_READY_FD")); err == nil {
+		os.NewFile(uintptr(fd), "ready").Write([]byte("ready\n"))
+		time.Sleep(time.Hour) // until hack/readywait's TERM
+		return
+	}
+	fmt.Println("hello", semver.MustParse("1.0.0"))
+}
