@@ -82,6 +82,7 @@ func TestStartFailureShowsThisRunsLines(t *testing.T) {
 services:
   quiet:
     command: [TESTSVC, --exit, "3"]
+    start_check: 1m # until it exits, however late a loaded machine runs it
     log: {to: file}
 `)
 	path := filepath.Join(m.Env.Root, "logs", "quiet", "service.log")
