@@ -47,10 +47,9 @@ var errNoAnswer = errors.New("the supervisor did not answer in time")
 // an object per launch, which cost a status of 100 services more than the
 // inspections the survey saves. Nothing in an answer needs escaping in
 // JSON (names, numbers and tokens; ';', not a newline, between records),
-// so the client reads it without encoding/json (decodeLiveAnswer). The
-// request went through encoding/json's codec of a type of its own, built
-// by reflection in every status: some 5 page faults and tens of
-// microseconds.
+// so the client reads it without encoding/json (decodeLiveAnswer). (The
+// request had a type of its own, written by encoding/json, whose codec
+// every status built by reflection: some 5 page faults of a status.)
 type liveAnswer struct {
 	Protocol int    `json:"protocol"`
 	Version  string `json:"version"`
