@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -108,7 +109,11 @@ func readManifestCache(cache string, exe, key cacheFileKey) (*Manifest, entityLi
 	if err != nil || len(data) < len(manifestCacheMagic) || string(data[:len(manifestCacheMagic)]) != manifestCacheMagic {
 		return nil, nil, false
 	}
-	r := &binReader{s: string(data[len(manifestCacheMagic):])}
+	// The strings of the manifest are slices of the cache's bytes, taken
+	// as a string without a copy (10 KB for 100 services): data is not
+	// written again, nor kept elsewhere.
+	body := data[len(manifestCacheMagic):]
+	r := &binReader{s: unsafe.String(unsafe.SliceData(body), len(body))}
 	var gotExe, gotKey cacheFileKey
 	gotExe.read(r)
 	gotKey.read(r)

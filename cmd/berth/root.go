@@ -80,10 +80,15 @@ func (g *globalOptions) open(open func(string) (*metadata.Env, error), migrate b
 	if err != nil {
 		return nil, err
 	}
-	if migrate {
-		metadata.MigrateLegacyKeys(root)
-	}
+	// .metadata is read once: its legacy keys, if it has any (or if the
+	// environment did not open), are renamed and the environment read
+	// again, as a migration before the first read would have shown it.
 	env, err := open(root)
+	if migrate && (err != nil || len(env.Meta.Migrated) > 0) {
+		if renamed := metadata.MigrateLegacyKeys(root); len(renamed) > 0 {
+			env, err = open(root)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/berthdev/berth/compose"
 	"github.com/berthdev/berth/images/engine"
@@ -82,9 +83,14 @@ func oneProc() {
 // their own process, count its calls instead.
 var setMaxProcs = goruntime.GOMAXPROCS
 
+// executable is os.Executable, read once: a status asked for it twice
+// (the supervisor's argv, the log pipe's), a readlink of /proc/self/exe
+// each.
+var executable = sync.OnceValues(os.Executable)
+
 func newProcessRunner() *process.Runner {
 	var pipe []string
-	if exe, err := os.Executable(); err == nil {
+	if exe, err := executable(); err == nil {
 		pipe = []string{exe, "internal", "logpipe"}
 	}
 	return process.New(process.Options{LogPipe: pipe})
@@ -92,7 +98,7 @@ func newProcessRunner() *process.Runner {
 
 // supervisorClient reaches the supervisor of the environment at root.
 func supervisorClient(root string) *supervisor.Client {
-	exe, _ := os.Executable()
+	exe, _ := executable()
 	return &supervisor.Client{Paths: supervisor.PathsOf(root), Version: buildVersion(),
 		Spawn: []string{exe, "--env", root, "internal", "supervise"}}
 }

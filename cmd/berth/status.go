@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -121,25 +122,35 @@ func runStatus(ctx context.Context, g *globalOptions, names []string, opts *stat
 		writeStatusTable(g.stdout, states, true, newWideInfo(m.Env))
 		return err
 	}
-	// One write for all lines, not one per service.
-	var b strings.Builder
+	// One write for all lines, not one per service, each appended in
+	// place rather than formatted apart (fmt: 8 KB for 100 lines).
+	b := make([]byte, 0, 40*len(states))
 	for _, st := range states {
-		b.WriteString(statusLine(st))
-		b.WriteByte('\n')
+		b = append(appendStatusLine(b, st), '\n')
 	}
-	io.WriteString(g.stdout, b.String())
+	g.stdout.Write(b)
 	return err
 }
 
 // statusLine is the form other programs parse.
-func statusLine(st runtime.State) string {
+func statusLine(st runtime.State) string { return string(appendStatusLine(nil, st)) }
+
+// appendStatusLine appends st's statusLine to b.
+func appendStatusLine(b []byte, st runtime.State) []byte {
+	b = append(b, st.Name...)
 	switch {
 	case st.IsRunning():
-		return fmt.Sprintf("%s: Running (%s)", st.Name, st.Describe())
+		b = append(b, ": Running ("...)
+		if st.Detail != nil {
+			b = append(b, st.Describe()...)
+		} else { // Describe's own form, without its fmt
+			b = strconv.AppendInt(append(b, "PID "...), int64(st.PID), 10)
+		}
+		return append(b, ')')
 	case st.State == runtime.Unknown:
-		return fmt.Sprintf("%s: Unknown", st.Name)
+		return append(b, ": Unknown"...)
 	}
-	return fmt.Sprintf("%s: Stopped", st.Name)
+	return append(b, ": Stopped"...)
 }
 
 // writeStatusBlock is the short block printed after start and restart;

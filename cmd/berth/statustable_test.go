@@ -40,3 +40,35 @@ func TestStatusTableIsOneWrite(t *testing.T) {
 		t.Errorf("the table reads\n%s", strings.Join(lines[:min(3, len(lines))], "\n"))
 	}
 }
+
+// describedAs is a runner's detail that describes itself as given.
+type describedAs string
+
+func (d describedAs) Describe() string { return string(d) }
+
+// The status lines other programs parse, appended in place, read as
+// fmt wrote them: "name: Running (PID n)", a runner's own description
+// (or the PID where it gives none), "name: Unknown", "name: Stopped".
+func TestStatusLineForms(t *testing.T) {
+	for _, tc := range []struct {
+		st   runtime.State
+		want string
+	}{
+		{runtime.State{Name: "api", State: runtime.Running, PID: 4242}, "api: Running (PID 4242)"},
+		{runtime.State{Name: "web", State: runtime.Running, PID: 7, Detail: describedAs("container 0123456789ab")}, "web: Running (container 0123456789ab)"},
+		{runtime.State{Name: "w2", State: runtime.Running, PID: 8, Detail: describedAs("")}, "w2: Running (PID 8)"},
+		{runtime.State{Name: "box", State: runtime.Unknown, PID: 9}, "box: Unknown"},
+		{runtime.State{Name: "core", State: runtime.Stopped, PID: 10, Detail: describedAs("x")}, "core: Stopped"},
+	} {
+		old := fmt.Sprintf("%s: Stopped", tc.st.Name)
+		switch {
+		case tc.st.IsRunning():
+			old = fmt.Sprintf("%s: Running (%s)", tc.st.Name, tc.st.Describe())
+		case tc.st.State == runtime.Unknown:
+			old = fmt.Sprintf("%s: Unknown", tc.st.Name)
+		}
+		if got := statusLine(tc.st); got != tc.want || got != old {
+			t.Errorf("statusLine(%+v) = %q, want %q (fmt's form %q)", tc.st, got, tc.want, old)
+		}
+	}
+}

@@ -62,15 +62,21 @@ func (r *Runner) inspectRecord(svc *runtime.Service, rec pidRecord, err error) r
 
 // Record is a service's PID file as read, for a status that reads every
 // record before it learns what the supervisor vouches for (InspectRead).
+// The record is held by pointer: a status keeps one per service until its
+// inspection, and the state of a launch vouched for takes its handle as
+// it is rather than a copy (160 bytes per service, copied twice before).
 type Record struct {
-	rec pidRecord
+	rec *pidRecord // nil with err, or in a zero Record
 	err error
 }
 
 // ReadRecord reads svc's PID file for InspectRead.
 func (r *Runner) ReadRecord(svc *runtime.Service) Record {
 	rec, err := readPIDFile(pidPath(svc))
-	return Record{rec, err}
+	if err != nil {
+		return Record{err: err}
+	}
+	return Record{rec: &rec}
 }
 
 // InspectRead is Inspect of the record read, for a status that learns
@@ -80,21 +86,26 @@ func (r *Runner) ReadRecord(svc *runtime.Service) Record {
 // not seen it end, so its PID is still the process it verified. A record
 // that still names that launch (the same PID, start time and this
 // environment's launch token) shows the service running without reading
-// /proc; anything else is inspected from the record read.
+// /proc; anything else is inspected from the record read. The state
+// returned may hold rd's handle itself: rd is read for one inspection.
 func (r *Runner) InspectRead(svc *runtime.Service, rd Record, vouch func() (runtime.Handle, bool)) runtime.State {
-	if rd.err == nil {
+	if rd.err == nil && rd.rec != nil {
 		if h, ok := vouch(); ok {
 			if st, ok := vouched(svc, h, rd.rec); ok {
 				return st
 			}
 		}
 	}
-	return r.inspectRecord(svc, rd.rec, rd.err)
+	var rec pidRecord
+	if rd.rec != nil {
+		rec = *rd.rec
+	}
+	return r.inspectRecord(svc, rec, rd.err)
 }
 
 // vouched is the state of svc when its record rec names the launch h that
-// its supervisor vouches for.
-func vouched(svc *runtime.Service, h runtime.Handle, rec pidRecord) (st runtime.State, ok bool) {
+// its supervisor vouches for; the state's handle is rec's.
+func vouched(svc *runtime.Service, h runtime.Handle, rec *pidRecord) (st runtime.State, ok bool) {
 	if h.PID <= 1 || h.Token == "" || rec.Handle.PID != h.PID ||
 		rec.Handle.StartTime != h.StartTime || rec.Handle.Token != h.Token || rec.Handle.StartedAt.IsZero() {
 		return st, false
@@ -102,10 +113,10 @@ func vouched(svc *runtime.Service, h runtime.Handle, rec pidRecord) (st runtime.
 	if !ownToken(svc, h.Token) {
 		return st, false
 	}
-	rh := rec.Handle
+	rh := &rec.Handle
 	rh.Service, rh.Runner = svc.Name, metadata.RunnerProcess
 	at := rh.StartedAt
-	return runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Running, PID: rh.PID, Handle: &rh, StartedAt: &at}, true
+	return runtime.State{Name: svc.Name, Runner: svc.Runner, State: runtime.Running, PID: rh.PID, Handle: rh, StartedAt: &at}, true
 }
 
 // StillRecorded says whether svc's PID file still names the launch of h:

@@ -48,10 +48,13 @@ func parsePIDFile(data []byte) (pidRecord, error) {
 		var r pidRecord
 		var ok bool
 		if r.Handle, ok = decodeHandle(t); !ok {
-			r.Handle = runtime.Handle{}
-			if err := json.Unmarshal(t, &r.Handle); err != nil {
+			// A handle of its own: encoding/json's pointer into r moved r
+			// to the heap on every read, 160 bytes per PID file.
+			var h runtime.Handle
+			if err := json.Unmarshal(t, &h); err != nil {
 				return pidRecord{}, fmt.Errorf("malformed PID file: %w", err)
 			}
+			r.Handle = h
 		}
 		// PID 0 is a pending record: written before its service ran,
 		// it names the service by its launch token alone.

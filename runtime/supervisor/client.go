@@ -33,6 +33,10 @@ type Client struct {
 	preparing sync.WaitGroup
 	// prefetched is the Live a status asked for at its start (live.go).
 	prefetched *livePending
+	// answered: a supervisor took a Live request of this client (its
+	// answer read, in time or not), so one runs and Revive has nothing
+	// to do.
+	answered bool
 }
 
 // ErrNotRunning means no supervisor serves the environment.

@@ -39,21 +39,17 @@ var liveTimeout = 250 * time.Millisecond
 // in time. It runs (revive has nothing to do) and is not asked again.
 var errNoAnswer = errors.New("the supervisor did not answer in time")
 
-// liveRequest and liveAnswer are Request and Response cut to what a
-// survey carries, and the launches are records of text ("service pid
-// start-time token", each ended by ';'), not objects: encoding/json
-// builds a codec for each type on its first use and decodes an object per
-// launch, which cost a status of 100 services more than the inspections
-// the survey saves. Nothing in an answer needs escaping in JSON (names,
-// numbers and tokens; ';', not a newline, between records), so the
-// client reads it without encoding/json (decodeLiveAnswer).
-type liveRequest struct {
-	Protocol int    `json:"protocol"`
-	Version  string `json:"version"`
-	Op       string `json:"op"`
-	Stopping bool   `json:"stopping,omitempty"`
-}
-
+// A survey's request is a Request (op live), which berth writes without
+// encoding/json (marshalRequest); its answer is liveAnswer, a Response cut
+// to what a survey carries, and the launches are records of text
+// ("service pid start-time token", each ended by ';'), not objects:
+// encoding/json builds a codec for each type on its first use and decodes
+// an object per launch, which cost a status of 100 services more than the
+// inspections the survey saves. Nothing in an answer needs escaping in
+// JSON (names, numbers and tokens; ';', not a newline, between records),
+// so the client reads it without encoding/json (decodeLiveAnswer). (The
+// request had a type of its own, written by encoding/json, whose codec
+// every status built by reflection: some 5 page faults of a status.)
 type liveAnswer struct {
 	Protocol int    `json:"protocol"`
 	Version  string `json:"version"`
@@ -115,9 +111,30 @@ func (s *Supervisor) prepareStops() {
 // onPrepareStops, when set (by tests), is told of each prepareStops.
 var onPrepareStops atomic.Pointer[func(from uint64)]
 
-// parseLive reads live's records back into handles, by service.
-func parseLive(text string) (map[string]runtime.Handle, error) {
-	out := make(map[string]runtime.Handle, strings.Count(text, ";"))
+// liveLaunch is a live launch of a survey's answer: what of its handle the
+// supervisor vouches for. (A map of whole handles took 19 KB for 100
+// services, most of a survey's answer.)
+type liveLaunch struct {
+	pid   int
+	start uint64
+	token string
+}
+
+// launches are a survey's live launches, by service.
+type launches map[string]liveLaunch
+
+// handle is the handle of name's live launch, if it has one.
+func (l launches) handle(name string) (runtime.Handle, bool) {
+	x, ok := l[name]
+	if !ok {
+		return runtime.Handle{}, false
+	}
+	return runtime.Handle{Service: name, PID: x.pid, StartTime: x.start, Token: x.token}, true
+}
+
+// parseLive reads live's records back, by service.
+func parseLive(text string) (launches, error) {
+	out := make(launches, strings.Count(text, ";"))
 	for text != "" {
 		rec, rest, ended := strings.Cut(text, ";")
 		if !ended {
@@ -138,7 +155,7 @@ func parseLive(text string) (map[string]runtime.Handle, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[name] = runtime.Handle{Service: name, PID: pid, StartTime: st, Token: token}
+		out[name] = liveLaunch{pid: pid, start: st, token: token}
 	}
 	return out, nil
 }
@@ -195,6 +212,19 @@ func (a *liveAnswer) text(key string) *string {
 // Live returns, by service, the launches the supervisor watches that have
 // not ended, each as the PID, start time and token of its handle.
 func (c *Client) Live() (map[string]runtime.Handle, error) {
+	l, err := c.live()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]runtime.Handle, len(l))
+	for name := range l {
+		out[name], _ = l.handle(name)
+	}
+	return out, nil
+}
+
+// live is Live as a survey keeps it.
+func (c *Client) live() (launches, error) {
 	cn, err := c.askLive(false)
 	if err != nil {
 		return nil, err
@@ -210,15 +240,22 @@ func (c *Client) askLive(stopping bool) (*conn, error) {
 		return nil, err
 	}
 	cn.c.SetDeadline(time.Now().Add(liveTimeout))
-	if err := cn.send(liveRequest{Protocol: Protocol, Version: c.Version, Op: opLive, Stopping: stopping}); err != nil {
+	if err := cn.send(Request{Protocol: Protocol, Version: c.Version, Op: opLive, Stopping: stopping}); err != nil {
 		cn.Close()
 		return nil, fmt.Errorf("%w (%v)", ErrNotRunning, err)
 	}
 	return cn, nil
 }
 
-func (c *Client) readLive(cn *conn) (map[string]runtime.Handle, error) {
+func (c *Client) readLive(cn *conn) (live launches, err error) {
 	defer cn.Close()
+	defer func() {
+		if !errors.Is(err, ErrNotRunning) {
+			c.mu.Lock()
+			c.answered = true
+			c.mu.Unlock()
+		}
+	}()
 	line, err := cn.r.ReadBytes('\n')
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, fmt.Errorf("%w (within %v)", errNoAnswer, liveTimeout)
@@ -241,11 +278,11 @@ func (c *Client) readLive(cn *conn) (map[string]runtime.Handle, error) {
 type livePending struct {
 	cn   *conn
 	once sync.Once
-	live map[string]runtime.Handle
+	live launches
 	err  error
 }
 
-func (p *livePending) result(c *Client) (map[string]runtime.Handle, error) {
+func (p *livePending) result(c *Client) (launches, error) {
 	p.once.Do(func() {
 		if p.err == nil {
 			p.live, p.err = c.readLive(p.cn)
@@ -275,13 +312,16 @@ func (c *Client) prefetchLive(stopping bool) {
 }
 
 // prefetchAnswered says whether a supervisor answered the prefetch (of
-// this build or another): one runs, and Revive has nothing to do.
+// this build or another), or a Live of the survey that took it: one runs,
+// and Revive has nothing to do. A status revives after its survey took
+// the prefetch: without the survey's answer remembered, its revive read
+// the supervisor's PID file and /proc again to learn what it knew.
 func (c *Client) prefetchAnswered() bool {
 	c.mu.Lock()
-	p := c.prefetched
+	p, answered := c.prefetched, c.answered
 	c.mu.Unlock()
-	if p == nil {
-		return false
+	if answered || p == nil {
+		return answered
 	}
 	_, err := p.result(c)
 	return !errors.Is(err, ErrNotRunning)
@@ -291,7 +331,7 @@ func (c *Client) prefetchAnswered() bool {
 // found no supervisor is asked again: the command may have started one
 // since (Revive) for the services a killed one watched. One that was not
 // answered in time is not.
-func (c *Client) takeLive() (map[string]runtime.Handle, error) {
+func (c *Client) takeLive() (launches, error) {
 	c.mu.Lock()
 	p := c.prefetched
 	c.prefetched = nil
@@ -301,7 +341,7 @@ func (c *Client) takeLive() (map[string]runtime.Handle, error) {
 			return live, err
 		}
 	}
-	return c.Live()
+	return c.live()
 }
 
 type liveKey struct{ r *Runner }
@@ -321,7 +361,7 @@ func (r *Runner) Survey(ctx context.Context) context.Context {
 type survey struct {
 	c    *Client
 	once sync.Once
-	live map[string]runtime.Handle // nil without an answer
+	live launches // nil without an answer
 
 	mu   sync.Mutex
 	read map[string]process.Record
@@ -356,8 +396,7 @@ func (s *survey) vouchFor(name string) (runtime.Handle, bool) {
 			s.live = live
 		}
 	})
-	h, ok := s.live[name]
-	return h, ok
+	return s.live.handle(name)
 }
 
 // Inspect is the process runner's, but for a launch the supervisor

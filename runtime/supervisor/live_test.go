@@ -135,7 +135,7 @@ func stopAtCleanup(t *testing.T, r *Runner, svc *runtime.Service, h runtime.Hand
 // the status then inspects every service.
 func TestParseLive(t *testing.T) {
 	got, err := parseLive("api 123 456 id/api/ab;web 7 8 id/web/cd;")
-	if err != nil || len(got) != 2 || got["api"] != (runtime.Handle{Service: "api", PID: 123, StartTime: 456, Token: "id/api/ab"}) {
+	if api, ok := got.handle("api"); err != nil || len(got) != 2 || !ok || api != (runtime.Handle{Service: "api", PID: 123, StartTime: 456, Token: "id/api/ab"}) {
 		t.Errorf("parseLive: %+v, %v", got, err)
 	}
 	if got, err := parseLive(""); err != nil || len(got) != 0 {
@@ -166,8 +166,13 @@ func TestPrefetchedSurvey(t *testing.T) {
 		t.Errorf("Revive after an answered prefetch: %v", err)
 	}
 	live, err := pc.takeLive()
-	if err != nil || live["s0"].PID != h.PID {
+	if err != nil || live["s0"].pid != h.PID {
 		t.Errorf("takeLive: %v, %v; want s0 as PID %d", live, err, h.PID)
+	}
+	// A status revives after its survey took the prefetch: the answer
+	// still says that a supervisor runs.
+	if !pc.prefetchAnswered() {
+		t.Error("prefetchAnswered false once the survey took the answered prefetch")
 	}
 
 	none := &Client{Paths: PathsOf(t.TempDir()), Version: c.Version}
@@ -176,8 +181,11 @@ func TestPrefetchedSurvey(t *testing.T) {
 		t.Error("prefetchAnswered true with no supervisor")
 	}
 	none.Paths = c.Paths // as if revive had started one meanwhile
-	if live, err := none.takeLive(); err != nil || live["s0"].PID != h.PID {
+	if live, err := none.takeLive(); err != nil || live["s0"].pid != h.PID {
 		t.Errorf("takeLive after a prefetch that found none: %v, %v; want it asked again", live, err)
+	}
+	if !none.prefetchAnswered() {
+		t.Error("prefetchAnswered false after the survey's own request was answered")
 	}
 }
 
