@@ -238,7 +238,7 @@ func verifyPlain(svc *runtime.Service, h runtime.Handle) verdict {
 		v.warning = fmt.Sprintf("%s names PID %d, but the command of %s is not known here (%v), so berth cannot show it is the service: nothing is signalled", pidRel(svc), h.PID, svc.Name, err)
 		return v
 	}
-	if !runsCommand(cmdline(h.PID), want) && len(matchingDescendants(h.PID, want, liveProcs())) == 0 {
+	if !runsCommand(recordedCmdline(h.PID, st.StartTime), want) && len(matchingDescendants(h.PID, want, liveProcs())) == 0 {
 		v.warning = fmt.Sprintf("%s names PID %d, which does not run the command of %s (nor does any process it started): not the service's, nothing is signalled", pidRel(svc), h.PID, svc.Name)
 		return v
 	}
@@ -285,7 +285,7 @@ func descendants(pid int, procs []procStat) []procStat {
 func matchingDescendants(pid int, want []string, procs []procStat) []procStat {
 	var out []procStat
 	for _, d := range descendants(pid, procs) {
-		if runsCommand(cmdline(d.PID), want) {
+		if runsCommand(recordedCmdline(d.PID, d.StartTime), want) {
 			out = append(out, d)
 		}
 	}

@@ -109,10 +109,17 @@ func TestPlainPIDFiles(t *testing.T) {
 			c := startIn(t, dir, tc.argv(svc)...)
 			pid := c.Process.Pid
 			if tc.shell {
-				// The shell's child must be running before it can be seen.
-				eventually(t, "the shell's child", func() bool {
+				// The shell's child must run the command before it can be
+				// seen: a child listed between its fork and its exec is
+				// still a shell.
+				eventually(t, "the shell's child running the command", func() bool {
 					out, _ := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output()
-					return len(out) > 0
+					for _, child := range strings.Fields(string(out)) {
+						if argv, _ := os.ReadFile("/proc/" + child + "/cmdline"); strings.HasPrefix(string(argv), testsvc+"\x00") {
+							return true
+						}
+					}
+					return false
 				})
 			}
 			path := writePIDFile(t, svc, fmt.Sprintf("%d\n", pid))

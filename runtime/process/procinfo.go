@@ -61,11 +61,13 @@ func tokenIn(environ []byte) string {
 	return ""
 }
 
-// execSettle bounds how long berth reads again the empty environment of
-// a recorded process. From the moment execve replaces a process's memory
-// until the kernel has laid out the new program's arguments and
-// environment, /proc/<pid>/environ reads empty: tens of microseconds, a
-// few milliseconds on a loaded machine. A service caught there (just
+// execSettle bounds how long berth reads again the empty environment or
+// arguments of a recorded process. From the moment execve replaces a
+// process's memory until the kernel has laid out the new program's
+// arguments and environment, /proc/<pid>/environ and cmdline read empty:
+// tens of microseconds, a few milliseconds on a loaded machine, and its
+// parent may already have gone on (a vfork's release and the close of the
+// close-on-exec descriptors come before). A service caught there (just
 // launched, or a wrapper script exec'ing its program) is still the
 // service; past the bound it is not trusted (nothing is signalled).
 const (
@@ -74,24 +76,43 @@ const (
 )
 
 // recordedToken reads the launch token of the process a record names, as
-// launchToken does, but reads an empty environment again, every execPoll
-// under execSettle, while the process is still the one recorded. A
+// launchToken does, but reads an empty environment again (settled). A
 // process without the token shows an environment, just not the token,
 // and is answered at once.
 func recordedToken(pid int, startTime uint64) (string, error) {
 	if environRead != nil {
 		environRead(pid)
 	}
-	deadline := time.Now().Add(execSettle)
 	buf, done := readBuf()
 	defer done()
+	data, err := settled(pid, startTime, "environ", buf[:])
+	return tokenIn(data), err
+}
+
+// recordedCmdline is the argv of the process pid started at startTime,
+// read again while it reads empty (settled).
+func recordedCmdline(pid int, startTime uint64) []string {
+	buf, done := readBuf()
+	defer done()
+	data, err := settled(pid, startTime, "cmdline", buf[:])
+	if err != nil || len(data) == 0 {
+		return nil
+	}
+	return strings.Split(string(bytes.TrimRight(data, "\x00")), "\x00")
+}
+
+// settled reads /proc/<pid>/<name>, again every execPoll under execSettle
+// while it reads empty and pid is still the process started at startTime
+// (execSettle says why).
+func settled(pid int, startTime uint64, name string, buf []byte) ([]byte, error) {
+	deadline := time.Now().Add(execSettle)
 	for {
-		data, err := readProcFile(procDir(pid)+"/environ", buf[:])
+		data, err := readProcFile(procDir(pid)+"/"+name, buf)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if len(data) > 0 || !time.Now().Before(deadline) || !alive(pid, startTime) {
-			return tokenIn(data), nil
+			return data, nil
 		}
 		time.Sleep(execPoll)
 	}
