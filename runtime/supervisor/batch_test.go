@@ -174,7 +174,9 @@ func TestEventsAppendedDuringAnAppendAreOneWrite(t *testing.T) {
 	const n = 20
 	done := make(chan error, n)
 	for i := range n {
-		go func() { done <- AppendEvent(p, Event{Service: fmt.Sprintf("s%03d", i), Kind: EventStopped, PID: 100 + i, Reason: "by user"}) }()
+		go func() {
+			done <- AppendEvent(p, Event{Service: fmt.Sprintf("s%03d", i), Kind: EventStopped, PID: 100 + i, Reason: "by user"})
+		}()
 	}
 	waitQueued(t, q, n)
 	if _, err := os.Stat(p.Events); err == nil {
