@@ -82,8 +82,10 @@ func TestStartFailureShowsThisRunsLines(t *testing.T) {
 services:
   quiet:
     command: [TESTSVC, --exit, "3"]
+    start_check: 1m # until it exits, however late a loaded machine runs it
     log: {to: file}
 `)
+	m.StartCheck = 0 // the manifest's window, not the suite's short one
 	path := filepath.Join(m.Env.Root, "logs", "quiet", "service.log")
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	os.WriteFile(path, []byte("previous-run-line\n"), 0o644)

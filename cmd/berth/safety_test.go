@@ -247,7 +247,13 @@ func TestCLIContainerForegroundInterrupt(t *testing.T) {
 // OQTOPUS CLI's start all does.
 func TestCLIStartOrderOneAtATime(t *testing.T) {
 	root := lifecycleEnv(t, [2]string{"core", ""}, [2]string{"mitigator", `, --exit, "3"`}, [2]string{"gateway", ""})
-	appendTo(t, filepath.Join(root, "berth.yaml"), "start_order: [gateway, mitigator, core]\n")
+	// mitigator's start check lasts until it exits (a minute at most), not
+	// the default 250 ms: its exit must fail the start however late a
+	// loaded machine runs it.
+	manifest := filepath.Join(root, "berth.yaml")
+	b, _ := os.ReadFile(manifest)
+	os.WriteFile(manifest, bytes.Replace(b, []byte(`"3"]`+"\n"), []byte(`"3"]`+"\n    start_check: 1m\n"), 1), 0o644)
+	appendTo(t, manifest, "start_order: [gateway, mitigator, core]\n")
 	out, code := berthEnv(t, root, "start", "all")
 	if code != 1 || !strings.Contains(out, "failed to start 'mitigator'") {
 		t.Fatalf("start all: %d\n%s", code, out)
