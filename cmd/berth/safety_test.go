@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -311,5 +312,44 @@ func TestCLIDockerAwayHostServicesStillManaged(t *testing.T) {
 	r = run("health")
 	if r.code != 1 || !strings.Contains(r.stdout, "web: running (no health check)") || !strings.Contains(r.stdout, "box: unhealthy") {
 		t.Fatalf("health: %+v", r)
+	}
+}
+
+// A berth started with SIGHUP and SIGINT ignored (nohup, a script's
+// background job) launches its services with both at their default
+// action, with the supervisor and without: a service that inherited the
+// ignored HUP or INT could not be reloaded by HUP nor stopped by a
+// stop_signal of HUP or INT.
+func TestCLIServicesDoNotInheritIgnoredSignals(t *testing.T) {
+	for _, supervised := range []string{"1", "0"} {
+		t.Run("supervisor="+supervised, func(t *testing.T) {
+			root := lifecycleEnv(t, [2]string{"web", ""})
+			cmd := exec.Command("sh", "-c", `trap "" HUP INT; exec "$0" "$@"`, berthBin, "--env", root, "start", "all")
+			cmd.Env = append(os.Environ(), "BERTH_SUPERVISOR="+supervised)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("start all: %v\n%s", err, out)
+			}
+			pids := psServicePIDs(root)
+			if len(pids) != 1 {
+				t.Fatalf("service processes: %v, want 1", pids)
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pids[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+					mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if hup, intr := mask&(1<<(1-1)) != 0, mask&(1<<(2-1)) != 0; hup || intr {
+						t.Fatalf("the service ignores HUP: %v, INT: %v (SigIgn %s)", hup, intr, strings.TrimSpace(v))
+					}
+					return
+				}
+			}
+			t.Fatalf("no SigIgn in /proc/%d/status", pids[0])
+		})
 	}
 }

@@ -190,6 +190,7 @@ func (r *Runner) launch(svc *runtime.Service, cmd *exec.Cmd, logDone <-chan stru
 	if err != nil {
 		return runtime.Handle{}, nil, err
 	}
+	childDefaults()
 	if err := checkGarbage(svc); err != nil {
 		return runtime.Handle{}, nil, fmt.Errorf("service %s: %w", svc.Name, err)
 	}

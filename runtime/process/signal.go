@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -127,3 +128,24 @@ func sendGroup(pgid int, sig unix.Signal, members []procStat) error {
 	}
 	return nil
 }
+
+// childDefaults gives the services berth launches every signal at its
+// default action, as systemd does, whatever berth itself inherited. Go
+// leaves SIGHUP and SIGINT ignored when a program starts with them
+// ignored (nohup, a script's background job), and a child inherits an
+// ignored signal through exec: a service then ignored the HUP that
+// reloads it, or never stopped on a stop_signal of HUP or INT. A handler
+// that Go installs is reset to the default in the child, so berth takes
+// each signal it inherited ignored into a channel that nobody reads:
+// berth itself still ignores it.
+var childDefaults = sync.OnceFunc(func() {
+	var ignored []os.Signal
+	for _, s := range []os.Signal{unix.SIGHUP, unix.SIGINT} {
+		if signal.Ignored(s) {
+			ignored = append(ignored, s)
+		}
+	}
+	if len(ignored) > 0 {
+		signal.Notify(make(chan os.Signal, 1), ignored...)
+	}
+})
