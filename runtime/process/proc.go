@@ -150,6 +150,12 @@ const pollInterval = 10 * time.Millisecond
 // on a pidfd where the kernel offers one and polls otherwise.
 func waitGone(ctx context.Context, pid int, startTime uint64) error {
 	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		// No process has the PID (not even a zombie): the one meant is
+		// gone. A stop's wait for a service the supervisor has reaped
+		// ends here, without a ticker and a read of /proc.
+		return nil
+	}
 	if err == nil {
 		f := pidfdFile(fd)
 		defer f.Close()

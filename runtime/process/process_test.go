@@ -46,6 +46,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(reaperHelperVar) != "" {
+		os.Exit(reaperHelper())
+	}
 	if path := os.Getenv(nsHelperVar); path != "" {
 		os.Exit(nsHelper(path))
 	}

@@ -126,10 +126,13 @@ const maxEventLog = 1 << 20
 var rotateMu sync.Mutex
 
 // AppendEvent adds e to the event log, rotating it by size. The line is
-// one write to a file opened for appending, which the kernel places whole
-// at the end whoever else appends; no lock is held across the system
-// calls (one process-wide lock across the stat, open, write and close of
-// every event made the 100 exits of a stop all take turns). The log is
+// written by a write to a file opened for appending, which the kernel
+// places whole at the end whoever else appends; no lock is held across
+// the system calls (one process-wide lock across the stat, open, write
+// and close of every event made the 100 exits of a stop all take turns).
+// The events appended while another append of this log is under way are
+// written together in the next write (batcher): the exits of a stop all
+// come together. AppendEvent returns once its line is written. The log is
 // rotated once a write has taken it past maxEventLog.
 func AppendEvent(p Paths, e Event) error {
 	if e.At.IsZero() {
@@ -140,6 +143,23 @@ func AppendEvent(p Paths, e Event) error {
 	if err != nil {
 		return err
 	}
+	return eventLog(p.Events).do(append(b, '\n'), func(lines []byte) error { return appendLines(p, lines) })
+}
+
+// eventLogs are the batchers of the event logs this process appends to,
+// by path.
+var eventLogs sync.Map
+
+func eventLog(path string) *batcher {
+	if q, ok := eventLogs.Load(path); ok {
+		return q.(*batcher)
+	}
+	q, _ := eventLogs.LoadOrStore(path, &batcher{})
+	return q.(*batcher)
+}
+
+// appendLines appends whole lines to the event log in one write.
+func appendLines(p Paths, lines []byte) error {
 	const flags = unix.O_WRONLY | unix.O_APPEND | unix.O_CREAT
 	fd, err := rawfile.Open(p.Events, flags, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
@@ -151,7 +171,7 @@ func AppendEvent(p Paths, e Event) error {
 	if err != nil {
 		return err
 	}
-	err = rawfile.Write(fd, append(b, '\n'))
+	err = rawfile.Write(fd, lines)
 	var st unix.Stat_t
 	serr := unix.Fstat(fd, &st)
 	unix.Close(fd)

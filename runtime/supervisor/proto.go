@@ -233,20 +233,30 @@ type conn struct {
 	c   *net.UnixConn
 	r   *bufio.Reader
 	wmu sync.Mutex
+	// out joins the messages sent while another is being written (the
+	// answers to the stops of a stop all, which end together).
+	out batcher
 }
 
 func newConn(c *net.UnixConn) *conn { return &conn{c: c, r: bufio.NewReader(c)} }
 
 func (c *conn) send(v any) error { return c.write(marshal(v)) }
 
-// write sends a message encoded as b.
+// write sends a message encoded as b, in one write with the messages
+// sent meanwhile by other goroutines (batcher), and returns once it is
+// written.
 func (c *conn) write(b []byte, err error) error {
 	if err != nil {
 		return err
 	}
+	return c.out.do(append(b, '\n'), c.writeLines)
+}
+
+// writeLines writes whole messages to the connection.
+func (c *conn) writeLines(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_, err = c.c.Write(append(b, '\n'))
+	_, err := c.c.Write(b)
 	return err
 }
 
