@@ -24,18 +24,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap 'cleanup "$@"' EXIT
-export CGO_ENABLED=0
-go build -o "$work/testsvc" ./hack/testsvc
-go build -o "$work/portwait" ./hack/portwait
-p=$((20000 + RANDOM % 12000))
-mkdir -p "$e"
-printf 'template=bench\nenvironment_root=%s\n' "$e" >"$e/.metadata"
-{ echo "version: 1"; echo "services:"
-  for i in $(seq 0 99); do printf '  s%03d:\n    command: [%s, --tcp, "127.0.0.1:%d"]\n' "$i" "$work/testsvc" $((p + i)); done
-} >"$e/berth.yaml"
-sleep 1.1 # older than a second, as a user's manifest: berth then keeps its parse
-ports=$(seq "$p" $((p + 99)))
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+. hack/bench-env100.sh # $work/testsvc, $work/portwait, the environment $e, $p, $ports
 now() { echo "${EPOCHREALTIME/./}"; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'; }
 # waited_cpu is the CPU, in milliseconds, of the children this shell has

@@ -22,18 +22,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap 'cleanup "$@"' EXIT
-export CGO_ENABLED=0
-go build -o "$work/testsvc" ./hack/testsvc
-go build -o "$work/portwait" ./hack/portwait
-p=$((20000 + RANDOM % 12000))
-mkdir -p "$e"
-printf 'template=bench\nenvironment_root=%s\n' "$e" >"$e/.metadata"
-{ echo "version: 1"; echo "services:"
-  for i in $(seq 0 99); do printf '  s%03d:\n    command: [%s, --tcp, "127.0.0.1:%d"]\n' "$i" "$work/testsvc" $((p + i)); done
-} >"$e/berth.yaml"
-sleep 1.1 # older than a second, as a user's manifest: berth then keeps its parse
-ports=$(seq "$p" $((p + 99)))
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+. hack/bench-env100.sh # $work/testsvc, $work/portwait, the environment $e, $p, $ports
 supervisor() { sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$e/.berth/supervisor.pid" 2>/dev/null || true; }
 events=task-clock,page-faults,context-switches,raw_syscalls:sys_enter
 count() { awk -F, -v k="$2" '$3 ~ k {print $1}' "$1"; }

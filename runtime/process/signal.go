@@ -129,15 +129,16 @@ func sendGroup(pgid int, sig unix.Signal, members []procStat) error {
 	return nil
 }
 
-// childDefaults gives the services berth launches every signal at its
-// default action, as systemd does, whatever berth itself inherited. Go
-// leaves SIGHUP and SIGINT ignored when a program starts with them
-// ignored (nohup, a script's background job), and a child inherits an
-// ignored signal through exec: a service then ignored the HUP that
-// reloads it, or never stopped on a stop_signal of HUP or INT. A handler
-// that Go installs is reset to the default in the child, so berth takes
-// each signal it inherited ignored into a channel that nobody reads:
-// berth itself still ignores it.
+// childDefaults keeps the services berth launches from inheriting an
+// ignored SIGHUP or SIGINT. Go leaves those two ignored when a program
+// starts with them ignored (nohup, a script's background job), and a
+// child inherits an ignored signal through exec (Go installs its own
+// handler for every other signal but the terminal's job-control ones,
+// and resets it in a child): a service then ignored the HUP that
+// reloads it, or never stopped on a stop_signal of HUP or INT. So berth
+// takes each of the two it inherited ignored into a channel that nobody
+// reads: Go's handler is reset in the child, and berth itself still
+// ignores the signal.
 var childDefaults = sync.OnceFunc(func() {
 	var ignored []os.Signal
 	for _, s := range []os.Signal{unix.SIGHUP, unix.SIGINT} {

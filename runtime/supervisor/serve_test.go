@@ -175,14 +175,7 @@ func TestExitRecordedBeforeTheSupervisorExits(t *testing.T) {
 // during its start, and waits for that exit; the start is not settled.
 func startExited(t *testing.T, env *metadata.Env, r *Runner, name string, code int) (*runtime.Service, runtime.Handle) {
 	t.Helper()
-	svc, err := runtime.Resolve(env, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := r.Start(context.Background(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, h := startOf(t, env, r, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if ex, err := r.Wait(ctx, h); err != nil || ex.Code != code {

@@ -37,6 +37,17 @@ func serveCommandForTest(t *testing.T, n int, command string) (*metadata.Env, *C
 // as a success, as a command's start does.
 func startSettled(t *testing.T, env *metadata.Env, r *Runner, name string) (*runtime.Service, runtime.Handle) {
 	t.Helper()
+	svc, h := startOf(t, env, r, name)
+	r.Settle(svc, h, true)
+	return svc, h
+}
+
+// startOf resolves the service name of env and starts it through r (the
+// supervisor's runner or the process runner itself).
+func startOf(t *testing.T, env *metadata.Env, r interface {
+	Start(context.Context, *runtime.Service) (runtime.Handle, error)
+}, name string) (*runtime.Service, runtime.Handle) {
+	t.Helper()
 	svc, err := runtime.Resolve(env, name)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +56,6 @@ func startSettled(t *testing.T, env *metadata.Env, r *Runner, name string) (*run
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Settle(svc, h, true)
 	return svc, h
 }
 

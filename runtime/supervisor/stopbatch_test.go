@@ -237,14 +237,7 @@ func (r *plainReads) StillRecorded(svc *runtime.Service, h runtime.Handle) bool 
 // startPlain starts name through the process runner, with no supervisor.
 func startPlain(t *testing.T, env *metadata.Env, r *process.Runner, name string) runtime.Handle {
 	t.Helper()
-	svc, err := runtime.Resolve(env, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := r.Start(context.Background(), svc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, h := startOf(t, env, r, name)
 	t.Cleanup(func() {
 		r.Stop(context.Background(), svc, h, runtime.StopOptions{Signal: syscall.SIGKILL, Grace: time.Second})
 	})
